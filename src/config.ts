@@ -1,0 +1,215 @@
+// loadConfig(env): the whole configuration, read once, typed and frozen. Every problem is collected so
+// start-up fails with one message listing all of them (CONTRACT section 2).
+
+import type { ApprovalPolicy } from "./domain/approval";
+import { SyncbotError } from "./domain/errors";
+import type { LogLevel } from "./domain/ports";
+
+export type GraphCredentialKind = "managed-identity" | "client-secret" | "client-certificate" | "default" | "none";
+
+export interface Config {
+  port: number;
+  botAuth: "enabled" | "disabled";
+  microsoftAppId: string;
+  microsoftAppPassword: string;
+  microsoftAppType: string;
+  microsoftAppTenantId: string;
+  /** Every env var, for botbuilder's ConfigurationBotFrameworkAuthentication (it reads its own names). */
+  botFrameworkEnv: Record<string, string | undefined>;
+  spTenantId: string;
+  graphBaseUrl: string;
+  graphCredential: GraphCredentialKind;
+  azureClientId?: string;
+  azureClientSecret?: string;
+  azureClientCertificatePath?: string;
+  authorityHost: string;
+  umpTarget: "api" | "handoff";
+  umpBaseUrl?: string;
+  umpToken?: string;
+  umpScope?: string;
+  handoffKey?: Buffer;
+  handoffTtlMinutes: number;
+  publicBaseUrl?: string;
+  store: { kind: "sqlite"; path: string } | { kind: "azure-tables"; connectionString: string; tableName: string };
+  approvalPolicy: ApprovalPolicy;
+  approverIds: string[];
+  approvalTtlHours: number;
+  allowSelfApproval: boolean;
+  reminderDays: number[];
+  rotationGraceHours: number;
+  sweepIntervalHours: number;
+  logLevel: LogLevel;
+  jobsKey?: string;
+  defaults: { serviceProviderFqdn?: string; umpInstance?: string };
+  /** Tuning (tests shorten them). */
+  runLeaseSeconds: number;
+  proofAttempts: number;
+  proofDelayMs: number;
+  operationPollMs: number;
+}
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const MICROSOFT_GRAPH_HOSTS = ["graph.microsoft.com", "graph.microsoft.us", "dod-graph.microsoft.us", "microsoftgraph.chinacloudapi.cn"];
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Readonly<Config> {
+  const problems: string[] = [];
+  const get = (k: string) => {
+    const v = env[k];
+    return v === undefined || v.trim() === "" ? undefined : v.trim();
+  };
+  const oneOf = <T extends string>(k: string, allowed: readonly T[], fallback: T): T => {
+    const v = get(k) ?? fallback;
+    if (!(allowed as readonly string[]).includes(v)) {
+      problems.push(`${k} must be one of ${allowed.join(", ")} (got "${v}")`);
+      return fallback;
+    }
+    return v as T;
+  };
+  const int = (k: string, fallback: number, min: number, max: number): number => {
+    const v = get(k);
+    if (v === undefined) return fallback;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < min || n > max) {
+      problems.push(`${k} must be a number from ${min} to ${max} (got "${v}")`);
+      return fallback;
+    }
+    return n;
+  };
+  const bool = (k: string, fallback: boolean): boolean => {
+    const v = get(k);
+    if (v === undefined) return fallback;
+    if (/^(true|1|yes)$/i.test(v)) return true;
+    if (/^(false|0|no)$/i.test(v)) return false;
+    problems.push(`${k} must be true or false (got "${v}")`);
+    return fallback;
+  };
+  const url = (k: string, fallback?: string): string | undefined => {
+    const v = get(k) ?? fallback;
+    if (v === undefined) return undefined;
+    try {
+      const u = new URL(v);
+      if (u.protocol !== "https:" && !isLoopback(u.hostname)) problems.push(`${k} must use https (http only for loopback): ${v}`);
+      return v.replace(/\/+$/, "");
+    } catch {
+      problems.push(`${k} is not a URL: ${v}`);
+      return fallback;
+    }
+  };
+
+  const botAuth = oneOf("BOT_AUTH", ["enabled", "disabled"] as const, "enabled");
+  const microsoftAppId = get("MicrosoftAppId") ?? "";
+  if (!microsoftAppId && botAuth === "enabled")
+    problems.push("MicrosoftAppId is empty: set the bot's app id, or BOT_AUTH=disabled for local development and tests only");
+
+  const spTenantId = get("SP_TENANT_ID") ?? "";
+  if (!spTenantId) problems.push("SP_TENANT_ID is required (the service provider's Entra tenant id)");
+  else if (!GUID.test(spTenantId)) problems.push(`SP_TENANT_ID must be a tenant GUID (got "${spTenantId}")`);
+
+  const graphBaseUrl = url("GRAPH_BASE_URL", "https://graph.microsoft.com/v1.0")!;
+  const graphCredential = oneOf(
+    "GRAPH_CREDENTIAL",
+    ["managed-identity", "client-secret", "client-certificate", "default", "none"] as const,
+    "managed-identity",
+  );
+  let graphHost = "";
+  try {
+    graphHost = new URL(graphBaseUrl).hostname;
+  } catch {}
+  if (graphCredential === "none" && MICROSOFT_GRAPH_HOSTS.includes(graphHost))
+    problems.push("GRAPH_CREDENTIAL=none is only allowed when GRAPH_BASE_URL points at an emulator, not at Microsoft Graph");
+  if (graphCredential === "client-secret" && (!get("AZURE_CLIENT_ID") || !get("AZURE_CLIENT_SECRET")))
+    problems.push("GRAPH_CREDENTIAL=client-secret needs AZURE_CLIENT_ID and AZURE_CLIENT_SECRET");
+  if (graphCredential === "client-certificate" && (!get("AZURE_CLIENT_ID") || !get("AZURE_CLIENT_CERTIFICATE_PATH")))
+    problems.push("GRAPH_CREDENTIAL=client-certificate needs AZURE_CLIENT_ID and AZURE_CLIENT_CERTIFICATE_PATH");
+
+  const umpTarget = oneOf("UMP_TARGET", ["api", "handoff"] as const, "api");
+  const umpBaseUrl = url("UMP_BASE_URL");
+  if (umpTarget === "api") {
+    if (!umpBaseUrl) problems.push("UMP_TARGET=api needs UMP_BASE_URL (…/api/ump-adapter/v1)");
+    if (!get("UMP_TOKEN") && !get("UMP_SCOPE")) problems.push("UMP_TARGET=api needs UMP_TOKEN (or UMP_SCOPE to use the Graph credential)");
+  }
+  let handoffKey: Buffer | undefined;
+  const rawKey = get("HANDOFF_KEY");
+  if (rawKey) {
+    handoffKey = Buffer.from(rawKey, "base64");
+    if (handoffKey.length !== 32) {
+      problems.push("HANDOFF_KEY must be 32 random bytes, base64-encoded (openssl rand -base64 32)");
+      handoffKey = undefined;
+    }
+  } else if (umpTarget === "handoff") problems.push("UMP_TARGET=handoff needs HANDOFF_KEY (32 bytes, base64)");
+
+  const storeKind = oneOf("STORE", ["sqlite", "azure-tables"] as const, "sqlite");
+  let store: Config["store"];
+  if (storeKind === "azure-tables") {
+    const cs = get("AZURE_STORAGE_CONNECTION_STRING");
+    if (!cs) problems.push("STORE=azure-tables needs AZURE_STORAGE_CONNECTION_STRING");
+    store = { kind: "azure-tables", connectionString: cs ?? "", tableName: get("AZURE_TABLE_NAME") ?? "syncbot" };
+  } else store = { kind: "sqlite", path: get("SQLITE_PATH") ?? ".data/syncbot.db" };
+
+  const approvalPolicy = oneOf("APPROVAL_POLICY", ["global-admin", "allow-list", "either"] as const, "global-admin");
+  const approverIds = (get("APPROVER_IDS") ?? "")
+    .split(",")
+    .map((s) => s.trim().toLowerCase())
+    .filter(Boolean);
+  for (const id of approverIds) if (!GUID.test(id)) problems.push(`APPROVER_IDS has "${id}", which is not an Entra object id`);
+  if (approvalPolicy === "allow-list" && approverIds.length === 0)
+    problems.push("APPROVAL_POLICY=allow-list needs APPROVER_IDS (comma-separated Entra object ids)");
+
+  const reminderDays = (get("REMINDER_DAYS") ?? "60,30,14,7,1").split(",").map((s) => Number(s.trim()));
+  if (reminderDays.some((d) => !Number.isInteger(d) || d < 1 || d > 365))
+    problems.push(`REMINDER_DAYS must be whole days from 1 to 365, comma-separated (got "${get("REMINDER_DAYS")}")`);
+
+  const jobsKey = get("JOBS_KEY");
+  if (jobsKey && jobsKey.length < 16) problems.push("JOBS_KEY must be at least 16 characters");
+
+  const logLevel = oneOf("LOG_LEVEL", ["debug", "info", "warn", "error"] as const, "info");
+  const port = int("PORT", 3978, 0, 65535);
+  const publicBaseUrl = url("PUBLIC_BASE_URL");
+
+  const config: Config = {
+    port,
+    botAuth,
+    microsoftAppId,
+    microsoftAppPassword: get("MicrosoftAppPassword") ?? "",
+    microsoftAppType: get("MicrosoftAppType") ?? (microsoftAppId ? "MultiTenant" : ""),
+    microsoftAppTenantId: get("MicrosoftAppTenantId") ?? "",
+    botFrameworkEnv: { ...env },
+    spTenantId: spTenantId.toLowerCase(),
+    graphBaseUrl,
+    graphCredential,
+    azureClientId: get("AZURE_CLIENT_ID"),
+    azureClientSecret: get("AZURE_CLIENT_SECRET"),
+    azureClientCertificatePath: get("AZURE_CLIENT_CERTIFICATE_PATH"),
+    authorityHost: url("AUTHORITY_HOST", "https://login.microsoftonline.com")!,
+    umpTarget,
+    umpBaseUrl,
+    umpToken: get("UMP_TOKEN"),
+    umpScope: get("UMP_SCOPE"),
+    handoffKey,
+    handoffTtlMinutes: int("HANDOFF_TTL_MINUTES", 15, 1, 60),
+    publicBaseUrl,
+    store,
+    approvalPolicy,
+    approverIds,
+    approvalTtlHours: int("APPROVAL_TTL_HOURS", 24, 0.01, 24 * 14),
+    allowSelfApproval: bool("ALLOW_SELF_APPROVAL", false),
+    reminderDays: [...new Set(reminderDays)].sort((a, b) => b - a),
+    rotationGraceHours: int("ROTATION_GRACE_HOURS", 24, 0, 24 * 30),
+    sweepIntervalHours: int("SWEEP_INTERVAL_HOURS", 24, 0, 24 * 7),
+    logLevel,
+    jobsKey,
+    defaults: { serviceProviderFqdn: get("DEFAULT_SP_FQDN"), umpInstance: get("DEFAULT_UMP_INSTANCE") },
+    runLeaseSeconds: int("RUN_LEASE_SECONDS", 60, 1, 3600),
+    proofAttempts: int("TOKEN_PROOF_ATTEMPTS", 10, 1, 60),
+    proofDelayMs: int("TOKEN_PROOF_DELAY_MS", 3000, 0, 60_000),
+    operationPollMs: int("UMP_POLL_MS", 2000, 0, 60_000),
+  };
+
+  if (problems.length > 0)
+    throw new SyncbotError("config_invalid", `syncbot cannot start; fix the configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+  return Object.freeze(config);
+}
+
+export function isLoopback(hostname: string): boolean {
+  return hostname === "localhost" || hostname === "[::1]" || hostname === "::1" || /^127\./.test(hostname);
+}

@@ -1,0 +1,174 @@
+// createBot(config, overrides?): the composition root. Wires adapters, domain services, the chat edge
+// and the HTTP server by hand; tests pass overrides (clock, store, logger) and boot it on port 0.
+
+import type { AddressInfo } from "node:net";
+import { handoffCard, reminderCard } from "./bot/cards";
+import { createTeamsBot } from "./bot/createTeamsBot";
+import type { Config } from "./config";
+import { createProvisioning } from "./domain/createProvisioning";
+import { createSweeper } from "./domain/createSweeper";
+import type { Clock, Directory, DocumentStore, Logger, TokenProver, UmpSettingsApi } from "./domain/ports";
+import { createRepository } from "./domain/repository";
+import { createGraphCredential } from "./graph/createGraphCredential";
+import { createGraphDirectory } from "./graph/createGraphDirectory";
+import { createTokenProver } from "./graph/createTokenProver";
+import { createLogger } from "./logger";
+import { createServer } from "./server";
+import { createStore } from "./store/createStore";
+import { createHandoff } from "./ump/createHandoff";
+import { createUmpApiClient } from "./ump/createUmpApiClient";
+
+export interface BotOverrides {
+  clock?: Clock;
+  store?: DocumentStore;
+  logger?: Logger;
+  directory?: Directory;
+  ump?: UmpSettingsApi | null;
+  tokenProver?: TokenProver;
+  sleep?: (ms: number) => Promise<void>;
+  /** Graph retry tuning (tests and benchmarks shorten the waits). */
+  graphRetry?: Parameters<typeof createGraphDirectory>[0]["retry"];
+}
+
+export type Syncbot = Awaited<ReturnType<typeof createBot>>;
+
+export async function createBot(config: Readonly<Config>, overrides: BotOverrides = {}) {
+  const logger = overrides.logger ?? createLogger({ level: config.logLevel, pretty: process.stdout.isTTY === true });
+  const clock: Clock = overrides.clock ?? { now: () => new Date() };
+  const store = overrides.store ?? createStore(config.store);
+  const repo = createRepository(store);
+
+  const credential = createGraphCredential(config.graphCredential, {
+    tenantId: config.spTenantId,
+    authorityHost: config.authorityHost,
+    clientId: config.azureClientId,
+    clientSecret: config.azureClientSecret,
+    certificatePath: config.azureClientCertificatePath,
+  });
+  const directory =
+    overrides.directory ??
+    createGraphDirectory({ baseUrl: config.graphBaseUrl, credential, logger: logger.child({ adapter: "graph" }), retry: overrides.graphRetry, sleep: overrides.sleep });
+  const ump =
+    overrides.ump !== undefined
+      ? overrides.ump
+      : config.umpTarget === "api" && config.umpBaseUrl
+        ? createUmpApiClient({
+            baseUrl: config.umpBaseUrl,
+            token: config.umpToken,
+            getToken:
+              !config.umpToken && config.umpScope && credential
+                ? async () => (await credential.getToken(config.umpScope!))?.token ?? ""
+                : undefined,
+            logger: logger.child({ adapter: "ump" }),
+            sleep: overrides.sleep,
+          })
+        : null;
+  const tokenProver = overrides.tokenProver ?? createTokenProver({ authorityHost: config.authorityHost, tenantId: config.spTenantId, logger });
+
+  // The bot and the domain services refer to each other (cards update on domain events; commands call
+  // the domain): late-bound through these closures, wired once below.
+  let bot: ReturnType<typeof createTeamsBot> | undefined;
+  let listeningUrl = config.publicBaseUrl ?? `http://localhost:${config.port}`;
+
+  const handoff = config.handoffKey
+    ? createHandoff({
+        key: config.handoffKey,
+        ttlMinutes: config.handoffTtlMinutes,
+        publicBaseUrl: config.publicBaseUrl ?? "",
+        repo,
+        clock,
+        logger,
+        sendLink: async ({ conversation, operator, link, requestId, expiresAt, customer }) => {
+          const base = config.publicBaseUrl ?? listeningUrl;
+          const fullLink = link.startsWith("http") ? link : `${base}${link}`;
+          if (!operator.channelUserId) throw new Error("the operator's Teams user id is unknown; cannot open a personal chat");
+          await bot!.postPersonal(conversation, { channelUserId: operator.channelUserId }, handoffCard({
+            title: `UMP values for ${customer}`,
+            body: `Open the one-time link (valid until ${expiresAt.slice(11, 16)} UTC, single use) and paste the values into UMP's System Settings. Then press Applied in UMP.`,
+            link: fullLink,
+            requestId,
+            showButtons: true,
+          }));
+        },
+      })
+    : undefined;
+
+  const provisioning = createProvisioning({
+    directory,
+    ump,
+    tokenProver,
+    repo,
+    clock,
+    logger: logger.child({ component: "provisioning" }),
+    handoff,
+    sleep: overrides.sleep,
+    onChange: (request) => bot?.onRequestChanged(request),
+    options: {
+      tenantId: config.spTenantId,
+      umpTarget: config.umpTarget,
+      approvalTtlHours: config.approvalTtlHours,
+      graceHours: config.rotationGraceHours,
+      leaseMs: config.runLeaseSeconds * 1000,
+      proofAttempts: config.proofAttempts,
+      proofDelayMs: config.proofDelayMs,
+      operationPollMs: config.operationPollMs,
+      operationPollAttempts: 60,
+      policy: config.approvalPolicy,
+      approverIds: config.approverIds,
+      allowSelfApproval: config.allowSelfApproval,
+    },
+  });
+
+  const sweeper = createSweeper({
+    directory,
+    repo,
+    clock,
+    logger: logger.child({ component: "sweep" }),
+    reminderDays: config.reminderDays,
+    instanceId: provisioning.instanceId,
+    sendReminder: async (conversation, notice) => {
+      await bot!.post(conversation, reminderCard({ ...notice }));
+    },
+    sendNotice: async (conversation, text) => {
+      await bot!.post(conversation, text);
+    },
+  });
+
+  bot = createTeamsBot({ config, provisioning, repo, clock, logger: logger.child({ component: "bot" }), sweeper: () => sweeper });
+  const server = createServer({ bot, sweeper, jobsKey: config.jobsKey, ping: () => store.ping(), logger, handoff });
+
+  let timers: NodeJS.Timeout[] = [];
+
+  return {
+    config,
+    server,
+    store,
+    repo,
+    provisioning,
+    sweeper,
+    bot,
+    logger,
+    /** Listens, resumes runs a previous process left behind, and starts the in-process schedule. */
+    async listen(port = config.port, host = "0.0.0.0"): Promise<string> {
+      await new Promise<void>((resolve) => server.listen(port, host, () => resolve()));
+      const address = server.address() as AddressInfo;
+      listeningUrl = `http://127.0.0.1:${address.port}`;
+      await provisioning.resumeStale();
+      // A run whose lease is still held by a process that just died becomes resumable after the lease.
+      timers.push(setTimeout(() => void provisioning.resumeStale().catch(() => undefined), config.runLeaseSeconds * 1000 + 250));
+      if (config.sweepIntervalHours > 0) {
+        const every = config.sweepIntervalHours * 3_600_000;
+        timers.push(setInterval(() => void sweeper.sweep().catch((e) => logger.error("scheduled sweep failed", { error: String(e) })), every));
+      }
+      if (handoff) timers.push(setInterval(() => void handoff.destroyExpired().catch(() => undefined), 60_000));
+      for (const t of timers) t.unref?.();
+      return listeningUrl;
+    },
+    async close(): Promise<void> {
+      for (const t of timers) clearTimeout(t);
+      timers = [];
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,67 @@
+// Who may approve a request: decided from the stored request and a live role check, never from card data.
+
+import type { RequestRecord, Actor } from "./records";
+
+export type ApprovalPolicy = "global-admin" | "allow-list" | "either";
+
+export interface ApproverRules {
+  policy: ApprovalPolicy;
+  approverIds: readonly string[];
+  allowSelfApproval: boolean;
+}
+
+export type Eligibility = { eligible: true; via: string } | { eligible: false; reason: string };
+
+/** Live eligibility: the allow-list is read from configuration, the Global Administrator role from Graph. */
+export async function checkEligibility(
+  actor: Actor,
+  rules: ApproverRules,
+  isGlobalAdministrator: (userId: string) => Promise<boolean>,
+): Promise<Eligibility> {
+  const listed = rules.approverIds.includes(actor.id.toLowerCase());
+  if (rules.policy !== "global-admin" && listed) return { eligible: true, via: "allow-list" };
+  if (rules.policy !== "allow-list" && (await isGlobalAdministrator(actor.id)))
+    return { eligible: true, via: "Global Administrator (live check)" };
+  const need =
+    rules.policy === "global-admin"
+      ? "the Global Administrator role in the service provider tenant"
+      : rules.policy === "allow-list"
+        ? "to be on the approver list (APPROVER_IDS)"
+        : "the Global Administrator role or a place on the approver list";
+  return { eligible: false, reason: `${actor.name} is not an eligible approver: approving needs ${need}.` };
+}
+
+export type ApprovalDecision =
+  | { ok: true }
+  | { ok: false; code: "not_authorized" | "expired" | "conflict" | "plan_changed"; reason: string };
+
+/** The checks that need no I/O, in the order an operator would want to hear them. */
+export function precheckApproval(
+  request: RequestRecord,
+  actor: Actor,
+  rules: ApproverRules,
+  now: Date,
+  cardPlanHash: unknown,
+): ApprovalDecision {
+  if (request.state !== "planned")
+    return { ok: false, code: "conflict", reason: `This request is already ${request.state}; nothing was changed.` };
+  if (now.getTime() >= Date.parse(request.expiresAt))
+    return {
+      ok: false,
+      code: "expired",
+      reason: `This approval request expired at ${request.expiresAt}. Ask for a new plan with "provision ${request.customer}".`,
+    };
+  if (typeof cardPlanHash === "string" && cardPlanHash !== request.plan.hash)
+    return {
+      ok: false,
+      code: "plan_changed",
+      reason: "This card shows a different plan from the one on record. Review the plan again.",
+    };
+  if (actor.id.toLowerCase() === request.requester.id.toLowerCase() && !rules.allowSelfApproval)
+    return {
+      ok: false,
+      code: "not_authorized",
+      reason: `${actor.name} asked for this change and cannot approve it too: another eligible approver must press Approve.`,
+    };
+  return { ok: true };
+}

@@ -1,0 +1,216 @@
+// The small interfaces the domain needs from the outside world. Adapters in src/graph, src/ump and
+// src/store implement them; tests use the emulators behind the same adapters. Nothing here knows
+// about HTTP, the Graph SDK or botbuilder.
+
+// ---------------------------------------------------------------------------------------------
+// Calls that may wait out throttling report each wait, so a card can say "waiting for Graph, retry 2 of 5".
+export interface RetryNotice {
+  service: "graph" | "ump";
+  attempt: number; // the retry about to happen, 1-based
+  maxAttempts: number;
+  waitMs: number;
+  status: number; // the HTTP status that caused the wait (429, 503, 504, or 404 after create)
+}
+export interface CallContext {
+  correlationId?: string;
+  onRetry?: (notice: RetryNotice) => void;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Microsoft Graph: the directory holding the app registrations.
+
+export interface PasswordCredentialInfo {
+  keyId: string;
+  displayName: string | null;
+  hint: string | null;
+  startDateTime: string | null;
+  endDateTime: string | null;
+}
+
+export interface ResourceAccess {
+  id: string;
+  type: "Scope" | "Role";
+}
+export interface RequiredResourceAccess {
+  resourceAppId: string;
+  resourceAccess: ResourceAccess[];
+}
+
+export interface WebSettings {
+  redirectUris: string[];
+  implicitGrantSettings: { enableAccessTokenIssuance: boolean; enableIdTokenIssuance: boolean };
+}
+
+export interface LiveApplication {
+  id: string; // object id
+  appId: string; // application (client) id
+  uniqueName: string | null;
+  displayName: string;
+  signInAudience: string;
+  tags: string[];
+  web: WebSettings;
+  isFallbackPublicClient: boolean | null;
+  requiredResourceAccess: RequiredResourceAccess[];
+  passwordCredentials: PasswordCredentialInfo[];
+}
+
+/** The writable fields syncbot manages; any subset may be sent in a PATCH. */
+export interface ApplicationFields {
+  displayName?: string;
+  signInAudience?: string;
+  tags?: string[];
+  web?: WebSettings;
+  isFallbackPublicClient?: boolean;
+  requiredResourceAccess?: RequiredResourceAccess[];
+}
+
+/** What addPassword returns. `secretText` must only ever travel to UMP or a hand-off. */
+export interface NewSecret {
+  keyId: string;
+  displayName: string;
+  hint: string;
+  endDateTime: string;
+  secretText: string;
+}
+
+export interface Directory {
+  /** null when no application has that uniqueName. */
+  getApplicationByUniqueName(uniqueName: string, ctx?: CallContext): Promise<LiveApplication | null>;
+  /** `justCreated` retries a 404 with bounded backoff (replication lag right after a create). */
+  getApplication(objectId: string, ctx?: CallContext & { justCreated?: boolean }): Promise<LiveApplication>;
+  /** PATCH /applications(uniqueName='…') with Prefer: create-if-missing. `application` is set when Graph returned a body (201). */
+  upsertApplication(
+    uniqueName: string,
+    fields: ApplicationFields,
+    ctx?: CallContext,
+  ): Promise<{ created: boolean; application: LiveApplication | null }>;
+  updateApplication(objectId: string, fields: ApplicationFields, ctx?: CallContext): Promise<void>;
+  addPassword(
+    objectId: string,
+    credential: { displayName: string; endDateTime: string },
+    ctx?: CallContext & { justCreated?: boolean },
+  ): Promise<NewSecret>;
+  /** Resolves also when the keyId no longer exists (already removed is removed). */
+  removePassword(objectId: string, keyId: string, ctx?: CallContext): Promise<void>;
+  /** Every application carrying `tag`, page by page (`$top` at most 999, `$select` only `select`). */
+  listApplicationsByTag(tag: string, select: readonly string[], ctx?: CallContext): AsyncIterable<LiveApplication[]>;
+  /** Delegated permission (scope) ids of Microsoft Graph by value, read once from its service principal and cached. */
+  getGraphDelegatedScopes(ctx?: CallContext): Promise<Map<string, string>>;
+  /** Live check: does this user hold the Global Administrator role (directly or through a group)? */
+  isGlobalAdministrator(userObjectId: string, ctx?: CallContext): Promise<boolean>;
+}
+
+/** Proves a client secret works: a client-credentials token request against the tenant's token endpoint. */
+export interface TokenProver {
+  proveClientSecret(
+    clientId: string,
+    secret: string,
+    ctx?: CallContext,
+  ): Promise<{ ok: true } | { ok: false; error: string; description: string }>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// UMP-365 settings API (CONTRACT section 5).
+
+export interface UmpSettings {
+  umpInstanceId: string;
+  revision: number;
+  syncApp: {
+    clientId: string | null;
+    redirectUri: string | null;
+    clientSecret: {
+      isSet: boolean;
+      hint: string | null;
+      fingerprint: string | null;
+      version: number;
+      expiresAt: string | null;
+    };
+  };
+  customerAuthenticationPortalUrl: { value: string | null; validationStatus: string };
+}
+
+export interface UmpSyncAppPatch {
+  clientId?: string;
+  clientSecret?: string;
+  clientSecretExpiresAt?: string;
+  redirectUri?: string;
+}
+
+export interface UmpOperation {
+  id: string;
+  status: "InProgress" | "CompletedSuccess" | "CompletedFailed";
+  executionMessages: string[];
+}
+
+export interface UmpSettingsApi {
+  /** Throws SyncbotError not_found for an unknown instance. */
+  getSettings(instance: string, ctx?: CallContext): Promise<{ settings: UmpSettings; etag: string }>;
+  /** Throws SyncbotError precondition_failed on 412. */
+  patchSyncApp(
+    instance: string,
+    etag: string,
+    patch: UmpSyncAppPatch,
+    idempotencyKey: string,
+    ctx?: CallContext,
+  ): Promise<{ settings: UmpSettings; etag: string }>;
+  /** Throws SyncbotError precondition_failed on 412, upstream_rejected on 422. */
+  putPortalUrl(
+    instance: string,
+    etag: string,
+    value: string,
+    idempotencyKey: string,
+    ctx?: CallContext,
+  ): Promise<{ operationId: string }>;
+  getOperation(operationId: string, ctx?: CallContext): Promise<UmpOperation>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Storage: a small document store with compare-and-set, which both SQLite and Azure Table Storage
+// implement natively (row version / ETag). Every state transition of the domain is one conditional write.
+
+export interface StoredDoc<T> {
+  key: string;
+  value: T;
+  /** Opaque version token; changes on every write. */
+  version: string;
+}
+
+export interface ListOptions {
+  /** Only keys starting with this prefix. */
+  prefix?: string;
+  /** Only keys strictly greater than this one (paging). */
+  after?: string;
+  limit?: number;
+}
+
+export interface DocumentStore {
+  get<T>(collection: string, key: string): Promise<StoredDoc<T> | null>;
+  /** Creates the document; resolves null (and writes nothing) when the key exists. */
+  insert<T>(collection: string, key: string, value: T): Promise<StoredDoc<T> | null>;
+  /** Replaces only when the stored version equals `version`; resolves null when it does not (or the doc is gone). */
+  replace<T>(collection: string, key: string, value: T, version: string): Promise<StoredDoc<T> | null>;
+  /** Unconditional create-or-replace. */
+  upsert<T>(collection: string, key: string, value: T): Promise<StoredDoc<T>>;
+  /** Deletes; when `version` is given only if it matches. Resolves whether a document was deleted. */
+  delete(collection: string, key: string, version?: string): Promise<boolean>;
+  /** Ascending key order. */
+  list<T>(collection: string, options?: ListOptions): Promise<StoredDoc<T>[]>;
+  /** Throws when the store is unreachable (health check). */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export interface Clock {
+  now(): Date;
+}
+
+export type LogLevel = "debug" | "info" | "warn" | "error";
+export interface Logger {
+  debug(msg: string, fields?: Record<string, unknown>): void;
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+  child(fields: Record<string, unknown>): Logger;
+}

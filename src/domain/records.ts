@@ -1,0 +1,137 @@
+// The records syncbot keeps. None of them ever holds a secret value: a secret is known by keyId, hint,
+// expiry and the fingerprint UMP reports (a truncated hash, which UMP itself publishes).
+
+import type { Plan } from "./plan";
+import type { ProvisionParameters } from "./spec";
+
+/** Where to post later (reminders, hand-offs): a Bot Framework conversation reference, kept opaque. */
+export type ConversationRef = Record<string, unknown>;
+
+export interface Actor {
+  /** Entra object id (aadObjectId). */
+  id: string;
+  name: string;
+  /** The chat channel's own user id (Teams `29:…`), needed to open a personal chat for a hand-off. */
+  channelUserId?: string;
+}
+
+export type RequestState = "planned" | "approved" | "running" | "succeeded" | "failed" | "rejected" | "expired";
+
+export type StepName = "upsertApplication" | "addSecret" | "writeUmp" | "handoff" | "portalUrl" | "verify" | "tidy";
+export type StepStatus = "pending" | "running" | "done" | "failed" | "skipped";
+
+export interface StepRecord {
+  name: StepName;
+  status: StepStatus;
+  startedAt?: string;
+  finishedAt?: string;
+  /** Operator-facing progress or outcome ("waiting for Graph, retry 2 of 5", "created", "revision 7"). */
+  detail?: string;
+}
+
+export interface NewSecretRecord {
+  keyId: string;
+  displayName: string;
+  hint: string;
+  endDateTime: string;
+  fingerprint: string;
+}
+
+export interface RunRecord {
+  id: string;
+  startedAt: string;
+  finishedAt?: string;
+  /** Process that runs it and until when its claim holds (a crashed owner's run is resumed). */
+  owner: string;
+  leaseUntil: string;
+  steps: StepRecord[];
+  objectId?: string;
+  appId?: string;
+  newSecret?: NewSecretRecord;
+  umpRevision?: number;
+  verification?: { ok: boolean; differences: string[]; tokenProof: "ok" | "failed" | "skipped"; at: string };
+  error?: { step: StepName; code: string; message: string; hint?: string };
+  /** Waiting/retry note shown on the card while a step waits out throttling. */
+  waiting?: string;
+  handoff?: { tokenHash: string; expiresAt: string; appliedBy?: Actor; appliedAt?: string };
+}
+
+export interface RequestRecord {
+  id: string;
+  customer: string;
+  kind: Plan["kind"];
+  params: ProvisionParameters;
+  service: string;
+  state: RequestState;
+  requester: Actor;
+  tenantId: string;
+  conversation: ConversationRef;
+  /** The card message that shows this request (updated on every state change). */
+  cardActivityId?: string;
+  plan: Plan;
+  createdAt: string;
+  expiresAt: string;
+  approver?: Actor & { via: string; at: string };
+  rejectedBy?: Actor & { at: string };
+  run?: RunRecord;
+  correlationId: string;
+}
+
+export type SecretStatus = "active" | "superseded";
+
+export interface SecretRecord {
+  keyId: string;
+  service: string;
+  runId: string;
+  displayName: string;
+  hint: string;
+  endDateTime: string;
+  fingerprint: string;
+  createdAt: string;
+  status: SecretStatus;
+  /** For a superseded secret: when it may be removed (end of the rotation grace period). */
+  removeAfter?: string;
+}
+
+export interface RegistrationRecord {
+  customer: string;
+  params: ProvisionParameters;
+  objectId: string;
+  appId: string;
+  conversation: ConversationRef;
+  secrets: SecretRecord[];
+  ump?: { revision: number; fingerprint: string | null; portalValidated: boolean; at: string };
+  lastVerification?: RunRecord["verification"];
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface AuditEvent {
+  id: string;
+  at: string;
+  customer: string;
+  actor: string;
+  action: string;
+  outcome: "ok" | "refused" | "failed" | "info";
+  correlationId: string;
+  requestId?: string;
+  detail?: string;
+}
+
+export interface ReminderClaim {
+  keyId: string;
+  threshold: string;
+  customer: string;
+  state: "sending" | "sent";
+  claimedAt: string;
+  sentAt?: string;
+  owner: string;
+}
+
+export interface SnoozeRecord {
+  keyId: string;
+  customer: string;
+  until: string;
+  by: Actor;
+  at: string;
+}

@@ -1,0 +1,49 @@
+// createLogger: JSON lines on stdout (one object per line, for log shippers), human-readable only on a
+// terminal. Fields named like credentials are masked as a second line of defence; the first is that
+// no code path hands a secret value to the logger at all.
+
+import type { Logger, LogLevel } from "./domain/ports";
+
+const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+const SENSITIVE = /secret|password|token|authorization|key$/i;
+
+export interface LoggerOptions {
+  level: LogLevel;
+  pretty?: boolean;
+  write?: (line: string) => void;
+  base?: Record<string, unknown>;
+}
+
+export function createLogger(options: LoggerOptions): Logger {
+  const write = options.write ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const pretty = options.pretty ?? false;
+  const min = ORDER[options.level];
+
+  const make = (base: Record<string, unknown>): Logger => {
+    const emit = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => {
+      if (ORDER[level] < min) return;
+      const record = { time: new Date().toISOString(), level, msg, ...base, ...mask(fields ?? {}) };
+      if (pretty) {
+        const { time, level: l, msg: m, ...rest } = record;
+        const extra = Object.keys(rest).length ? ` ${JSON.stringify(rest)}` : "";
+        write(`${time.slice(11, 19)} ${l.toUpperCase().padEnd(5)} ${m}${extra}`);
+      } else write(JSON.stringify(record));
+    };
+    return {
+      debug: (m, f) => emit("debug", m, f),
+      info: (m, f) => emit("info", m, f),
+      warn: (m, f) => emit("warn", m, f),
+      error: (m, f) => emit("error", m, f),
+      child: (fields) => make({ ...base, ...fields }),
+    };
+  };
+  return make(options.base ?? {});
+}
+
+function mask(fields: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(fields)) out[k] = SENSITIVE.test(k) && k !== "keyId" ? "[masked]" : v;
+  return out;
+}
+
+export const silentLogger: Logger = createLogger({ level: "error", write: () => undefined });

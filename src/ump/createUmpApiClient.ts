@@ -1,0 +1,284 @@
+// createUmpApiClient: the UmpSettingsApi port over fetch against the UMP-365 settings API (CONTRACT
+// section 5). It waits out throttling within a budget, and translates problem+json answers into
+// SyncbotError codes here, at the boundary, so nothing upstream sent (nor the secret we sent) travels on.
+
+import { SyncbotError } from "../domain/errors";
+import type { CallContext, Logger, UmpOperation, UmpSettings, UmpSettingsApi, UmpSyncAppPatch } from "../domain/ports";
+
+export interface UmpRetryOptions {
+  /** HTTP attempts per call, the first one included (default 5, so at most 4 retries). */
+  maxAttempts?: number;
+  /** Total time a call may spend waiting between attempts (default 120 000 ms). */
+  maxTotalWaitMs?: number;
+}
+
+export interface UmpApiClientOptions {
+  /** Up to and including `/api/ump-adapter/v1`. */
+  baseUrl: string;
+  token?: string;
+  /** Called before every attempt, so a managed-identity token can refresh between retries. */
+  getToken?: () => Promise<string>;
+  logger?: Logger;
+  retry?: UmpRetryOptions;
+  /** Injected by tests to skip real waits. */
+  sleep?: (ms: number) => Promise<void>;
+  /** Per-attempt timeout (default 30 000 ms); a timeout counts as a network error. */
+  timeoutMs?: number;
+}
+
+type Method = "GET" | "PATCH" | "PUT";
+
+interface Problem {
+  type?: string;
+  title?: string;
+  detail?: string;
+}
+
+interface UmpResponse {
+  status: number;
+  headers: Headers;
+  body: unknown;
+}
+
+const RETRYABLE_STATUSES = new Set([429, 503]);
+const DEFAULT_BACKOFF_MS = 1_000;
+const MAX_BACKOFF_MS = 30_000;
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Retry-After in ms (delta-seconds or HTTP date), or undefined when absent or unreadable. */
+function retryAfterMs(value: string | null, now = Date.now()): number | undefined {
+  if (value === null || value.trim() === "") return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds) && seconds >= 0) return Math.round(seconds * 1000);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+/** Removes every occurrence of the given values; UMP should never echo a secret, but a detail is upstream text. */
+function scrub(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const s of secrets) if (s.length > 0) out = out.split(s).join("[redacted]");
+  return out;
+}
+
+export function createUmpApiClient(options: UmpApiClientOptions): UmpSettingsApi {
+  const baseUrl = options.baseUrl.replace(/\/+$/, "");
+  const maxAttempts = Math.max(1, options.retry?.maxAttempts ?? 5);
+  const maxTotalWaitMs = options.retry?.maxTotalWaitMs ?? 120_000;
+  const sleep = options.sleep ?? defaultSleep;
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const logger = options.logger;
+  if (options.token === undefined && options.getToken === undefined) {
+    throw new SyncbotError("config_invalid", "UMP client needs a token or getToken");
+  }
+  const getToken = options.getToken ?? (async () => options.token as string);
+
+  interface Call {
+    method: Method;
+    /** Path below the base URL, already encoded. */
+    path: string;
+    /** A path with placeholders, for logs and messages (ids are not secret, but keep lines stable). */
+    what: string;
+    body?: unknown;
+    etag?: string;
+    idempotencyKey?: string;
+    /** Values that must never appear in a message or log line. */
+    secrets: readonly string[];
+    ctx?: CallContext;
+  }
+
+  const fail = (call: Call, res: UmpResponse): never => {
+    const p = (res.body && typeof res.body === "object" ? res.body : {}) as Problem;
+    const title = typeof p.title === "string" ? scrub(p.title, call.secrets) : "";
+    const detail = typeof p.detail === "string" ? scrub(p.detail, call.secrets) : "";
+    const said = [title, detail].filter((s) => s !== "").join(": ");
+    const opts = { status: res.status, upstreamCode: typeof p.type === "string" ? p.type : undefined };
+    const where = `UMP ${call.method} ${call.what}`;
+    switch (true) {
+      case res.status === 404:
+        throw new SyncbotError("not_found", `${where}: not found${said ? ` (${said})` : ""}`, opts);
+      case res.status === 412:
+        throw new SyncbotError("precondition_failed", `${where}: the settings changed since they were read (412)`, {
+          ...opts,
+          hint: "read the settings again and re-check the change",
+        });
+      case res.status === 428:
+        // The client always sends If-Match on writes; reaching this is a syncbot bug, not an operator problem.
+        throw new SyncbotError("internal", `${where}: UMP requires If-Match (428), which syncbot failed to send`, opts);
+      case res.status === 401 || res.status === 403:
+        throw new SyncbotError("upstream_rejected", `${where}: UMP refused the credentials (${res.status})`, {
+          ...opts,
+          hint: "check UMP_TOKEN",
+        });
+      case res.status >= 400 && res.status < 500:
+        // Only the problem's own title/detail: the request body is never echoed into a message.
+        throw new SyncbotError(
+          "upstream_rejected",
+          `${where}: rejected (${res.status})${said ? ` ${said}` : ""}`,
+          opts,
+        );
+      default:
+        throw new SyncbotError(
+          "upstream_failed",
+          `${where}: UMP failed (${res.status})${said ? ` ${said}` : ""}`,
+          opts,
+        );
+    }
+  };
+
+  /**
+   * One call with retries. 429/503 are waited out honouring Retry-After. Network errors are retried
+   * for every method: reads are safe anyway, and every write carries an Idempotency-Key, so a write
+   * repeated after a 503 or a lost answer is replayed by UMP rather than applied twice (a repeat
+   * with a now-stale If-Match still gets the first answer).
+   */
+  const send = async (call: Call): Promise<UmpResponse> => {
+    const url = baseUrl + call.path;
+    const body = call.body === undefined ? undefined : JSON.stringify(call.body);
+    let waited = 0;
+    for (let attempt = 1; ; attempt++) {
+      const headers: Record<string, string> = {
+        Authorization: `Bearer ${await getToken()}`,
+        Accept: "application/json",
+        "Accept-Language": "en-US",
+      };
+      if (body !== undefined) headers["Content-Type"] = "application/json";
+      if (call.etag !== undefined) headers["If-Match"] = call.etag;
+      if (call.idempotencyKey !== undefined) headers["Idempotency-Key"] = call.idempotencyKey;
+      if (call.ctx?.correlationId) headers["x-correlation-id"] = call.ctx.correlationId;
+
+      const started = Date.now();
+      let res: UmpResponse | undefined;
+      let networkError: unknown;
+      try {
+        const r = await fetch(url, { method: call.method, headers, body, signal: AbortSignal.timeout(timeoutMs) });
+        const text = await r.text();
+        let parsed: unknown;
+        try {
+          parsed = text.length > 0 ? JSON.parse(text) : undefined;
+        } catch {
+          parsed = undefined; // a non-JSON body (proxy error page) is dropped, never echoed
+        }
+        res = { status: r.status, headers: r.headers, body: parsed };
+      } catch (e) {
+        networkError = e;
+      }
+      logger?.debug("ump request", {
+        method: call.method,
+        path: call.what,
+        status: res?.status ?? 0,
+        attempt,
+        ms: Date.now() - started,
+        correlationId: call.ctx?.correlationId,
+      });
+
+      const retryable = res === undefined || RETRYABLE_STATUSES.has(res.status);
+      if (!retryable) return res as UmpResponse;
+      const status = res?.status ?? 0;
+      const wait =
+        (res && retryAfterMs(res.headers.get("retry-after"))) ??
+        Math.min(DEFAULT_BACKOFF_MS * 2 ** (attempt - 1), MAX_BACKOFF_MS);
+      if (attempt >= maxAttempts || waited + wait > maxTotalWaitMs) {
+        if (res === undefined) {
+          // The fetch error names host and errno only; the request body is not part of it.
+          const reason = networkError instanceof Error ? scrub(networkError.message, call.secrets) : "network error";
+          throw new SyncbotError(
+            "upstream_failed",
+            `UMP ${call.method} ${call.what}: unreachable after ${attempt} attempt(s) (${reason})`,
+          );
+        }
+        throw new SyncbotError(
+          "throttled",
+          `UMP ${call.method} ${call.what}: still ${status} after ${attempt} attempt(s) and ${waited} ms of waiting`,
+          { status, hint: "UMP is busy; try again later" },
+        );
+      }
+      logger?.warn("ump retry", { method: call.method, path: call.what, status, attempt, waitMs: wait });
+      call.ctx?.onRetry?.({ service: "ump", attempt, maxAttempts: maxAttempts - 1, waitMs: wait, status });
+      waited += wait;
+      await sleep(wait);
+    }
+  };
+
+  const requireEtag = (call: Call, res: UmpResponse): string => {
+    const etag = res.headers.get("etag");
+    if (!etag) throw new SyncbotError("upstream_failed", `UMP ${call.method} ${call.what}: answer without an ETag`);
+    return etag;
+  };
+
+  const checkWriteArgs = (what: string, etag: string, idempotencyKey: string) => {
+    // Without these UMP answers 428/400; refusing here keeps a caller bug from reaching UMP at all.
+    if (etag.trim() === "") throw new SyncbotError("internal", `UMP ${what}: no ETag to send as If-Match`);
+    if (idempotencyKey.trim() === "") throw new SyncbotError("internal", `UMP ${what}: no Idempotency-Key`);
+  };
+
+  const settingsPath = (instance: string) => `/instances/${encodeURIComponent(instance)}/system-settings`;
+
+  return {
+    async getSettings(instance, ctx) {
+      const call: Call = {
+        method: "GET",
+        path: settingsPath(instance),
+        what: settingsPath(instance),
+        secrets: [],
+        ctx,
+      };
+      const res = await send(call);
+      if (res.status !== 200) fail(call, res);
+      return { settings: res.body as UmpSettings, etag: requireEtag(call, res) };
+    },
+
+    async patchSyncApp(instance, etag, patch, idempotencyKey, ctx) {
+      const what = `${settingsPath(instance)}/sync-app`;
+      checkWriteArgs(`PATCH ${what}`, etag, idempotencyKey);
+      // Only the fields given: an absent field means "leave as is" in UMP.
+      const body: UmpSyncAppPatch = {};
+      if (patch.clientId !== undefined) body.clientId = patch.clientId;
+      if (patch.clientSecret !== undefined) body.clientSecret = patch.clientSecret;
+      if (patch.clientSecretExpiresAt !== undefined) body.clientSecretExpiresAt = patch.clientSecretExpiresAt;
+      if (patch.redirectUri !== undefined) body.redirectUri = patch.redirectUri;
+      const call: Call = {
+        method: "PATCH",
+        path: what,
+        what,
+        body,
+        etag,
+        idempotencyKey,
+        secrets: patch.clientSecret ? [patch.clientSecret] : [],
+        ctx,
+      };
+      const res = await send(call);
+      if (res.status !== 200) fail(call, res);
+      return { settings: res.body as UmpSettings, etag: requireEtag(call, res) };
+    },
+
+    async putPortalUrl(instance, etag, value, idempotencyKey, ctx) {
+      const what = `${settingsPath(instance)}/customer-authentication-portal-url`;
+      checkWriteArgs(`PUT ${what}`, etag, idempotencyKey);
+      const call: Call = { method: "PUT", path: what, what, body: { value }, etag, idempotencyKey, secrets: [], ctx };
+      const res = await send(call);
+      if (res.status !== 202 && res.status !== 200) fail(call, res);
+      const operationId = (res.body as { operationId?: unknown } | undefined)?.operationId;
+      if (typeof operationId !== "string" || operationId === "") {
+        throw new SyncbotError("upstream_failed", `UMP PUT ${what}: answer without an operationId`, {
+          status: res.status,
+        });
+      }
+      return { operationId };
+    },
+
+    async getOperation(operationId, ctx): Promise<UmpOperation> {
+      const path = `/operations/${encodeURIComponent(operationId)}`;
+      const call: Call = { method: "GET", path, what: path, secrets: [], ctx };
+      const res = await send(call);
+      if (res.status !== 200) fail(call, res);
+      const op = res.body as Partial<UmpOperation> | undefined;
+      return {
+        id: typeof op?.id === "string" ? op.id : operationId,
+        status: op?.status ?? "InProgress",
+        executionMessages: Array.isArray(op?.executionMessages) ? op.executionMessages.map(String) : [],
+      };
+    },
+  };
+}

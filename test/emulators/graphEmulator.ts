@@ -1,0 +1,1225 @@
+// A Microsoft Graph v1.0 emulator over real HTTP (node:http, loopback only) covering the calls in
+// CONTRACT section 7 plus the tenant's client-credentials token endpoint. It behaves like the real
+// service where a client can tell the difference (OData error bodies, paging links, $select, $top
+// limits, validation, replication lag, throttling) so adapters are tested against Graph's habits,
+// not against our own assumptions. State lives in memory with indexes so 50,000 apps stay fast.
+
+import { createHash, randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+
+export interface GraphEmulatorOptions {
+  port?: number;
+  tenantId: string;
+  latencyMs?: number;
+  seed?: number;
+}
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  headers: Record<string, string>;
+  body: unknown;
+  status: number;
+  at: number;
+}
+
+export interface GraphPasswordCredential {
+  customKeyIdentifier: string | null;
+  displayName: string | null;
+  endDateTime: string | null;
+  hint: string | null;
+  keyId: string;
+  secretText: null;
+  startDateTime: string | null;
+}
+
+export interface GraphApplication {
+  id: string;
+  appId: string;
+  uniqueName: string | null;
+  displayName: string;
+  description: string | null;
+  notes: string | null;
+  createdDateTime: string;
+  publisherDomain: string;
+  signInAudience: string;
+  tags: string[];
+  identifierUris: string[];
+  isFallbackPublicClient: boolean | null;
+  web: {
+    homePageUrl: string | null;
+    logoutUrl: string | null;
+    redirectUris: string[];
+    implicitGrantSettings: { enableAccessTokenIssuance: boolean; enableIdTokenIssuance: boolean };
+  };
+  spa: { redirectUris: string[] };
+  publicClient: { redirectUris: string[] };
+  requiredResourceAccess: Array<{ resourceAppId: string; resourceAccess: Array<{ id: string; type: string }> }>;
+  passwordCredentials: GraphPasswordCredential[];
+  keyCredentials: unknown[];
+}
+
+export type SeedApplication = Partial<Omit<GraphApplication, "passwordCredentials">> & {
+  passwordCredentials?: Array<Partial<GraphPasswordCredential> & { endDateTime: string }>;
+};
+
+export interface SeedUser {
+  id: string;
+  displayName: string;
+  userPrincipalName?: string;
+  globalAdmin?: boolean;
+  viaGroup?: boolean;
+}
+
+export interface FaultSpec {
+  status: number;
+  count?: number;
+  retryAfterSeconds?: number;
+  code?: string;
+  message?: string;
+  match?: { method?: string; pathIncludes?: string };
+}
+
+export interface HandAddedSecret {
+  keyId: string;
+  secretText: string;
+  hint: string;
+  endDateTime: string;
+}
+
+export interface GraphEmulator {
+  readonly url: string;
+  readonly graphBaseUrl: string;
+  readonly authorityHost: string;
+  readonly tenantId: string;
+  readonly requests: RecordedRequest[];
+  resetRequests(): void;
+  writes(): RecordedRequest[];
+  seedUser(user: SeedUser): void;
+  applications(): GraphApplication[];
+  application(objectId: string): GraphApplication | null;
+  seedApplications(appsOrCount: number | SeedApplication[]): GraphApplication[];
+  mutateApplication(objectId: string, fn: (app: GraphApplication) => void): void;
+  addPasswordByHand(objectId: string, cred: { displayName: string; endDateTime: string }): HandAddedSecret;
+  removePasswordByHand(objectId: string, keyId: string): void;
+  secretFingerprint(objectId: string, keyId: string): string | null;
+  injectFault(fault: FaultSpec): void;
+  clearFaults(): void;
+  setThrottleRate(rate: number, opts?: { retryAfterSeconds?: number; seed?: number }): void;
+  setNotFoundAfterCreate(n: number): void;
+  setLatency(ms: number): void;
+  setPasswordLifetimePolicy(maxDays: number | null): void;
+  setPropagationDelay(ms: number): void;
+  close(): Promise<void>;
+}
+
+export const GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000";
+export const GLOBAL_ADMIN_TEMPLATE_ID = "62e90394-69f5-4237-9190-012177145e10";
+const GRAPH_SP_ID = "3b0bd9a1-7f4e-4a8b-9c55-6a1b8d0f2e11";
+const GA_ROLE_OBJECT_ID = "f1a2b3c4-0d1e-4f5a-8b6c-7d8e9f0a1b2c";
+const SIGN_IN_AUDIENCES = new Set([
+  "AzureADMyOrg",
+  "AzureADMultipleOrgs",
+  "AzureADandPersonalMicrosoftAccount",
+  "PersonalMicrosoftAccount",
+]);
+const GUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const DEFAULT_PASSWORD_DAYS = 730;
+const DAY_MS = 86_400_000;
+// Entra secrets are 40 characters from this alphabet; characters 4-6 carry a version marker ("8Q~").
+const SECRET_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789~._-";
+
+// A few real Microsoft Graph delegated scopes: the nine syncbot needs (ids exactly as in Entra) and
+// some neighbours, so a lookup by value is actually exercised.
+const GRAPH_SCOPES: Array<[string, string, "Admin" | "User"]> = [
+  ["AppCatalog.ReadWrite.All", "1ca167d5-1655-44a1-8adf-1414072e1ef9", "Admin"],
+  ["offline_access", "7427e0e9-2fba-42fe-b0c0-848c9e6a8182", "User"],
+  ["profile", "14dad69e-099b-42c9-810b-d002981feec1", "User"],
+  ["User.Read", "e1fe6dd8-ba31-4d61-89e7-88639da4683d", "User"],
+  ["User.Read.All", "a154be20-db9c-4678-8ab7-66f6cc099a59", "Admin"],
+  ["Directory.Read.All", "06da0dbc-49e2-44d2-8312-53f166ab848a", "Admin"],
+  ["Directory.ReadWrite.All", "c5366453-9fb0-48a5-a156-24f0c49a4b84", "Admin"],
+  ["Group.ReadWrite.All", "4e46008b-f24c-477d-8fff-7bb4ec7aafe0", "Admin"],
+  ["User.ReadWrite.All", "204e0828-b5ca-4ad8-b9f3-f32a958e7cc4", "Admin"],
+  ["openid", "37f7f235-527c-4136-accd-4a02d197296e", "User"],
+  ["email", "64a6cdd6-aab1-4aaf-94b8-3cc8405e90d0", "User"],
+  ["Mail.Read", "570282fd-fa5c-430d-a7fd-fc8dc98a9dca", "User"],
+  ["Group.Read.All", "5f8c59db-677d-491f-a6b8-5f174b11ec1d", "Admin"],
+];
+const GRAPH_APP_ROLES: Array<[string, string]> = [
+  ["Application.ReadWrite.OwnedBy", "18a4783c-866b-4cc7-a460-3d5e5662c884"],
+  ["Application.ReadWrite.All", "1bfefb4e-e0b5-418b-a88f-73c46d2cc8e9"],
+  ["RoleManagement.Read.Directory", "483bed4a-2ad3-4361-a73b-c83ccdbdc53c"],
+  ["User.Read.All", "df021288-bdef-4463-88db-98f22de89214"],
+];
+
+// Properties a client may write; anything else in a body is refused as Graph does.
+const WRITABLE = new Set([
+  "displayName",
+  "description",
+  "notes",
+  "signInAudience",
+  "tags",
+  "identifierUris",
+  "isFallbackPublicClient",
+  "web",
+  "spa",
+  "publicClient",
+  "requiredResourceAccess",
+  "uniqueName",
+]);
+
+interface SecretMaterial {
+  sha256: string; // full hex digest: enough for the fingerprint and for the token endpoint's check
+  createdAt: number;
+}
+
+interface StoredApp {
+  app: GraphApplication;
+  secrets: Map<string, SecretMaterial>;
+  notFoundRemaining: number;
+}
+
+interface ActiveFault {
+  status: number;
+  remaining: number;
+  retryAfterSeconds?: number;
+  code?: string;
+  message?: string;
+  match?: { method?: string; pathIncludes?: string };
+}
+
+interface RoleAssignment {
+  id: string;
+  principalId: string;
+  roleDefinitionId: string;
+  directoryScopeId: string;
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+const notFound = (id: string) =>
+  new HttpError(
+    404,
+    "Request_ResourceNotFound",
+    `Resource '${id}' does not exist or one of its queried reference-property objects are not present.`,
+  );
+const badRequest = (message: string, code = "Request_BadRequest") => new HttpError(400, code, message);
+const invalidValue = (property: string) =>
+  badRequest(`Invalid value specified for property '${property}' of resource 'Application'.`);
+
+// Small deterministic PRNG so throttling patterns repeat from one test run to the next.
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function sha256Hex(value: string): string {
+  return createHash("sha256").update(value, "utf8").digest("hex");
+}
+
+function newSecretText(): string {
+  const bytes = randomBytes(37);
+  let out = "";
+  for (let i = 0; i < 37; i++) out += SECRET_ALPHABET[bytes[i]! % SECRET_ALPHABET.length];
+  return out.slice(0, 3) + "8Q~" + out.slice(3, 37);
+}
+
+function unquote(v: string): string {
+  return v.replace(/''/g, "'");
+}
+
+// Everything stored is plain JSON; a JSON round trip is several times faster than structuredClone here.
+function clone<T>(v: T): T {
+  return v === undefined ? v : (JSON.parse(JSON.stringify(v)) as T);
+}
+
+// Hand-written copy of the known shape: seeding and listing 50,000 apps clone a lot, and this is
+// an order of magnitude faster than a generic deep clone. Unknown extra properties fall back to clone().
+function cloneApp(a: GraphApplication): GraphApplication {
+  const out: GraphApplication = {
+    ...a,
+    tags: [...a.tags],
+    identifierUris: [...a.identifierUris],
+    web: {
+      ...a.web,
+      redirectUris: [...a.web.redirectUris],
+      implicitGrantSettings: { ...a.web.implicitGrantSettings },
+    },
+    spa: { redirectUris: [...a.spa.redirectUris] },
+    publicClient: { redirectUris: [...a.publicClient.redirectUris] },
+    requiredResourceAccess: a.requiredResourceAccess.map((r) => ({
+      resourceAppId: r.resourceAppId,
+      resourceAccess: r.resourceAccess.map((x) => ({ ...x })),
+    })),
+    passwordCredentials: a.passwordCredentials.map((p) => ({ ...p })),
+    keyCredentials: clone(a.keyCredentials),
+  };
+  return out;
+}
+
+function isStringArray(v: unknown): v is string[] {
+  return Array.isArray(v) && v.every((x) => typeof x === "string");
+}
+
+function redirectUriValid(uri: string): boolean {
+  if (uri.length > 256 || /[!$'(),;]/.test(uri)) return false;
+  let u: URL;
+  try {
+    u = new URL(uri);
+  } catch {
+    return false;
+  }
+  if (u.protocol === "https:") return true;
+  return u.protocol === "http:" && (u.hostname === "localhost" || u.hostname === "127.0.0.1");
+}
+
+function validateBody(body: Record<string, unknown>): void {
+  for (const key of Object.keys(body)) {
+    if (key.startsWith("@odata.")) continue;
+    if (!WRITABLE.has(key)) {
+      throw badRequest(`Property '${key}' is read-only or does not exist on type 'microsoft.graph.application'.`);
+    }
+  }
+  if ("displayName" in body && (typeof body.displayName !== "string" || body.displayName.length > 256)) {
+    throw invalidValue("displayName");
+  }
+  if ("signInAudience" in body && !SIGN_IN_AUDIENCES.has(body.signInAudience as string)) {
+    throw invalidValue("signInAudience");
+  }
+  if ("tags" in body && (!isStringArray(body.tags) || body.tags.some((t) => t.length > 256))) {
+    throw invalidValue("tags");
+  }
+  if ("isFallbackPublicClient" in body && body.isFallbackPublicClient !== null) {
+    if (typeof body.isFallbackPublicClient !== "boolean") throw invalidValue("isFallbackPublicClient");
+  }
+  if ("web" in body) {
+    const web = body.web as Record<string, unknown> | null;
+    if (web === null || typeof web !== "object") throw invalidValue("web");
+    if ("redirectUris" in web) {
+      const uris = web.redirectUris;
+      if (!isStringArray(uris) || uris.length > 256) throw invalidValue("web.redirectUris");
+      if (uris.some((u) => !redirectUriValid(u))) throw invalidValue("web.redirectUris");
+    }
+    if ("implicitGrantSettings" in web) {
+      const g = web.implicitGrantSettings as Record<string, unknown> | null;
+      if (g === null || typeof g !== "object") throw invalidValue("web.implicitGrantSettings");
+      for (const [k, v] of Object.entries(g)) {
+        if (!["enableAccessTokenIssuance", "enableIdTokenIssuance"].includes(k) || typeof v !== "boolean") {
+          throw invalidValue("web.implicitGrantSettings");
+        }
+      }
+    }
+  }
+  if ("requiredResourceAccess" in body) {
+    const rra = body.requiredResourceAccess;
+    const ok =
+      Array.isArray(rra) &&
+      rra.every(
+        (r: { resourceAppId?: unknown; resourceAccess?: unknown }) =>
+          typeof r?.resourceAppId === "string" &&
+          Array.isArray(r.resourceAccess) &&
+          r.resourceAccess.every(
+            (a: { id?: unknown; type?: unknown }) =>
+              typeof a?.id === "string" && GUID_RE.test(a.id) && (a.type === "Scope" || a.type === "Role"),
+          ),
+      );
+    if (!ok) throw invalidValue("requiredResourceAccess");
+  }
+  for (const prop of ["identifierUris"] as const) {
+    if (prop in body && !isStringArray(body[prop])) throw invalidValue(prop);
+  }
+}
+
+function blankApp(tenantId: string): GraphApplication {
+  return {
+    id: randomUUID(),
+    appId: randomUUID(),
+    uniqueName: null,
+    displayName: "",
+    description: null,
+    notes: null,
+    createdDateTime: new Date().toISOString(),
+    publisherDomain: `${tenantId.slice(0, 8)}.onmicrosoft.com`,
+    signInAudience: "AzureADMyOrg",
+    tags: [],
+    identifierUris: [],
+    isFallbackPublicClient: null,
+    web: {
+      homePageUrl: null,
+      logoutUrl: null,
+      redirectUris: [],
+      implicitGrantSettings: { enableAccessTokenIssuance: false, enableIdTokenIssuance: false },
+    },
+    spa: { redirectUris: [] },
+    publicClient: { redirectUris: [] },
+    requiredResourceAccess: [],
+    passwordCredentials: [],
+    keyCredentials: [],
+  };
+}
+
+function applyBody(app: GraphApplication, body: Record<string, unknown>): void {
+  for (const [key, value] of Object.entries(body)) {
+    if (key.startsWith("@odata.") || key === "uniqueName") continue;
+    if (key === "web") {
+      // Complex values merge property by property; collections inside them are replaced whole.
+      const web = value as Partial<GraphApplication["web"]>;
+      if (web.redirectUris) app.web.redirectUris = [...web.redirectUris];
+      if (web.implicitGrantSettings) app.web.implicitGrantSettings = { ...app.web.implicitGrantSettings, ...web.implicitGrantSettings };
+      if ("homePageUrl" in web) app.web.homePageUrl = web.homePageUrl ?? null;
+      if ("logoutUrl" in web) app.web.logoutUrl = web.logoutUrl ?? null;
+    } else {
+      (app as unknown as Record<string, unknown>)[key] = clone(value);
+    }
+  }
+}
+
+function selectProps(obj: object, select: string[] | null, typeName: string): Record<string, unknown> {
+  const rec = obj as Record<string, unknown>;
+  if (!select) return clone(rec);
+  // Output is serialised straight away, so selected values need no copy.
+  const out: Record<string, unknown> = {};
+  for (const p of select) {
+    if (!(p in rec)) throw badRequest(`Could not find a property named '${p}' on type 'microsoft.graph.${typeName}'.`);
+    out[p] = rec[p];
+  }
+  return out;
+}
+
+function parseSelect(query: Record<string, string>): string[] | null {
+  const s = query["$select"];
+  if (s === undefined) return null;
+  return s
+    .split(",")
+    .map((x) => x.trim())
+    .filter((x) => x.length > 0);
+}
+
+// Splits a $filter on top-level " and " (never inside quotes).
+function splitAnd(filter: string): string[] {
+  const parts: string[] = [];
+  let cur = "";
+  let inQuote = false;
+  for (let i = 0; i < filter.length; i++) {
+    const ch = filter[i]!;
+    if (ch === "'") inQuote = !inQuote;
+    if (!inQuote && filter.slice(i, i + 5).toLowerCase() === " and ") {
+      parts.push(cur.trim());
+      cur = "";
+      i += 4;
+      continue;
+    }
+    cur += ch;
+  }
+  parts.push(cur.trim());
+  return parts;
+}
+
+type AppClause =
+  | { kind: "tag"; value: string }
+  | { kind: "eq"; prop: "appId" | "uniqueName" | "displayName"; value: string }
+  | { kind: "startswith"; value: string };
+
+const Q = "'((?:[^']|'')*)'";
+
+function parseAppFilter(filter: string): AppClause[] {
+  return splitAnd(filter).map((clause): AppClause => {
+    let m = new RegExp(`^tags/any\\((\\w+):\\s*\\1\\s+eq\\s+${Q}\\)$`).exec(clause);
+    if (m) return { kind: "tag", value: unquote(m[2]!) };
+    m = new RegExp(`^(appId|uniqueName|displayName)\\s+eq\\s+${Q}$`).exec(clause);
+    if (m) return { kind: "eq", prop: m[1] as "appId" | "uniqueName" | "displayName", value: unquote(m[2]!) };
+    m = new RegExp(`^startswith\\(displayName,\\s*${Q}\\)$`).exec(clause);
+    if (m) return { kind: "startswith", value: unquote(m[1]!) };
+    throw badRequest(`Unsupported or invalid query filter clause specified: '${clause}'.`, "Request_UnsupportedQuery");
+  });
+}
+
+function appMatches(app: GraphApplication, c: AppClause): boolean {
+  switch (c.kind) {
+    case "tag":
+      return app.tags.includes(c.value);
+    case "eq":
+      // Graph compares these strings case-insensitively.
+      return (app[c.prop] ?? "").toLowerCase() === c.value.toLowerCase();
+    case "startswith":
+      return app.displayName.toLowerCase().startsWith(c.value.toLowerCase());
+  }
+}
+
+export async function startGraphEmulator(opts: GraphEmulatorOptions): Promise<GraphEmulator> {
+  const tenantId = opts.tenantId;
+  const apps = new Map<string, StoredApp>(); // by object id, in creation order (the paging order)
+  const byAppId = new Map<string, string>();
+  const byUniqueName = new Map<string, string>(); // lower-cased: uniqueName is case-insensitive
+  const byTag = new Map<string, Set<string>>();
+  const users = new Map<string, SeedUser>();
+  const groupMembers = new Map<string, Set<string>>(); // group id → user ids
+  const roleAssignments: RoleAssignment[] = [];
+  const requests: RecordedRequest[] = [];
+  let faults: ActiveFault[] = [];
+  let throttle: { rate: number; retryAfterSeconds: number; rand: () => number } | null = null;
+  let notFoundAfterCreate = 0;
+  let latencyMs = opts.latencyMs ?? 0;
+  let lifetimePolicyDays: number | null = null;
+  let propagationDelayMs = 0;
+  let seedCounter = opts.seed ?? 1;
+  const sockets = new Set<import("node:net").Socket>();
+
+  function indexApp(stored: StoredApp): void {
+    const a = stored.app;
+    apps.set(a.id, stored);
+    byAppId.set(a.appId.toLowerCase(), a.id);
+    if (a.uniqueName) byUniqueName.set(a.uniqueName.toLowerCase(), a.id);
+    for (const t of a.tags) {
+      let set = byTag.get(t);
+      if (!set) {
+        set = new Set();
+        byTag.set(t, set);
+      }
+      set.add(a.id);
+    }
+  }
+
+  function unindexTags(a: GraphApplication): void {
+    for (const t of a.tags) byTag.get(t)?.delete(a.id);
+  }
+
+  // Reindexes tags after any change; appId, id and uniqueName are immutable.
+  function reindexTags(stored: StoredApp, before: string[]): void {
+    for (const t of before) byTag.get(t)?.delete(stored.app.id);
+    for (const t of stored.app.tags) {
+      let set = byTag.get(t);
+      if (!set) {
+        set = new Set();
+        byTag.set(t, set);
+      }
+      set.add(stored.app.id);
+    }
+  }
+
+  function getStored(objectId: string): StoredApp {
+    const s = apps.get(objectId.toLowerCase()) ?? apps.get(objectId);
+    if (!s) throw notFound(objectId);
+    return s;
+  }
+
+  function createApp(body: Record<string, unknown>, uniqueName: string | null): StoredApp {
+    const app = blankApp(tenantId);
+    app.uniqueName = uniqueName;
+    applyBody(app, body);
+    const stored: StoredApp = { app, secrets: new Map(), notFoundRemaining: notFoundAfterCreate };
+    indexApp(stored);
+    return stored;
+  }
+
+  function addPassword(
+    stored: StoredApp,
+    cred: { displayName?: string | null; endDateTime?: string | null; startDateTime?: string | null },
+    enforcePolicy: boolean,
+  ): HandAddedSecret & { startDateTime: string; displayName: string | null } {
+    const start = cred.startDateTime ? new Date(cred.startDateTime) : new Date();
+    const end = cred.endDateTime ? new Date(cred.endDateTime) : new Date(start.getTime() + DEFAULT_PASSWORD_DAYS * DAY_MS);
+    if (Number.isNaN(start.getTime()) || Number.isNaN(end.getTime()) || end <= start) {
+      throw badRequest("Invalid value specified for property 'endDateTime' of resource 'PasswordCredential'.");
+    }
+    if (enforcePolicy && lifetimePolicyDays !== null && end.getTime() - start.getTime() > lifetimePolicyDays * DAY_MS) {
+      throw badRequest(
+        "Credential lifetime exceeds the max value allowed as per assigned policy.",
+        "CredentialInvalidLifetimeAsPerAppPolicy",
+      );
+    }
+    const secretText = newSecretText();
+    const keyId = randomUUID();
+    const hint = secretText.slice(0, 3);
+    const pc: GraphPasswordCredential = {
+      customKeyIdentifier: null,
+      displayName: cred.displayName ?? null,
+      endDateTime: end.toISOString(),
+      hint,
+      keyId,
+      secretText: null,
+      startDateTime: start.toISOString(),
+    };
+    stored.app.passwordCredentials.push(pc);
+    stored.secrets.set(keyId, { sha256: sha256Hex(secretText), createdAt: Date.now() });
+    return { keyId, secretText, hint, endDateTime: pc.endDateTime!, startDateTime: pc.startDateTime!, displayName: pc.displayName };
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Graph routes
+
+  function appOut(stored: StoredApp, select: string[] | null): Record<string, unknown> {
+    return select ? selectProps(stored.app, select, "application") : { ...stored.app };
+  }
+
+  // Replication lag right after a create: requests addressing the new object by id miss it for a while.
+  function laggedById(objectId: string): StoredApp {
+    const stored = getStored(objectId);
+    if (stored.notFoundRemaining > 0) {
+      stored.notFoundRemaining--;
+      throw notFound(objectId);
+    }
+    return stored;
+  }
+
+  function findByKey(key: "appId" | "uniqueName", value: string): StoredApp | null {
+    const index = key === "appId" ? byAppId : byUniqueName;
+    const id = index.get(value.toLowerCase());
+    return id ? (apps.get(id) ?? null) : null;
+  }
+
+  function listApplications(query: Record<string, string>, base: string): Record<string, unknown> {
+    const topRaw = query["$top"];
+    const top = topRaw === undefined ? 100 : Number(topRaw);
+    if (!Number.isInteger(top) || top < 1 || top > 999) {
+      throw badRequest(`Invalid page size specified: '${topRaw}'. Must be between 1 and 999 inclusive.`);
+    }
+    const select = parseSelect(query);
+    const clauses = query["$filter"] ? parseAppFilter(query["$filter"]) : [];
+    let offset = 0;
+    const token = query["$skiptoken"];
+    if (token !== undefined) {
+      const parsed = /^o(\d+)$/.exec(Buffer.from(token, "base64url").toString("utf8"));
+      if (!parsed) throw badRequest("Invalid $skiptoken value.");
+      offset = Number(parsed[1]);
+    }
+    // Start from the narrowest index a clause allows, then test the remaining clauses.
+    let candidates: Iterable<string> = apps.keys();
+    const tagClause = clauses.find((c) => c.kind === "tag");
+    const keyClause = clauses.find((c) => c.kind === "eq" && c.prop !== "displayName") as
+      | { kind: "eq"; prop: "appId" | "uniqueName"; value: string }
+      | undefined;
+    if (keyClause) {
+      const s = findByKey(keyClause.prop, keyClause.value);
+      candidates = s ? [s.app.id] : [];
+    } else if (tagClause) {
+      candidates = byTag.get(tagClause.value) ?? [];
+    }
+    const page: Record<string, unknown>[] = [];
+    let seen = 0;
+    let more = false;
+    for (const id of candidates) {
+      const stored = apps.get(id);
+      if (!stored || !clauses.every((c) => appMatches(stored.app, c))) continue;
+      if (seen++ < offset) continue;
+      if (page.length === top) {
+        more = true;
+        break;
+      }
+      page.push(appOut(stored, select));
+    }
+    const result: Record<string, unknown> = {
+      "@odata.context": `${base}/v1.0/$metadata#applications${select ? `(${select.join(",")})` : ""}`,
+      value: page,
+    };
+    if (more) {
+      const params: string[] = [];
+      if (query["$filter"]) params.push(`$filter=${encodeURIComponent(query["$filter"])}`);
+      if (select) params.push(`$select=${encodeURIComponent(select.join(","))}`);
+      params.push(`$top=${top}`);
+      params.push(`$skiptoken=${Buffer.from(`o${offset + page.length}`).toString("base64url")}`);
+      result["@odata.nextLink"] = `${base}/v1.0/applications?${params.join("&")}`;
+    }
+    return result;
+  }
+
+  function patchApp(stored: StoredApp, body: Record<string, unknown>): void {
+    validateBody(body);
+    if ("uniqueName" in body && body.uniqueName !== stored.app.uniqueName) {
+      throw badRequest("Property 'uniqueName' is immutable and cannot be changed once set.");
+    }
+    const beforeTags = stored.app.tags;
+    applyBody(stored.app, body);
+    reindexTags(stored, beforeTags);
+  }
+
+  function servicePrincipal(): Record<string, unknown> {
+    return {
+      id: GRAPH_SP_ID,
+      appId: GRAPH_APP_ID,
+      displayName: "Microsoft Graph",
+      appDisplayName: "Microsoft Graph",
+      servicePrincipalType: "Application",
+      oauth2PermissionScopes: GRAPH_SCOPES.map(([value, id, type]) => ({
+        id,
+        value,
+        type,
+        isEnabled: true,
+        adminConsentDisplayName: `${value} (admin consent)`,
+        adminConsentDescription: `Allows the app to use ${value}.`,
+        userConsentDisplayName: type === "User" ? value : null,
+        userConsentDescription: type === "User" ? `Allows the app to use ${value} on your behalf.` : null,
+      })),
+      appRoles: GRAPH_APP_ROLES.map(([value, id]) => ({
+        id,
+        value,
+        allowedMemberTypes: ["Application"],
+        displayName: value,
+        description: `Allows the app to use ${value} without a signed-in user.`,
+        isEnabled: true,
+        origin: "Application",
+      })),
+    };
+  }
+
+  function listRoleAssignments(query: Record<string, string>): Record<string, unknown> {
+    const f = query["$filter"];
+    let list = roleAssignments;
+    if (f) {
+      for (const clause of splitAnd(f)) {
+        const m = new RegExp(`^(principalId|roleDefinitionId)\\s+eq\\s+${Q}$`).exec(clause);
+        if (!m) throw badRequest(`Unsupported or invalid query filter clause specified: '${clause}'.`, "Request_UnsupportedQuery");
+        const prop = m[1] as "principalId" | "roleDefinitionId";
+        const value = unquote(m[2]!).toLowerCase();
+        list = list.filter((r) => r[prop].toLowerCase() === value);
+      }
+    }
+    return { value: list.map((r) => ({ ...r })) };
+  }
+
+  function directoryRolesOf(userId: string): Record<string, unknown> {
+    const user = users.get(userId);
+    if (!user) throw notFound(userId);
+    const principals = new Set([userId]);
+    for (const [gid, members] of groupMembers) if (members.has(userId)) principals.add(gid);
+    const isGa = roleAssignments.some((r) => principals.has(r.principalId) && r.roleDefinitionId === GLOBAL_ADMIN_TEMPLATE_ID);
+    return {
+      value: isGa
+        ? [
+            {
+              "@odata.type": "#microsoft.graph.directoryRole",
+              id: GA_ROLE_OBJECT_ID,
+              displayName: "Global Administrator",
+              description: "Can manage all aspects of Microsoft Entra ID and Microsoft services that use Microsoft Entra identities.",
+              roleTemplateId: GLOBAL_ADMIN_TEMPLATE_ID,
+            },
+          ]
+        : [],
+    };
+  }
+
+  interface Reply {
+    status: number;
+    body?: unknown;
+    headers?: Record<string, string>;
+  }
+
+  function graphRoute(method: string, path: string, query: Record<string, string>, headers: Record<string, string>, body: unknown, base: string): Reply {
+    const obj = (body ?? {}) as Record<string, unknown>;
+    const requireObject = () => {
+      if (body === null || typeof body !== "object" || Array.isArray(body)) {
+        throw badRequest("Empty Payload. JSON content expected.", "BadRequest");
+      }
+    };
+    let m: RegExpExecArray | null;
+
+    if (path === "/applications") {
+      if (method === "GET") return { status: 200, body: listApplications(query, base) };
+      if (method === "POST") {
+        requireObject();
+        validateBody(obj);
+        if (typeof obj.displayName !== "string" || obj.displayName === "") {
+          throw badRequest("Property 'displayName' is required.");
+        }
+        const un = typeof obj.uniqueName === "string" ? obj.uniqueName : null;
+        if (un !== null && byUniqueName.has(un.toLowerCase())) {
+          throw badRequest("Another object with the same value for property uniqueName already exists.");
+        }
+        const stored = createApp(obj, un);
+        return { status: 201, body: appOut(stored, null), headers: { location: `${base}/v1.0/applications/${stored.app.id}` } };
+      }
+    }
+
+    m = new RegExp(`^/applications\\((appId|uniqueName)=${Q}\\)$`).exec(path);
+    if (m) {
+      const key = m[1] as "appId" | "uniqueName";
+      const value = unquote(m[2]!);
+      const stored = findByKey(key, value);
+      if (method === "GET") {
+        if (!stored) throw notFound(`${key}=${value}`);
+        return { status: 200, body: appOut(stored, parseSelect(query)) };
+      }
+      if (method === "PATCH") {
+        requireObject();
+        if (stored) {
+          patchApp(stored, obj);
+          return { status: 204 };
+        }
+        const prefer = (headers["prefer"] ?? "").toLowerCase();
+        if (key !== "uniqueName" || !prefer.split(/\s*,\s*/).includes("create-if-missing")) {
+          throw notFound(`${key}=${value}`);
+        }
+        validateBody(obj);
+        if (typeof obj.displayName !== "string" || obj.displayName === "") {
+          throw badRequest("Property 'displayName' is required.");
+        }
+        if ("uniqueName" in obj && obj.uniqueName !== value) {
+          throw badRequest("Property 'uniqueName' in the payload does not match the key.");
+        }
+        const created = createApp(obj, value);
+        return {
+          status: 201,
+          body: appOut(created, null),
+          headers: { location: `${base}/v1.0/applications/${created.app.id}`, "preference-applied": "create-if-missing" },
+        };
+      }
+    }
+
+    m = /^\/applications\/([^/]+)(?:\/(addPassword|removePassword|microsoft\.graph\.addPassword|microsoft\.graph\.removePassword))?$/.exec(path);
+    if (m) {
+      const id = m[1]!;
+      if (!GUID_RE.test(id)) throw badRequest(`Invalid object identifier '${id}'.`);
+      const action = m[2]?.replace("microsoft.graph.", "");
+      if (!action && method === "GET") return { status: 200, body: appOut(laggedById(id), parseSelect(query)) };
+      if (!action && method === "PATCH") {
+        requireObject();
+        patchApp(laggedById(id), obj);
+        return { status: 204 };
+      }
+      if (!action && method === "DELETE") {
+        const stored = getStored(id);
+        unindexTags(stored.app);
+        apps.delete(stored.app.id);
+        byAppId.delete(stored.app.appId.toLowerCase());
+        if (stored.app.uniqueName) byUniqueName.delete(stored.app.uniqueName.toLowerCase());
+        return { status: 204 };
+      }
+      if (action === "addPassword" && method === "POST") {
+        const stored = laggedById(id);
+        const cred = (obj.passwordCredential ?? {}) as Record<string, string | null>;
+        const added = addPassword(stored, cred, true);
+        return {
+          status: 200,
+          body: {
+            "@odata.context": `${base}/v1.0/$metadata#microsoft.graph.passwordCredential`,
+            customKeyIdentifier: null,
+            displayName: added.displayName,
+            endDateTime: added.endDateTime,
+            hint: added.hint,
+            keyId: added.keyId,
+            secretText: added.secretText,
+            startDateTime: added.startDateTime,
+          },
+        };
+      }
+      if (action === "removePassword" && method === "POST") {
+        const stored = laggedById(id);
+        const keyId = typeof obj.keyId === "string" ? obj.keyId : "";
+        if (!GUID_RE.test(keyId)) throw invalidValue("keyId");
+        const idx = stored.app.passwordCredentials.findIndex((p) => p.keyId.toLowerCase() === keyId.toLowerCase());
+        // Graph refuses to remove a keyId the application does not have with a 404
+        // (Request_ResourceNotFound) rather than succeeding silently; clients that want
+        // "already removed is removed" must treat that 404 as done.
+        if (idx < 0) {
+          throw new HttpError(404, "Request_ResourceNotFound", `No password credential found with keyId '${keyId}'.`);
+        }
+        stored.app.passwordCredentials.splice(idx, 1);
+        stored.secrets.delete(keyId);
+        return { status: 204 };
+      }
+    }
+
+    m = new RegExp(`^/servicePrincipals\\(appId=${Q}\\)$`).exec(path);
+    if (m && method === "GET") {
+      if (unquote(m[1]!) !== GRAPH_APP_ID) throw notFound(`appId=${m[1]}`);
+      return { status: 200, body: selectProps(servicePrincipal(), parseSelect(query), "servicePrincipal") };
+    }
+
+    if (path === "/roleManagement/directory/roleAssignments" && method === "GET") {
+      return { status: 200, body: listRoleAssignments(query) };
+    }
+
+    m = /^\/users\/([^/]+)\/transitiveMemberOf\/microsoft\.graph\.directoryRole$/.exec(path);
+    if (m && method === "GET") return { status: 200, body: directoryRolesOf(m[1]!) };
+
+    if (method !== "GET" && method !== "POST" && method !== "PATCH" && method !== "DELETE") {
+      throw new HttpError(405, "Request_BadRequest", `The HTTP method '${method}' is not allowed.`);
+    }
+    const segment = path.split("/").filter(Boolean)[0] ?? "";
+    throw badRequest(`Resource not found for the segment '${segment}'.`, "BadRequest");
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Token endpoint
+
+  function tokenError(status: number, error: string, description: string): Reply {
+    return {
+      status,
+      body: {
+        error,
+        error_description: `${description}\r\nTrace ID: ${randomUUID()}\r\nCorrelation ID: ${randomUUID()}\r\nTimestamp: ${new Date().toISOString()}`,
+        error_codes: [Number(/AADSTS(\d+)/.exec(description)?.[1] ?? 0)],
+        timestamp: new Date().toISOString(),
+        trace_id: randomUUID(),
+        correlation_id: randomUUID(),
+      },
+    };
+  }
+
+  function tokenRoute(tenant: string, form: URLSearchParams): Reply {
+    if (tenant.toLowerCase() !== tenantId.toLowerCase()) {
+      return tokenError(400, "invalid_request", `AADSTS90002: Tenant '${tenant}' not found.`);
+    }
+    if (form.get("grant_type") !== "client_credentials") {
+      return tokenError(400, "unsupported_grant_type", "AADSTS70003: The app requested an unsupported grant type.");
+    }
+    if (!form.get("scope")) {
+      return tokenError(400, "invalid_request", "AADSTS90014: The required field 'scope' is missing from the credential.");
+    }
+    const clientId = form.get("client_id") ?? "";
+    const secret = form.get("client_secret") ?? "";
+    const stored = findByKey("appId", clientId);
+    if (!stored) {
+      return tokenError(
+        400,
+        "unauthorized_client",
+        `AADSTS700016: Application with identifier '${clientId}' was not found in the directory '${tenantId}'.`,
+      );
+    }
+    const digest = Buffer.from(sha256Hex(secret), "hex");
+    const now = Date.now();
+    let expired = false;
+    for (const pc of stored.app.passwordCredentials) {
+      const mat = stored.secrets.get(pc.keyId);
+      if (!mat || !timingSafeEqual(Buffer.from(mat.sha256, "hex"), digest)) continue;
+      if (pc.endDateTime && Date.parse(pc.endDateTime) <= now) {
+        expired = true;
+        continue;
+      }
+      if (now - mat.createdAt < propagationDelayMs) break; // not replicated to the token service yet
+      const token = Buffer.from(JSON.stringify({ appid: clientId, tid: tenantId, iat: now })).toString("base64url");
+      return { status: 200, body: { token_type: "Bearer", expires_in: 3599, ext_expires_in: 3599, access_token: `emu.${token}.sig` } };
+    }
+    if (expired) {
+      return tokenError(401, "invalid_client", `AADSTS7000222: The provided client secret keys for app '${clientId}' are expired.`);
+    }
+    return tokenError(
+      401,
+      "invalid_client",
+      `AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${clientId}'.`,
+    );
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // HTTP plumbing
+
+  function takeFault(method: string, path: string, isGraph: boolean): ActiveFault | null {
+    const idx = faults.findIndex(
+      (f) =>
+        f.remaining > 0 &&
+        (!f.match?.method || f.match.method.toUpperCase() === method) &&
+        (!f.match?.pathIncludes || path.includes(f.match.pathIncludes)),
+    );
+    if (idx >= 0) {
+      const f = faults[idx]!;
+      f.remaining--;
+      if (f.remaining === 0) faults.splice(idx, 1);
+      return f;
+    }
+    if (isGraph && throttle && throttle.rand() < throttle.rate) {
+      return { status: 429, remaining: 0, retryAfterSeconds: throttle.retryAfterSeconds };
+    }
+    return null;
+  }
+
+  const DEFAULT_FAULTS: Record<number, [string, string]> = {
+    400: ["BadRequest", "Bad request."],
+    401: ["InvalidAuthenticationToken", "Access token is empty."],
+    403: ["Authorization_RequestDenied", "Insufficient privileges to complete the operation."],
+    404: ["Request_ResourceNotFound", "Resource does not exist."],
+    409: ["Request_MultipleObjectsWithSameKeyValue", "Another object with the same value already exists."],
+    412: ["Request_PreconditionFailed", "The resource has changed since it was read."],
+    429: ["TooManyRequests", "Too many requests. Please try again later."],
+    500: ["InternalServerError", "An internal server error occurred."],
+    503: ["ServiceUnavailable", "The service is temporarily unavailable. Please try again later."],
+    504: ["GatewayTimeout", "The gateway did not receive a response in time."],
+  };
+
+  async function readBody(req: IncomingMessage): Promise<string> {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    return Buffer.concat(chunks).toString("utf8");
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const base = url;
+    const parsed = new URL(req.url ?? "/", base);
+    let rawPath: string;
+    try {
+      rawPath = decodeURIComponent(parsed.pathname);
+    } catch {
+      rawPath = parsed.pathname;
+    }
+    const query: Record<string, string> = {};
+    for (const [k, v] of parsed.searchParams) query[k] = v;
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(req.headers)) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(", ") : (v ?? "");
+    const method = (req.method ?? "GET").toUpperCase();
+    const text = await readBody(req);
+    const isGraph = rawPath === "/v1.0" || rawPath.startsWith("/v1.0/");
+    const contentType = headers["content-type"] ?? "";
+    let body: unknown;
+    let bodyError = false;
+    if (text.length > 0) {
+      if (contentType.includes("application/x-www-form-urlencoded")) {
+        // Recorded without the secret: the log of requests must never hold a secret value.
+        const form = new URLSearchParams(text);
+        const rec: Record<string, string> = {};
+        for (const [k, v] of form) rec[k] = k === "client_secret" ? "[redacted]" : v;
+        body = rec;
+      } else {
+        try {
+          body = JSON.parse(text);
+        } catch {
+          bodyError = true;
+        }
+      }
+    }
+    const record: RecordedRequest = { method, path: rawPath, query, headers, body, status: 0, at: Date.now() };
+    requests.push(record);
+
+    const requestId = randomUUID();
+    const clientRequestId = headers["client-request-id"] ?? requestId;
+    const send = (reply: Reply) => {
+      record.status = reply.status;
+      const h: Record<string, string> = {
+        "request-id": requestId,
+        "client-request-id": clientRequestId,
+        ...(reply.headers ?? {}),
+      };
+      if (reply.body === undefined) {
+        res.writeHead(reply.status, h);
+        res.end();
+        return;
+      }
+      const payload = JSON.stringify(reply.body);
+      h["content-type"] = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8";
+      h["content-length"] = String(Buffer.byteLength(payload));
+      res.writeHead(reply.status, h);
+      res.end(payload);
+    };
+    const odataError = (e: HttpError): Reply => ({
+      status: e.status,
+      headers: e.headers,
+      body: {
+        error: {
+          code: e.code,
+          message: e.message,
+          innerError: { date: new Date().toISOString().slice(0, 19), "request-id": requestId, "client-request-id": clientRequestId },
+        },
+      },
+    });
+
+    if (latencyMs > 0) await new Promise((r) => setTimeout(r, latencyMs));
+
+    const fault = takeFault(method, rawPath, isGraph);
+    if (fault) {
+      const [code, message] = DEFAULT_FAULTS[fault.status] ?? ["UnknownError", "An error occurred."];
+      const h: Record<string, string> = {};
+      if (fault.retryAfterSeconds !== undefined) h["retry-after"] = String(fault.retryAfterSeconds);
+      send(odataError(new HttpError(fault.status, fault.code ?? code, fault.message ?? message, h)));
+      return;
+    }
+
+    const tokenMatch = /^\/([^/]+)\/oauth2\/v2\.0\/token$/.exec(rawPath);
+    if (tokenMatch && method === "POST") {
+      send(tokenRoute(tokenMatch[1]!, new URLSearchParams(text)));
+      return;
+    }
+    const oidcMatch = /^\/([^/]+)\/v2\.0\/\.well-known\/openid-configuration$/.exec(rawPath);
+    if (oidcMatch && method === "GET") {
+      const t = oidcMatch[1]!;
+      send({
+        status: 200,
+        body: {
+          issuer: `${base}/${t}/v2.0`,
+          token_endpoint: `${base}/${t}/oauth2/v2.0/token`,
+          authorization_endpoint: `${base}/${t}/oauth2/v2.0/authorize`,
+          jwks_uri: `${base}/${t}/discovery/v2.0/keys`,
+          token_endpoint_auth_methods_supported: ["client_secret_post", "private_key_jwt", "client_secret_basic"],
+          response_types_supported: ["code", "id_token", "code id_token", "id_token token"],
+          scopes_supported: ["openid", "profile", "email", "offline_access"],
+          tenant_region_scope: "EU",
+        },
+      });
+      return;
+    }
+    if (!isGraph) {
+      send(odataError(badRequest(`Resource not found for the segment '${rawPath.split("/")[1] ?? ""}'.`, "BadRequest")));
+      return;
+    }
+    if (bodyError) {
+      send(odataError(badRequest("Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.", "BadRequest")));
+      return;
+    }
+    try {
+      send(graphRoute(method, rawPath.slice(5) || "/", query, headers, body, base));
+    } catch (e) {
+      if (e instanceof HttpError) send(odataError(e));
+      else send(odataError(new HttpError(500, "InternalServerError", e instanceof Error ? e.message : "internal error")));
+    }
+  }
+
+  const server: Server = createServer((req, res) => {
+    handle(req, res).catch(() => {
+      if (!res.headersSent) res.writeHead(500);
+      res.end();
+    });
+  });
+  server.on("connection", (s) => {
+    sockets.add(s);
+    s.on("close", () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(opts.port ?? 0, "127.0.0.1", () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://127.0.0.1:${port}`;
+
+  // ---------------------------------------------------------------------------------------------
+  // Test handles
+
+  function seedOne(partial: SeedApplication, n: number): StoredApp {
+    const app = blankApp(tenantId);
+    const { passwordCredentials, ...rest } = partial;
+    const defaults = app.web;
+    if (Object.keys(rest).length > 0) Object.assign(app, clone(rest));
+    if (rest.web) app.web = { ...defaults, ...app.web };
+    if (!partial.displayName) app.displayName = `Seeded app ${n}`;
+    if (app.uniqueName && byUniqueName.has(app.uniqueName.toLowerCase())) {
+      throw new Error(`seedApplications: uniqueName '${app.uniqueName}' already exists`);
+    }
+    app.passwordCredentials = (passwordCredentials ?? []).map((pc) => ({
+      customKeyIdentifier: null,
+      displayName: pc.displayName ?? null,
+      endDateTime: pc.endDateTime,
+      hint: pc.hint ?? null,
+      keyId: pc.keyId ?? randomUUID(),
+      secretText: null,
+      startDateTime: pc.startDateTime ?? new Date(Date.parse(pc.endDateTime) - DEFAULT_PASSWORD_DAYS * DAY_MS).toISOString(),
+    }));
+    const stored: StoredApp = { app, secrets: new Map(), notFoundRemaining: 0 };
+    indexApp(stored);
+    return stored;
+  }
+
+  const emulator: GraphEmulator = {
+    url,
+    graphBaseUrl: `${url}/v1.0`,
+    authorityHost: url,
+    tenantId,
+    requests,
+    resetRequests() {
+      requests.length = 0;
+    },
+    writes() {
+      return requests.filter((r) => r.method !== "GET" && (r.path === "/v1.0" || r.path.startsWith("/v1.0/")));
+    },
+    seedUser(user) {
+      users.set(user.id, { ...user });
+      if (user.globalAdmin && !user.viaGroup) {
+        roleAssignments.push({
+          id: randomUUID(),
+          principalId: user.id,
+          roleDefinitionId: GLOBAL_ADMIN_TEMPLATE_ID,
+          directoryScopeId: "/",
+        });
+      }
+      if (user.viaGroup) {
+        // One role-assignable "Global Admins" group per tenant, holding the role on behalf of its members.
+        let groupId = [...groupMembers.keys()][0];
+        if (!groupId) {
+          groupId = randomUUID();
+          groupMembers.set(groupId, new Set());
+          roleAssignments.push({ id: randomUUID(), principalId: groupId, roleDefinitionId: GLOBAL_ADMIN_TEMPLATE_ID, directoryScopeId: "/" });
+        }
+        groupMembers.get(groupId)!.add(user.id);
+      }
+    },
+    applications() {
+      return [...apps.values()].map((s) => cloneApp(s.app));
+    },
+    application(objectId) {
+      const s = apps.get(objectId);
+      return s ? cloneApp(s.app) : null;
+    },
+    seedApplications(appsOrCount) {
+      const list: SeedApplication[] =
+        typeof appsOrCount === "number" ? Array.from({ length: appsOrCount }, () => ({})) : appsOrCount;
+      const out: GraphApplication[] = [];
+      for (const partial of list) out.push(seedOne(partial, seedCounter++).app);
+      // Handing back the live objects would let callers bypass the indexes; copies only.
+      return out.map(cloneApp);
+    },
+    mutateApplication(objectId, fn) {
+      const stored = getStored(objectId);
+      const beforeTags = [...stored.app.tags];
+      fn(stored.app);
+      reindexTags(stored, beforeTags);
+      // Hand-removed credentials lose their secret material too.
+      const keys = new Set(stored.app.passwordCredentials.map((p) => p.keyId));
+      for (const k of [...stored.secrets.keys()]) if (!keys.has(k)) stored.secrets.delete(k);
+    },
+    addPasswordByHand(objectId, cred) {
+      const added = addPassword(getStored(objectId), cred, false);
+      return { keyId: added.keyId, secretText: added.secretText, hint: added.hint, endDateTime: added.endDateTime };
+    },
+    removePasswordByHand(objectId, keyId) {
+      const stored = getStored(objectId);
+      stored.app.passwordCredentials = stored.app.passwordCredentials.filter((p) => p.keyId !== keyId);
+      stored.secrets.delete(keyId);
+    },
+    secretFingerprint(objectId, keyId) {
+      const mat = apps.get(objectId)?.secrets.get(keyId);
+      return mat ? `sha256:${mat.sha256.slice(0, 16)}` : null;
+    },
+    injectFault(fault) {
+      faults.push({ ...fault, remaining: fault.count ?? 1 });
+    },
+    clearFaults() {
+      faults = [];
+      throttle = null;
+    },
+    setThrottleRate(rate, o = {}) {
+      throttle = rate > 0 ? { rate, retryAfterSeconds: o.retryAfterSeconds ?? 0, rand: mulberry32(o.seed ?? opts.seed ?? 42) } : null;
+    },
+    setNotFoundAfterCreate(n) {
+      notFoundAfterCreate = n;
+    },
+    setLatency(ms) {
+      latencyMs = ms;
+    },
+    setPasswordLifetimePolicy(maxDays) {
+      lifetimePolicyDays = maxDays;
+    },
+    setPropagationDelay(ms) {
+      propagationDelayMs = ms;
+    },
+    async close() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const s of sockets) s.destroy();
+      });
+    },
+  };
+  return emulator;
+}
