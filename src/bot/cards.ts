@@ -129,7 +129,7 @@ export function approvalCard(view: ApprovalView): Card {
           fact("Secret hint", run.newSecret?.hint ?? "unchanged"),
           fact("Secret expires", run.newSecret ? run.newSecret.endDateTime.slice(0, 10) : "unchanged"),
           fact("UMP revision", run.umpRevision),
-          fact("Verification", run.verification ? (run.verification.ok ? `verified (token proof ${run.verification.tokenProof})` : run.verification.differences.join("; ")) : "—"),
+          fact("Verification result", run.verification ? (run.verification.ok ? `verified (token proof ${run.verification.tokenProof})` : run.verification.differences.join("; ")) : "—"),
           fact("Admin consent link", run.appId ? adminConsentUrl(view.spTenantId, run.appId) : "—"),
         ]
       : [];

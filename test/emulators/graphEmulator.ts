@@ -1098,25 +1098,47 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions): Promise<Gr
   // ---------------------------------------------------------------------------------------------
   // Test handles
 
-  function seedOne(partial: SeedApplication, n: number): StoredApp {
-    const app = blankApp(tenantId);
-    const { passwordCredentials, ...rest } = partial;
-    const defaults = app.web;
-    if (Object.keys(rest).length > 0) Object.assign(app, clone(rest));
-    if (rest.web) app.web = { ...defaults, ...app.web };
-    if (!partial.displayName) app.displayName = `Seeded app ${n}`;
-    if (app.uniqueName && byUniqueName.has(app.uniqueName.toLowerCase())) {
-      throw new Error(`seedApplications: uniqueName '${app.uniqueName}' already exists`);
+  // Builds the stored object field by field (no generic clone): bulk seeding must stay fast.
+  function seedOne(p: SeedApplication, n: number, now: string): StoredApp {
+    if (p.uniqueName && byUniqueName.has(p.uniqueName.toLowerCase())) {
+      throw new Error(`seedApplications: uniqueName '${p.uniqueName}' already exists`);
     }
-    app.passwordCredentials = (passwordCredentials ?? []).map((pc) => ({
-      customKeyIdentifier: null,
-      displayName: pc.displayName ?? null,
-      endDateTime: pc.endDateTime,
-      hint: pc.hint ?? null,
-      keyId: pc.keyId ?? randomUUID(),
-      secretText: null,
-      startDateTime: pc.startDateTime ?? new Date(Date.parse(pc.endDateTime) - DEFAULT_PASSWORD_DAYS * DAY_MS).toISOString(),
-    }));
+    const app: GraphApplication = {
+      id: p.id ?? randomUUID(),
+      appId: p.appId ?? randomUUID(),
+      uniqueName: p.uniqueName ?? null,
+      displayName: p.displayName ?? `Seeded app ${n}`,
+      description: p.description ?? null,
+      notes: p.notes ?? null,
+      createdDateTime: p.createdDateTime ?? now,
+      publisherDomain: p.publisherDomain ?? `${tenantId.slice(0, 8)}.onmicrosoft.com`,
+      signInAudience: p.signInAudience ?? "AzureADMyOrg",
+      tags: p.tags ? [...p.tags] : [],
+      identifierUris: p.identifierUris ? [...p.identifierUris] : [],
+      isFallbackPublicClient: p.isFallbackPublicClient ?? null,
+      web: {
+        homePageUrl: p.web?.homePageUrl ?? null,
+        logoutUrl: p.web?.logoutUrl ?? null,
+        redirectUris: p.web?.redirectUris ? [...p.web.redirectUris] : [],
+        implicitGrantSettings: {
+          enableAccessTokenIssuance: p.web?.implicitGrantSettings?.enableAccessTokenIssuance ?? false,
+          enableIdTokenIssuance: p.web?.implicitGrantSettings?.enableIdTokenIssuance ?? false,
+        },
+      },
+      spa: { redirectUris: p.spa?.redirectUris ? [...p.spa.redirectUris] : [] },
+      publicClient: { redirectUris: p.publicClient?.redirectUris ? [...p.publicClient.redirectUris] : [] },
+      requiredResourceAccess: p.requiredResourceAccess ? clone(p.requiredResourceAccess) : [],
+      passwordCredentials: (p.passwordCredentials ?? []).map((pc) => ({
+        customKeyIdentifier: null,
+        displayName: pc.displayName ?? null,
+        endDateTime: pc.endDateTime,
+        hint: pc.hint ?? null,
+        keyId: pc.keyId ?? randomUUID(),
+        secretText: null,
+        startDateTime: pc.startDateTime ?? now,
+      })),
+      keyCredentials: p.keyCredentials ? clone(p.keyCredentials) : [],
+    };
     const stored: StoredApp = { app, secrets: new Map(), notFoundRemaining: 0 };
     indexApp(stored);
     return stored;
@@ -1166,7 +1188,8 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions): Promise<Gr
       const list: SeedApplication[] =
         typeof appsOrCount === "number" ? Array.from({ length: appsOrCount }, () => ({})) : appsOrCount;
       const out: GraphApplication[] = [];
-      for (const partial of list) out.push(seedOne(partial, seedCounter++).app);
+      const now = new Date().toISOString();
+      for (const partial of list) out.push(seedOne(partial, seedCounter++, now).app);
       // Handing back the live objects would let callers bypass the indexes; copies only.
       return out.map(cloneApp);
     },
