@@ -31,7 +31,9 @@ export function createGraphCredential(kind: GraphCredentialKind, opts: GraphCred
       return null;
     case "managed-identity":
       // A user-assigned identity is picked by its client id; without one the system-assigned identity is used.
-      return opts.clientId ? new ManagedIdentityCredential({ clientId: opts.clientId }) : new ManagedIdentityCredential();
+      return opts.clientId
+        ? new ManagedIdentityCredential({ clientId: opts.clientId })
+        : new ManagedIdentityCredential();
     case "client-secret":
       if (!opts.clientId) throw missing("a client id");
       if (!opts.clientSecret) throw missing("a client secret");

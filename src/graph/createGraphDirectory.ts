@@ -81,7 +81,8 @@ function setHeader(context: Context, name: string, value: string): void {
   context.options = options;
   const h = options.headers;
   if (h instanceof Headers) h.set(name, value);
-  else if (Array.isArray(h)) options.headers = [...h.filter(([k]) => k?.toLowerCase() !== name.toLowerCase()), [name, value]];
+  else if (Array.isArray(h))
+    options.headers = [...h.filter(([k]) => k?.toLowerCase() !== name.toLowerCase()), [name, value]];
   else options.headers = { ...(h ?? {}), [name]: value };
 }
 
@@ -165,7 +166,13 @@ class ThrottleRetryMiddleware implements Middleware {
       // Past the budget the last answer stands; the caller turns it into `throttled`.
       if (waited + waitMs > this.maxTotalWaitMs) return;
       await res.body?.cancel().catch(() => undefined);
-      const notice = { service: "graph" as const, attempt: retry, maxAttempts: this.maxAttempts, waitMs, status: res.status };
+      const notice = {
+        service: "graph" as const,
+        attempt: retry,
+        maxAttempts: this.maxAttempts,
+        waitMs,
+        status: res.status,
+      };
       this.logger?.warn("graph throttled, waiting", { ...notice, correlationId: opts?.ctx.correlationId });
       opts?.ctx.onRetry?.(notice);
       await this.sleep(waitMs);
@@ -258,7 +265,13 @@ export function createGraphDirectory(deps: GraphDirectoryDeps): Directory {
   };
 
   const auth = new AuthAndHeadersMiddleware(deps.credential, `${origin}/.default`);
-  const throttle = new ThrottleRetryMiddleware(retry.maxAttempts, retry.maxTotalWaitMs, retry.baseDelayMs, sleep, logger);
+  const throttle = new ThrottleRetryMiddleware(
+    retry.maxAttempts,
+    retry.maxTotalWaitMs,
+    retry.baseDelayMs,
+    sleep,
+    logger,
+  );
   auth.setNext(throttle);
   throttle.setNext(new HTTPMessageHandler());
   const client = Client.initWithMiddleware({ baseUrl: origin, defaultVersion: version, middleware: auth });
@@ -311,7 +324,11 @@ export function createGraphDirectory(deps: GraphDirectoryDeps): Directory {
       throw new SyncbotError(
         "upstream_failed",
         isAuth ? `could not get a token for Microsoft Graph (${reason})` : `Microsoft Graph unreachable (${reason})`,
-        { hint: isAuth ? "check GRAPH_CREDENTIAL and the identity behind it" : "check GRAPH_BASE_URL and the network path to it" },
+        {
+          hint: isAuth
+            ? "check GRAPH_CREDENTIAL and the identity behind it"
+            : "check GRAPH_BASE_URL and the network path to it",
+        },
       );
     }
     const text = await res.text();
@@ -324,7 +341,13 @@ export function createGraphDirectory(deps: GraphDirectoryDeps): Directory {
       }
     }
     // Path and status only: bodies may hold a secret (addPassword) and are never logged.
-    logger?.debug("graph call", { method, path, status: res.status, ms: Date.now() - started, correlationId: ctx.correlationId });
+    logger?.debug("graph call", {
+      method,
+      path,
+      status: res.status,
+      ms: Date.now() - started,
+      correlationId: ctx.correlationId,
+    });
     if (res.status >= 400) throw translate(res.status, parsed, path);
     return { status: res.status, body: parsed };
   }
@@ -335,7 +358,12 @@ export function createGraphDirectory(deps: GraphDirectoryDeps): Directory {
       try {
         return await fn();
       } catch (e) {
-        if (!ctx.justCreated || !(e instanceof SyncbotError) || e.code !== "not_found" || attempt > retry.notFoundRetries) {
+        if (
+          !ctx.justCreated ||
+          !(e instanceof SyncbotError) ||
+          e.code !== "not_found" ||
+          attempt > retry.notFoundRetries
+        ) {
           throw e;
         }
         const waitMs = retry.notFoundBaseDelayMs * 2 ** (attempt - 1);
@@ -376,7 +404,11 @@ export function createGraphDirectory(deps: GraphDirectoryDeps): Directory {
   return {
     async getApplicationByUniqueName(uniqueName, ctx = {}) {
       try {
-        const { body } = await call("GET", `/applications(uniqueName=${odataString(uniqueName)})?$select=${APP_SELECT}`, ctx);
+        const { body } = await call(
+          "GET",
+          `/applications(uniqueName=${odataString(uniqueName)})?$select=${APP_SELECT}`,
+          ctx,
+        );
         return toLive(body as GraphAppJson);
       } catch (e) {
         if (e instanceof SyncbotError && e.code === "not_found") return null;
@@ -392,9 +424,15 @@ export function createGraphDirectory(deps: GraphDirectoryDeps): Directory {
     },
 
     async upsertApplication(uniqueName, fields: ApplicationFields, ctx = {}) {
-      const { status, body } = await call("PATCH", `/applications(uniqueName=${odataString(uniqueName)})`, ctx, fields, {
-        Prefer: "create-if-missing",
-      });
+      const { status, body } = await call(
+        "PATCH",
+        `/applications(uniqueName=${odataString(uniqueName)})`,
+        ctx,
+        fields,
+        {
+          Prefer: "create-if-missing",
+        },
+      );
       const created = status === 201;
       return { created, application: body && typeof body === "object" ? toLive(body as GraphAppJson) : null };
     },
@@ -452,7 +490,9 @@ export function createGraphDirectory(deps: GraphDirectoryDeps): Directory {
           `/servicePrincipals(appId='${GRAPH_APP_ID}')?$select=id,appId,oauth2PermissionScopes,appRoles`,
           ctx,
         );
-        const sp = (body ?? {}) as { oauth2PermissionScopes?: Array<{ id?: string; value?: string; isEnabled?: boolean }> };
+        const sp = (body ?? {}) as {
+          oauth2PermissionScopes?: Array<{ id?: string; value?: string; isEnabled?: boolean }>;
+        };
         const map = new Map<string, string>();
         for (const s of sp.oauth2PermissionScopes ?? []) {
           if (s.value && s.id && s.isEnabled !== false) map.set(s.value, s.id);

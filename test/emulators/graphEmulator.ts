@@ -383,7 +383,8 @@ function applyBody(app: GraphApplication, body: Record<string, unknown>): void {
       // Complex values merge property by property; collections inside them are replaced whole.
       const web = value as Partial<GraphApplication["web"]>;
       if (web.redirectUris) app.web.redirectUris = [...web.redirectUris];
-      if (web.implicitGrantSettings) app.web.implicitGrantSettings = { ...app.web.implicitGrantSettings, ...web.implicitGrantSettings };
+      if (web.implicitGrantSettings)
+        app.web.implicitGrantSettings = { ...app.web.implicitGrantSettings, ...web.implicitGrantSettings };
       if ("homePageUrl" in web) app.web.homePageUrl = web.homePageUrl ?? null;
       if ("logoutUrl" in web) app.web.logoutUrl = web.logoutUrl ?? null;
     } else {
@@ -536,7 +537,9 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions): Promise<Gr
     enforcePolicy: boolean,
   ): HandAddedSecret & { startDateTime: string; displayName: string | null } {
     const start = cred.startDateTime ? new Date(cred.startDateTime) : new Date();
-    const end = cred.endDateTime ? new Date(cred.endDateTime) : new Date(start.getTime() + DEFAULT_PASSWORD_DAYS * DAY_MS);
+    const end = cred.endDateTime
+      ? new Date(cred.endDateTime)
+      : new Date(start.getTime() + DEFAULT_PASSWORD_DAYS * DAY_MS);
     if (Number.isNaN(start.getTime()) || Number.isNaN(end.getTime()) || end <= start) {
       throw badRequest("Invalid value specified for property 'endDateTime' of resource 'PasswordCredential'.");
     }
@@ -560,7 +563,14 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions): Promise<Gr
     };
     stored.app.passwordCredentials.push(pc);
     stored.secrets.set(keyId, { sha256: sha256Hex(secretText), createdAt: Date.now() });
-    return { keyId, secretText, hint, endDateTime: pc.endDateTime!, startDateTime: pc.startDateTime!, displayName: pc.displayName };
+    return {
+      keyId,
+      secretText,
+      hint,
+      endDateTime: pc.endDateTime!,
+      startDateTime: pc.startDateTime!,
+      displayName: pc.displayName,
+    };
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -686,7 +696,11 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions): Promise<Gr
     if (f) {
       for (const clause of splitAnd(f)) {
         const m = new RegExp(`^(principalId|roleDefinitionId)\\s+eq\\s+${Q}$`).exec(clause);
-        if (!m) throw badRequest(`Unsupported or invalid query filter clause specified: '${clause}'.`, "Request_UnsupportedQuery");
+        if (!m)
+          throw badRequest(
+            `Unsupported or invalid query filter clause specified: '${clause}'.`,
+            "Request_UnsupportedQuery",
+          );
         const prop = m[1] as "principalId" | "roleDefinitionId";
         const value = unquote(m[2]!).toLowerCase();
         list = list.filter((r) => r[prop].toLowerCase() === value);
@@ -700,7 +714,9 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions): Promise<Gr
     if (!user) throw notFound(userId);
     const principals = new Set([userId]);
     for (const [gid, members] of groupMembers) if (members.has(userId)) principals.add(gid);
-    const isGa = roleAssignments.some((r) => principals.has(r.principalId) && r.roleDefinitionId === GLOBAL_ADMIN_TEMPLATE_ID);
+    const isGa = roleAssignments.some(
+      (r) => principals.has(r.principalId) && r.roleDefinitionId === GLOBAL_ADMIN_TEMPLATE_ID,
+    );
     return {
       value: isGa
         ? [
@@ -708,7 +724,8 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions): Promise<Gr
               "@odata.type": "#microsoft.graph.directoryRole",
               id: GA_ROLE_OBJECT_ID,
               displayName: "Global Administrator",
-              description: "Can manage all aspects of Microsoft Entra ID and Microsoft services that use Microsoft Entra identities.",
+              description:
+                "Can manage all aspects of Microsoft Entra ID and Microsoft services that use Microsoft Entra identities.",
               roleTemplateId: GLOBAL_ADMIN_TEMPLATE_ID,
             },
           ]
@@ -722,7 +739,14 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions): Promise<Gr
     headers?: Record<string, string>;
   }
 
-  function graphRoute(method: string, path: string, query: Record<string, string>, headers: Record<string, string>, body: unknown, base: string): Reply {
+  function graphRoute(
+    method: string,
+    path: string,
+    query: Record<string, string>,
+    headers: Record<string, string>,
+    body: unknown,
+    base: string,
+  ): Reply {
     const obj = (body ?? {}) as Record<string, unknown>;
     const requireObject = () => {
       if (body === null || typeof body !== "object" || Array.isArray(body)) {
@@ -744,7 +768,11 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions): Promise<Gr
           throw badRequest("Another object with the same value for property uniqueName already exists.");
         }
         const stored = createApp(obj, un);
-        return { status: 201, body: appOut(stored, null), headers: { location: `${base}/v1.0/applications/${stored.app.id}` } };
+        return {
+          status: 201,
+          body: appOut(stored, null),
+          headers: { location: `${base}/v1.0/applications/${stored.app.id}` },
+        };
       }
     }
 
@@ -778,12 +806,18 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions): Promise<Gr
         return {
           status: 201,
           body: appOut(created, null),
-          headers: { location: `${base}/v1.0/applications/${created.app.id}`, "preference-applied": "create-if-missing" },
+          headers: {
+            location: `${base}/v1.0/applications/${created.app.id}`,
+            "preference-applied": "create-if-missing",
+          },
         };
       }
     }
 
-    m = /^\/applications\/([^/]+)(?:\/(addPassword|removePassword|microsoft\.graph\.addPassword|microsoft\.graph\.removePassword))?$/.exec(path);
+    m =
+      /^\/applications\/([^/]+)(?:\/(addPassword|removePassword|microsoft\.graph\.addPassword|microsoft\.graph\.removePassword))?$/.exec(
+        path,
+      );
     if (m) {
       const id = m[1]!;
       if (!GUID_RE.test(id)) throw badRequest(`Invalid object identifier '${id}'.`);
@@ -882,7 +916,11 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions): Promise<Gr
       return tokenError(400, "unsupported_grant_type", "AADSTS70003: The app requested an unsupported grant type.");
     }
     if (!form.get("scope")) {
-      return tokenError(400, "invalid_request", "AADSTS90014: The required field 'scope' is missing from the credential.");
+      return tokenError(
+        400,
+        "invalid_request",
+        "AADSTS90014: The required field 'scope' is missing from the credential.",
+      );
     }
     const clientId = form.get("client_id") ?? "";
     const secret = form.get("client_secret") ?? "";
@@ -906,10 +944,17 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions): Promise<Gr
       }
       if (now - mat.createdAt < propagationDelayMs) break; // not replicated to the token service yet
       const token = Buffer.from(JSON.stringify({ appid: clientId, tid: tenantId, iat: now })).toString("base64url");
-      return { status: 200, body: { token_type: "Bearer", expires_in: 3599, ext_expires_in: 3599, access_token: `emu.${token}.sig` } };
+      return {
+        status: 200,
+        body: { token_type: "Bearer", expires_in: 3599, ext_expires_in: 3599, access_token: `emu.${token}.sig` },
+      };
     }
     if (expired) {
-      return tokenError(401, "invalid_client", `AADSTS7000222: The provided client secret keys for app '${clientId}' are expired.`);
+      return tokenError(
+        401,
+        "invalid_client",
+        `AADSTS7000222: The provided client secret keys for app '${clientId}' are expired.`,
+      );
     }
     return tokenError(
       401,
@@ -971,7 +1016,8 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions): Promise<Gr
     const query: Record<string, string> = {};
     for (const [k, v] of parsed.searchParams) query[k] = v;
     const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(req.headers)) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(", ") : (v ?? "");
+    for (const [k, v] of Object.entries(req.headers))
+      headers[k.toLowerCase()] = Array.isArray(v) ? v.join(", ") : (v ?? "");
     const method = (req.method ?? "GET").toUpperCase();
     const text = await readBody(req);
     const isGraph = rawPath === "/v1.0" || rawPath.startsWith("/v1.0/");
@@ -1011,7 +1057,8 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions): Promise<Gr
         return;
       }
       const payload = JSON.stringify(reply.body);
-      h["content-type"] = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8";
+      h["content-type"] =
+        "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8";
       h["content-length"] = String(Buffer.byteLength(payload));
       res.writeHead(reply.status, h);
       res.end(payload);
@@ -1023,7 +1070,11 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions): Promise<Gr
         error: {
           code: e.code,
           message: e.message,
-          innerError: { date: new Date().toISOString().slice(0, 19), "request-id": requestId, "client-request-id": clientRequestId },
+          innerError: {
+            date: new Date().toISOString().slice(0, 19),
+            "request-id": requestId,
+            "client-request-id": clientRequestId,
+          },
         },
       },
     });
@@ -1063,18 +1114,28 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions): Promise<Gr
       return;
     }
     if (!isGraph) {
-      send(odataError(badRequest(`Resource not found for the segment '${rawPath.split("/")[1] ?? ""}'.`, "BadRequest")));
+      send(
+        odataError(badRequest(`Resource not found for the segment '${rawPath.split("/")[1] ?? ""}'.`, "BadRequest")),
+      );
       return;
     }
     if (bodyError) {
-      send(odataError(badRequest("Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.", "BadRequest")));
+      send(
+        odataError(
+          badRequest(
+            "Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.",
+            "BadRequest",
+          ),
+        ),
+      );
       return;
     }
     try {
       send(graphRoute(method, rawPath.slice(5) || "/", query, headers, body, base));
     } catch (e) {
       if (e instanceof HttpError) send(odataError(e));
-      else send(odataError(new HttpError(500, "InternalServerError", e instanceof Error ? e.message : "internal error")));
+      else
+        send(odataError(new HttpError(500, "InternalServerError", e instanceof Error ? e.message : "internal error")));
     }
   }
 
@@ -1172,7 +1233,12 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions): Promise<Gr
         if (!groupId) {
           groupId = randomUUID();
           groupMembers.set(groupId, new Set());
-          roleAssignments.push({ id: randomUUID(), principalId: groupId, roleDefinitionId: GLOBAL_ADMIN_TEMPLATE_ID, directoryScopeId: "/" });
+          roleAssignments.push({
+            id: randomUUID(),
+            principalId: groupId,
+            roleDefinitionId: GLOBAL_ADMIN_TEMPLATE_ID,
+            directoryScopeId: "/",
+          });
         }
         groupMembers.get(groupId)!.add(user.id);
       }
@@ -1223,7 +1289,10 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions): Promise<Gr
       throttle = null;
     },
     setThrottleRate(rate, o = {}) {
-      throttle = rate > 0 ? { rate, retryAfterSeconds: o.retryAfterSeconds ?? 0, rand: mulberry32(o.seed ?? opts.seed ?? 42) } : null;
+      throttle =
+        rate > 0
+          ? { rate, retryAfterSeconds: o.retryAfterSeconds ?? 0, rand: mulberry32(o.seed ?? opts.seed ?? 42) }
+          : null;
     },
     setNotFoundAfterCreate(n) {
       notFoundAfterCreate = n;

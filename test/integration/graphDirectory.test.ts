@@ -6,7 +6,7 @@ import type { AccessToken, TokenCredential } from "@azure/identity";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { isSyncbotError, SyncbotError } from "../../src/domain/errors";
 import type { Logger, RetryNotice } from "../../src/domain/ports";
-import { createGraphDirectory, type GraphDirectoryDeps } from "../../src/graph/createGraphDirectory";
+import { createGraphDirectory, type GraphDirectoryDeps, parseRetryAfter } from "../../src/graph/createGraphDirectory";
 import { createTokenProver } from "../../src/graph/createTokenProver";
 import { type GraphEmulator, type RecordedRequest, startGraphEmulator } from "../emulators/graphEmulator";
 
@@ -250,6 +250,15 @@ describe("throttling and transient failures", () => {
     expect(notices.map((n) => n.status)).toEqual([503, 503, 504]);
   });
 
+  it("reads Retry-After as seconds or as an HTTP date", () => {
+    const now = Date.parse("2025-01-01T00:00:00Z");
+    expect(parseRetryAfter("7", now)).toBe(7000);
+    expect(parseRetryAfter("Wed, 01 Jan 2025 00:00:30 GMT", now)).toBe(30_000);
+    expect(parseRetryAfter("Tue, 31 Dec 2024 00:00:00 GMT", now)).toBe(0);
+    expect(parseRetryAfter("soon", now)).toBeUndefined();
+    expect(parseRetryAfter(null, now)).toBeUndefined();
+  });
+
   it("does not retry a 500 and reports upstream_failed", async () => {
     const { dir } = directory();
     emu.injectFault({ status: 500 });
@@ -426,7 +435,9 @@ describe("token prover", () => {
     const s = await dir.addPassword(application!.id, { displayName: "run-3", endDateTime: inDays(30) });
     secrets.push(s.secretText);
     const prover = createTokenProver({ authorityHost: emu.authorityHost, tenantId: TENANT, logger: captureLogger() });
-    expect(await prover.proveClientSecret(application!.appId, s.secretText, { correlationId: "c-9" })).toEqual({ ok: true });
+    expect(await prover.proveClientSecret(application!.appId, s.secretText, { correlationId: "c-9" })).toEqual({
+      ok: true,
+    });
     const tokenReq = emu.requests.find((q) => q.path.endsWith("/oauth2/v2.0/token"))!;
     expect(tokenReq.path).toBe(`/${TENANT}/oauth2/v2.0/token`);
     expect((tokenReq.body as Record<string, string>).scope).toBe("https://graph.microsoft.com/.default");

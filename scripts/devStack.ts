@@ -1,0 +1,134 @@
+// startDevStack: the offline demo of `npm run dev` as a function, so the browser test starts exactly
+// what a newcomer gets: Graph and UMP emulators with a seeded tenant, the bot with the dev
+// configuration, and the Microsoft 365 Agents Playground pointed at it.
+
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { loadConfig } from "../src/config";
+import { createBot, type Syncbot } from "../src/createBot";
+import { createLogger } from "../src/logger";
+import { startGraphEmulator } from "../test/emulators/graphEmulator";
+import { startUmpEmulator } from "../test/emulators/umpEmulator";
+
+export const DEV_TENANT = "5f3c2a10-1b2c-4d3e-8f40-0a1b2c3d4e5f";
+export const DEV_APPROVER = "22222222-2222-4222-8222-222222222222"; // Megan Bowen, the Playground's user
+export const DEV_CUSTOMERS = ["contoso", "fabrikam", "northwind", "adatum", "tailspin", "litware", "woodgrove"];
+
+export interface DevStackOptions {
+  root: string;
+  botPort?: number;
+  graphPort?: number;
+  umpPort?: number;
+  playgroundPort?: number;
+  sqlitePath?: string;
+  env?: Record<string, string>;
+  log?: (line: string) => void;
+  /** Start the Agents Playground (the browser test and `npm run dev` do). */
+  playground?: boolean;
+}
+
+export interface DevStack {
+  bot: Syncbot;
+  botUrl: string;
+  playgroundUrl: string;
+  graph: Awaited<ReturnType<typeof startGraphEmulator>>;
+  ump: Awaited<ReturnType<typeof startUmpEmulator>>;
+  stop(): Promise<void>;
+}
+
+export async function startDevStack(opts: DevStackOptions): Promise<DevStack> {
+  const log = opts.log ?? ((l: string) => process.stdout.write(`${l}\n`));
+  const graph = await startGraphEmulator({ tenantId: DEV_TENANT, port: opts.graphPort ?? 4010 });
+  graph.seedUser({ id: DEV_APPROVER, displayName: "Megan Bowen", globalAdmin: true });
+  graph.seedUser({ id: "11111111-1111-4111-8111-111111111111", displayName: "Alex Wilber" });
+  const umpToken = "dev-ump-token";
+  const ump = await startUmpEmulator({ token: umpToken, port: opts.umpPort ?? 4020, instances: DEV_CUSTOMERS.map((c) => `ump-${c}`) });
+
+  const dataDir = join(opts.root, ".data");
+  mkdirSync(dataDir, { recursive: true });
+  const botPort = opts.botPort ?? 3978;
+  const env: Record<string, string> = {
+    PORT: String(botPort),
+    BOT_AUTH: "disabled",
+    MicrosoftAppId: "",
+    SP_TENANT_ID: DEV_TENANT,
+    GRAPH_BASE_URL: graph.graphBaseUrl,
+    GRAPH_CREDENTIAL: "none",
+    AUTHORITY_HOST: graph.authorityHost,
+    UMP_TARGET: "api",
+    UMP_BASE_URL: ump.url,
+    UMP_TOKEN: umpToken,
+    STORE: "sqlite",
+    SQLITE_PATH: opts.sqlitePath ?? join(dataDir, "syncbot.db"),
+    APPROVAL_POLICY: "either",
+    APPROVER_IDS: DEV_APPROVER,
+    ALLOW_SELF_APPROVAL: "true",
+    DEFAULT_SP_FQDN: "ump.sp.example.net",
+    DEFAULT_UMP_INSTANCE: "ump-{customer}",
+    JOBS_KEY: "dev-jobs-key-change-me",
+    TOKEN_PROOF_DELAY_MS: "500",
+    UMP_POLL_MS: "300",
+    LOG_LEVEL: "info",
+    ...(opts.env ?? {}),
+  };
+  const config = loadConfig(env);
+  const bot = await createBot(config, { logger: createLogger({ level: config.logLevel, pretty: true, write: log }) });
+  const botUrl = await bot.listen(botPort, "127.0.0.1");
+
+  let playground: ChildProcess | undefined;
+  const playgroundPort = opts.playgroundPort ?? 56150;
+  if (opts.playground !== false) {
+    const bin = join(opts.root, "node_modules", ".bin", "agentsplayground");
+    playground = spawn(bin, ["-e", `${botUrl}/api/messages`, "-c", "msteams", "-p", String(playgroundPort), "--disable-telemetry"], {
+      cwd: opts.root,
+      env: { ...process.env, TEAMSAPPTESTER_BROWSER: "none" },
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: false,
+    });
+    playground.stdout?.on("data", () => undefined);
+    playground.stderr?.on("data", () => undefined);
+    await waitForHttp(`http://127.0.0.1:${playgroundPort}/`, 60_000, () => {
+      if (playground?.exitCode !== null && playground?.exitCode !== undefined)
+        throw new Error(`the Agents Playground exited (${playground.exitCode}); see devTools/m365agentsplayground.log:\n${tail(join(opts.root, "devTools", "m365agentsplayground.log"))}`);
+    });
+  }
+
+  return {
+    bot,
+    botUrl,
+    playgroundUrl: `http://localhost:${playgroundPort}`,
+    graph,
+    ump,
+    async stop() {
+      if (playground && playground.exitCode === null) {
+        playground.kill("SIGTERM");
+        await new Promise((r) => setTimeout(r, 300));
+        if (playground.exitCode === null) playground.kill("SIGKILL");
+      }
+      await bot.close().catch(() => undefined);
+      await Promise.all([graph.close(), ump.close()]);
+    },
+  };
+}
+
+async function waitForHttp(url: string, timeoutMs: number, check: () => void) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    check();
+    try {
+      const res = await fetch(url);
+      if (res.status < 500) return;
+    } catch {}
+    if (Date.now() > deadline) throw new Error(`${url} did not come up in ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+function tail(file: string): string {
+  try {
+    return readFileSync(file, "utf8").split("\n").slice(-20).join("\n");
+  } catch {
+    return "(no log)";
+  }
+}
