@@ -43,7 +43,11 @@ export async function startDevStack(opts: DevStackOptions): Promise<DevStack> {
   graph.seedUser({ id: DEV_APPROVER, displayName: "Megan Bowen", globalAdmin: true });
   graph.seedUser({ id: "11111111-1111-4111-8111-111111111111", displayName: "Alex Wilber" });
   const umpToken = "dev-ump-token";
-  const ump = await startUmpEmulator({ token: umpToken, port: opts.umpPort ?? 4020, instances: DEV_CUSTOMERS.map((c) => `ump-${c}`) });
+  const ump = await startUmpEmulator({
+    token: umpToken,
+    port: opts.umpPort ?? 4020,
+    instances: DEV_CUSTOMERS.map((c) => `ump-${c}`),
+  });
 
   const dataDir = join(opts.root, ".data");
   mkdirSync(dataDir, { recursive: true });
@@ -80,17 +84,23 @@ export async function startDevStack(opts: DevStackOptions): Promise<DevStack> {
   const playgroundPort = opts.playgroundPort ?? 56150;
   if (opts.playground !== false) {
     const bin = join(opts.root, "node_modules", ".bin", "agentsplayground");
-    playground = spawn(bin, ["-e", `${botUrl}/api/messages`, "-c", "msteams", "-p", String(playgroundPort), "--disable-telemetry"], {
-      cwd: opts.root,
-      env: { ...process.env, TEAMSAPPTESTER_BROWSER: "none" },
-      stdio: ["ignore", "pipe", "pipe"],
-      detached: false,
-    });
+    playground = spawn(
+      bin,
+      ["-e", `${botUrl}/api/messages`, "-c", "msteams", "-p", String(playgroundPort), "--disable-telemetry"],
+      {
+        cwd: opts.root,
+        env: { ...process.env, TEAMSAPPTESTER_BROWSER: "none" },
+        stdio: ["ignore", "pipe", "pipe"],
+        detached: false,
+      },
+    );
     playground.stdout?.on("data", () => undefined);
     playground.stderr?.on("data", () => undefined);
     await waitForHttp(`http://127.0.0.1:${playgroundPort}/`, 60_000, () => {
       if (playground?.exitCode !== null && playground?.exitCode !== undefined)
-        throw new Error(`the Agents Playground exited (${playground.exitCode}); see devTools/m365agentsplayground.log:\n${tail(join(opts.root, "devTools", "m365agentsplayground.log"))}`);
+        throw new Error(
+          `the Agents Playground exited (${playground.exitCode}); see devTools/m365agentsplayground.log:\n${tail(join(opts.root, "devTools", "m365agentsplayground.log"))}`,
+        );
     });
   }
 

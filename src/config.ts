@@ -49,7 +49,12 @@ export interface Config {
 }
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const MICROSOFT_GRAPH_HOSTS = ["graph.microsoft.com", "graph.microsoft.us", "dod-graph.microsoft.us", "microsoftgraph.chinacloudapi.cn"];
+const MICROSOFT_GRAPH_HOSTS = [
+  "graph.microsoft.com",
+  "graph.microsoft.us",
+  "dod-graph.microsoft.us",
+  "microsoftgraph.chinacloudapi.cn",
+];
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Readonly<Config> {
   const problems: string[] = [];
@@ -88,7 +93,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     if (v === undefined) return undefined;
     try {
       const u = new URL(v);
-      if (u.protocol !== "https:" && !isLoopback(u.hostname)) problems.push(`${k} must use https (http only for loopback): ${v}`);
+      if (u.protocol !== "https:" && !isLoopback(u.hostname))
+        problems.push(`${k} must use https (http only for loopback): ${v}`);
       return v.replace(/\/+$/, "");
     } catch {
       problems.push(`${k} is not a URL: ${v}`);
@@ -99,7 +105,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const botAuth = oneOf("BOT_AUTH", ["enabled", "disabled"] as const, "enabled");
   const microsoftAppId = get("MicrosoftAppId") ?? "";
   if (!microsoftAppId && botAuth === "enabled")
-    problems.push("MicrosoftAppId is empty: set the bot's app id, or BOT_AUTH=disabled for local development and tests only");
+    problems.push(
+      "MicrosoftAppId is empty: set the bot's app id, or BOT_AUTH=disabled for local development and tests only",
+    );
 
   const spTenantId = get("SP_TENANT_ID") ?? "";
   if (!spTenantId) problems.push("SP_TENANT_ID is required (the service provider's Entra tenant id)");
@@ -116,7 +124,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     graphHost = new URL(graphBaseUrl).hostname;
   } catch {}
   if (graphCredential === "none" && MICROSOFT_GRAPH_HOSTS.includes(graphHost))
-    problems.push("GRAPH_CREDENTIAL=none is only allowed when GRAPH_BASE_URL points at an emulator, not at Microsoft Graph");
+    problems.push(
+      "GRAPH_CREDENTIAL=none is only allowed when GRAPH_BASE_URL points at an emulator, not at Microsoft Graph",
+    );
   if (graphCredential === "client-secret" && (!get("AZURE_CLIENT_ID") || !get("AZURE_CLIENT_SECRET")))
     problems.push("GRAPH_CREDENTIAL=client-secret needs AZURE_CLIENT_ID and AZURE_CLIENT_SECRET");
   if (graphCredential === "client-certificate" && (!get("AZURE_CLIENT_ID") || !get("AZURE_CLIENT_CERTIFICATE_PATH")))
@@ -126,7 +136,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const umpBaseUrl = url("UMP_BASE_URL");
   if (umpTarget === "api") {
     if (!umpBaseUrl) problems.push("UMP_TARGET=api needs UMP_BASE_URL (…/api/ump-adapter/v1)");
-    if (!get("UMP_TOKEN") && !get("UMP_SCOPE")) problems.push("UMP_TARGET=api needs UMP_TOKEN (or UMP_SCOPE to use the Graph credential)");
+    if (!get("UMP_TOKEN") && !get("UMP_SCOPE"))
+      problems.push("UMP_TARGET=api needs UMP_TOKEN (or UMP_SCOPE to use the Graph credential)");
   }
   let handoffKey: Buffer | undefined;
   const rawKey = get("HANDOFF_KEY");
@@ -137,6 +148,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       handoffKey = undefined;
     }
   } else if (umpTarget === "handoff") problems.push("UMP_TARGET=handoff needs HANDOFF_KEY (32 bytes, base64)");
+  if (umpTarget === "handoff" && !get("PUBLIC_BASE_URL"))
+    problems.push("UMP_TARGET=handoff needs PUBLIC_BASE_URL (the https address operators open the one-time link at)");
 
   const storeKind = oneOf("STORE", ["sqlite", "azure-tables"] as const, "sqlite");
   let store: Config["store"];
@@ -151,7 +164,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     .split(",")
     .map((s) => s.trim().toLowerCase())
     .filter(Boolean);
-  for (const id of approverIds) if (!GUID.test(id)) problems.push(`APPROVER_IDS has "${id}", which is not an Entra object id`);
+  for (const id of approverIds)
+    if (!GUID.test(id)) problems.push(`APPROVER_IDS has "${id}", which is not an Entra object id`);
   if (approvalPolicy === "allow-list" && approverIds.length === 0)
     problems.push("APPROVAL_POLICY=allow-list needs APPROVER_IDS (comma-separated Entra object ids)");
 
@@ -206,7 +220,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   };
 
   if (problems.length > 0)
-    throw new SyncbotError("config_invalid", `syncbot cannot start; fix the configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    throw new SyncbotError(
+      "config_invalid",
+      `syncbot cannot start; fix the configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`,
+    );
   return Object.freeze(config);
 }
 

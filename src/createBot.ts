@@ -47,7 +47,13 @@ export async function createBot(config: Readonly<Config>, overrides: BotOverride
   });
   const directory =
     overrides.directory ??
-    createGraphDirectory({ baseUrl: config.graphBaseUrl, credential, logger: logger.child({ adapter: "graph" }), retry: overrides.graphRetry, sleep: overrides.sleep });
+    createGraphDirectory({
+      baseUrl: config.graphBaseUrl,
+      credential,
+      logger: logger.child({ adapter: "graph" }),
+      retry: overrides.graphRetry,
+      sleep: overrides.sleep,
+    });
   const ump =
     overrides.ump !== undefined
       ? overrides.ump
@@ -63,7 +69,9 @@ export async function createBot(config: Readonly<Config>, overrides: BotOverride
             sleep: overrides.sleep,
           })
         : null;
-  const tokenProver = overrides.tokenProver ?? createTokenProver({ authorityHost: config.authorityHost, tenantId: config.spTenantId, logger });
+  const tokenProver =
+    overrides.tokenProver ??
+    createTokenProver({ authorityHost: config.authorityHost, tenantId: config.spTenantId, logger });
 
   // The bot and the domain services refer to each other (cards update on domain events; commands call
   // the domain): late-bound through these closures, wired once below.
@@ -81,14 +89,19 @@ export async function createBot(config: Readonly<Config>, overrides: BotOverride
         sendLink: async ({ conversation, operator, link, requestId, expiresAt, customer }) => {
           const base = config.publicBaseUrl ?? listeningUrl;
           const fullLink = link.startsWith("http") ? link : `${base}${link}`;
-          if (!operator.channelUserId) throw new Error("the operator's Teams user id is unknown; cannot open a personal chat");
-          await bot!.postPersonal(conversation, { channelUserId: operator.channelUserId }, handoffCard({
-            title: `UMP values for ${customer}`,
-            body: `Open the one-time link (valid until ${expiresAt.slice(11, 16)} UTC, single use) and paste the values into UMP's System Settings. Then press Applied in UMP.`,
-            link: fullLink,
-            requestId,
-            showButtons: true,
-          }));
+          if (!operator.channelUserId)
+            throw new Error("the operator's Teams user id is unknown; cannot open a personal chat");
+          await bot!.postPersonal(
+            conversation,
+            { channelUserId: operator.channelUserId },
+            handoffCard({
+              title: `UMP values for ${customer}`,
+              body: `Open the one-time link (valid until ${expiresAt.slice(11, 16)} UTC, single use) and paste the values into UMP's System Settings. Then press Applied in UMP.`,
+              link: fullLink,
+              requestId,
+              showButtons: true,
+            }),
+          );
         },
       })
     : undefined;
@@ -134,7 +147,14 @@ export async function createBot(config: Readonly<Config>, overrides: BotOverride
     },
   });
 
-  bot = createTeamsBot({ config, provisioning, repo, clock, logger: logger.child({ component: "bot" }), sweeper: () => sweeper });
+  bot = createTeamsBot({
+    config,
+    provisioning,
+    repo,
+    clock,
+    logger: logger.child({ component: "bot" }),
+    sweeper: () => sweeper,
+  });
   const server = createServer({ bot, sweeper, jobsKey: config.jobsKey, ping: () => store.ping(), logger, handoff });
 
   let timers: NodeJS.Timeout[] = [];
@@ -155,10 +175,17 @@ export async function createBot(config: Readonly<Config>, overrides: BotOverride
       listeningUrl = `http://127.0.0.1:${address.port}`;
       await provisioning.resumeStale();
       // A run whose lease is still held by a process that just died becomes resumable after the lease.
-      timers.push(setTimeout(() => void provisioning.resumeStale().catch(() => undefined), config.runLeaseSeconds * 1000 + 250));
+      timers.push(
+        setTimeout(() => void provisioning.resumeStale().catch(() => undefined), config.runLeaseSeconds * 1000 + 250),
+      );
       if (config.sweepIntervalHours > 0) {
         const every = config.sweepIntervalHours * 3_600_000;
-        timers.push(setInterval(() => void sweeper.sweep().catch((e) => logger.error("scheduled sweep failed", { error: String(e) })), every));
+        timers.push(
+          setInterval(
+            () => void sweeper.sweep().catch((e) => logger.error("scheduled sweep failed", { error: String(e) })),
+            every,
+          ),
+        );
       }
       if (handoff) timers.push(setInterval(() => void handoff.destroyExpired().catch(() => undefined), 60_000));
       for (const t of timers) t.unref?.();

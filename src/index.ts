@@ -20,7 +20,12 @@ async function main() {
   }
   const bot = await createBot(config);
   const url = await bot.listen();
-  bot.logger.info("syncbot listening", { url, messages: `${url}/api/messages`, store: config.store.kind, umpTarget: config.umpTarget });
+  bot.logger.info("syncbot listening", {
+    url,
+    messages: `${url}/api/messages`,
+    store: config.store.kind,
+    umpTarget: config.umpTarget,
+  });
   const stop = async (signal: string) => {
     bot.logger.info("shutting down", { signal });
     await bot.close().catch(() => undefined);

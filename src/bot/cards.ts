@@ -7,7 +7,13 @@ import * as ACData from "adaptivecards-templating";
 import { STEP_TITLES } from "../domain/createProvisioning";
 import { describeChange } from "../domain/plan";
 import type { AuditEvent, RegistrationRecord, RequestRecord } from "../domain/records";
-import { adminConsentUrl, type FieldErrors, type ProvisionParameters, portalUrlFor, redirectUrlFor } from "../domain/spec";
+import {
+  adminConsentUrl,
+  type FieldErrors,
+  type ProvisionParameters,
+  portalUrlFor,
+  redirectUrlFor,
+} from "../domain/spec";
 
 /** An expanded Adaptive Card (structurally what teams-ai and botbuilder accept). */
 export type Card = { type: "AdaptiveCard"; [key: string]: unknown };
@@ -38,7 +44,10 @@ export function renderCard(name: string, data: Record<string, unknown>): Card {
   return new ACData.Template(template(name)).expand({ $root: neutralise(data) }) as Card;
 }
 
-const fact = (title: string, value: string | number | undefined | null) => ({ title, value: value === undefined || value === null || value === "" ? "—" : String(value) });
+const fact = (title: string, value: string | number | undefined | null) => ({
+  title,
+  value: value === undefined || value === null || value === "" ? "—" : String(value),
+});
 const utc = (iso: string | undefined) => (iso ? `${iso.slice(0, 16).replace("T", " ")} UTC` : "—");
 
 export function daysLeft(endDateTime: string, now: Date): number {
@@ -102,7 +111,8 @@ export function approvalCard(view: ApprovalView): Card {
   let stateLine = stateText;
   if (r.approver) stateLine += ` Approved by ${r.approver.name} (${r.approver.via}) at ${utc(r.approver.at)}.`;
   if (r.rejectedBy) stateLine += ` Rejected by ${r.rejectedBy.name} at ${utc(r.rejectedBy.at)}.`;
-  if (r.state === "succeeded" && run?.verification) stateLine += run.verification.ok ? " Verified." : " Verification found differences.";
+  if (r.state === "succeeded" && run?.verification)
+    stateLine += run.verification.ok ? " Verified." : " Verification found differences.";
 
   const requestFacts = [
     fact("Customer", r.customer),
@@ -129,7 +139,14 @@ export function approvalCard(view: ApprovalView): Card {
           fact("Secret hint", run.newSecret?.hint ?? "unchanged"),
           fact("Secret expires", run.newSecret ? run.newSecret.endDateTime.slice(0, 10) : "unchanged"),
           fact("UMP revision", run.umpRevision),
-          fact("Verification result", run.verification ? (run.verification.ok ? `verified (token proof ${run.verification.tokenProof})` : run.verification.differences.join("; ")) : "—"),
+          fact(
+            "Verification result",
+            run.verification
+              ? run.verification.ok
+                ? `verified (token proof ${run.verification.tokenProof})`
+                : run.verification.differences.join("; ")
+              : "—",
+          ),
           fact("Admin consent link", run.appId ? adminConsentUrl(view.spTenantId, run.appId) : "—"),
         ]
       : [];
@@ -165,7 +182,12 @@ export function approvalCard(view: ApprovalView): Card {
   });
 }
 
-export function statusCard(registrations: RegistrationRecord[], now: Date, drift: Map<string, string>, title: string): Card {
+export function statusCard(
+  registrations: RegistrationRecord[],
+  now: Date,
+  drift: Map<string, string>,
+  title: string,
+): Card {
   return renderCard("status", {
     title,
     emptyText: "syncbot manages no registration yet. Start with: provision <customer>",
@@ -196,7 +218,12 @@ export function statusCard(registrations: RegistrationRecord[], now: Date, drift
   });
 }
 
-export function driftCard(customer: string, params: ProvisionParameters | null, differences: string[], error?: string): Card {
+export function driftCard(
+  customer: string,
+  params: ProvisionParameters | null,
+  differences: string[],
+  error?: string,
+): Card {
   return renderCard("drift", {
     title: `Check ${customer}`,
     summary: error
@@ -221,13 +248,17 @@ export function historyCard(customer: string, events: AuditEvent[], next: string
     customer,
     next: next ?? "",
     events: events.map(
-      (e) => `${utc(e.at)}  ${e.actor}  ${e.action}  ${e.outcome}${e.detail ? `  ${e.detail}` : ""}  [${e.correlationId.slice(0, 8)}]`,
+      (e) =>
+        `${utc(e.at)}  ${e.actor}  ${e.action}  ${e.outcome}${e.detail ? `  ${e.detail}` : ""}  [${e.correlationId.slice(0, 8)}]`,
     ),
   });
 }
 
 export const COMMANDS: Array<[string, string]> = [
-  ["provision <customer>", "create or reconcile the customer's Sync App registration and UMP settings (approval needed)"],
+  [
+    "provision <customer>",
+    "create or reconcile the customer's Sync App registration and UMP settings (approval needed)",
+  ],
   ["status [customer]", "registrations syncbot manages: client id, secrets with expiry countdown, UMP state, drift"],
   ["check <customer>", "compare the live registration and UMP settings with the desired spec"],
   ["rotate <customer>", "plan a new client secret (approval needed); the old one stays valid through a grace period"],
@@ -278,6 +309,13 @@ export function reminderCard(v: ReminderView): Card {
   });
 }
 
-export function handoffCard(v: { title: string; body: string; link?: string; requestId: string; showButtons: boolean; notice?: string }): Card {
+export function handoffCard(v: {
+  title: string;
+  body: string;
+  link?: string;
+  requestId: string;
+  showButtons: boolean;
+  notice?: string;
+}): Card {
   return renderCard("handoff", { notice: "", link: "", ...v });
 }

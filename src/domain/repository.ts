@@ -4,13 +4,7 @@
 
 import { randomUUID } from "node:crypto";
 import type { DocumentStore, StoredDoc } from "./ports";
-import type {
-  AuditEvent,
-  RegistrationRecord,
-  ReminderClaim,
-  RequestRecord,
-  SnoozeRecord,
-} from "./records";
+import type { AuditEvent, RegistrationRecord, ReminderClaim, RequestRecord, SnoozeRecord } from "./records";
 
 const C = {
   requests: "requests",
@@ -189,7 +183,7 @@ export function createRepository(store: DocumentStore) {
     },
     async destroyHandoff(tokenHash: string) {
       const doc = await store.get<HandoffRecord>(C.handoffs, tokenHash);
-      if (doc && doc.value.sealed) await store.replace(C.handoffs, doc.key, { ...doc.value, sealed: "" }, doc.version);
+      if (doc?.value.sealed) await store.replace(C.handoffs, doc.key, { ...doc.value, sealed: "" }, doc.version);
     },
     async listHandoffs(): Promise<HandoffRecord[]> {
       return (await listAll<HandoffRecord>(C.handoffs)).map((d) => d.value);

@@ -120,8 +120,7 @@ export function validateParameters(raw: Record<string, unknown>): ValidationResu
 
   const displayName = str("displayName", MAX_DISPLAY_NAME);
   if (!displayName) errors.displayName = "Enter the display name of the app registration.";
-  else if (displayName.length > MAX_DISPLAY_NAME)
-    errors.displayName = `At most ${MAX_DISPLAY_NAME} characters.`;
+  else if (displayName.length > MAX_DISPLAY_NAME) errors.displayName = `At most ${MAX_DISPLAY_NAME} characters.`;
   else if (hasControlChars(displayName) || /[<>]/.test(displayName))
     errors.displayName = "Must not contain control characters or angle brackets.";
 

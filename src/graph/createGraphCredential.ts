@@ -22,6 +22,23 @@ export interface GraphCredentialOptions {
 }
 
 export function createGraphCredential(kind: GraphCredentialKind, opts: GraphCredentialOptions): TokenCredential | null {
+  try {
+    return build(kind, opts);
+  } catch (e) {
+    if (e instanceof SyncbotError) throw e;
+    // @azure/identity validates eagerly (e.g. it refuses a non-https AUTHORITY_HOST); surface that as
+    // configuration, which is what it is. Its messages name settings, never secret values.
+    throw new SyncbotError(
+      "config_invalid",
+      `GRAPH_CREDENTIAL=${kind}: ${e instanceof Error ? e.message : String(e)}`,
+      {
+        hint: "identity credentials need an https AUTHORITY_HOST; use GRAPH_CREDENTIAL=none against an emulator",
+      },
+    );
+  }
+}
+
+function build(kind: GraphCredentialKind, opts: GraphCredentialOptions): TokenCredential | null {
   const missing = (what: string) =>
     new SyncbotError("config_invalid", `GRAPH_CREDENTIAL=${kind} needs ${what}`, {
       hint: "set the missing setting or choose another GRAPH_CREDENTIAL",

@@ -17,7 +17,14 @@ export interface HandoffDeps {
   clock: Clock;
   logger: Logger;
   /** Sends the link to the operator in a personal chat. */
-  sendLink: (input: { conversation: ConversationRef; operator: Actor; link: string; requestId: string; expiresAt: string; customer: string }) => Promise<void>;
+  sendLink: (input: {
+    conversation: ConversationRef;
+    operator: Actor;
+    link: string;
+    requestId: string;
+    expiresAt: string;
+    customer: string;
+  }) => Promise<void>;
 }
 
 export interface HandoffPages {
@@ -79,7 +86,11 @@ export function createHandoff(deps: HandoffDeps): HandoffPort & HandoffPages {
       const doc = await deps.repo.getHandoff(hashToken(token));
       if (!doc) return page(404, "Unknown link", "This hand-off link does not exist.");
       if (doc.value.consumedAt || !doc.value.sealed)
-        return page(410, "Link already used", "This one-time link was already opened or has expired. Ask for a new secret with rotate <customer>.");
+        return page(
+          410,
+          "Link already used",
+          "This one-time link was already opened or has expired. Ask for a new secret with rotate <customer>.",
+        );
       if (Date.parse(doc.value.expiresAt) <= deps.clock.now().getTime()) {
         await deps.repo.destroyHandoff(doc.key);
         return page(410, "Link expired", "This one-time link has expired and the secret it held was destroyed.");

@@ -40,11 +40,18 @@ describe("provision, happy path", () => {
     expect(cardText(params)).toContain("Provision the UMP-365 Sync App for contoso");
     expect(params.actions.map((a: any) => a.title)).toEqual(["Review plan"]);
     const inputIds: string[] = [];
-    JSON.stringify(params, (k, v) => {
+    JSON.stringify(params, (_k, v) => {
       if (v && typeof v === "object" && typeof v.type === "string" && v.type.startsWith("Input.")) inputIds.push(v.id);
       return v;
     });
-    expect(inputIds).toEqual(["customer", "appName", "serviceProviderFqdn", "displayName", "umpInstance", "secretLifetimeMonths"]);
+    expect(inputIds).toEqual([
+      "customer",
+      "appName",
+      "serviceProviderFqdn",
+      "displayName",
+      "umpInstance",
+      "secretLifetimeMonths",
+    ]);
 
     const review = await stack.press(paramsId, "Review plan");
     expect(review.status).toBe(200);
@@ -125,7 +132,13 @@ describe("provision, happy path", () => {
     expect(reg?.secrets.map((s) => s.keyId)).toEqual([secret.keyId]);
     const audit = await stack.bot.repo.listAudit("contoso", { limit: 100 });
     const actions = audit.events.map((e) => e.action);
-    for (const a of ["provision.requested", "approval.approved", "secret.added", "ump.syncApp.written", "run.succeeded"])
+    for (const a of [
+      "provision.requested",
+      "approval.approved",
+      "secret.added",
+      "ump.syncApp.written",
+      "run.succeeded",
+    ])
       expect(actions).toContain(a);
   });
 
@@ -188,7 +201,10 @@ describe("approval rules", () => {
     await stack.restart({ APPROVAL_TTL_HOURS: "0.01" }); // 36 seconds
     const { activityId } = await reviewPlan();
     const requestId = (await stack.bot.repo.listRequests())[0]!.id;
-    await stack.bot.repo.updateRequest(requestId, (r) => ({ ...r, expiresAt: new Date(Date.now() - 1000).toISOString() }));
+    await stack.bot.repo.updateRequest(requestId, (r) => ({
+      ...r,
+      expiresAt: new Date(Date.now() - 1000).toISOString(),
+    }));
     const answer = await stack.press(activityId, "Approve", { user: USERS.approver });
     expect(cardText(answer.card)).toMatch(/expired/);
     expect((await stack.bot.repo.getRequest(requestId))?.state).toBe("expired");
@@ -201,15 +217,19 @@ describe("approval rules", () => {
     expect(rejected.card.body[0].text).toBe("Provision for contoso: rejected");
     expect(rejected.card.actions ?? []).toHaveLength(0);
     const requestId = (await stack.bot.repo.listRequests())[0]!.id;
-    const late = await stack.press(activityId, "Reject", {
-      user: USERS.approver,
-      data: { requestId },
-    }).catch((e) => e);
+    const late = await stack
+      .press(activityId, "Reject", {
+        user: USERS.approver,
+        data: { requestId },
+      })
+      .catch((e) => e);
     expect(String(late.message ?? cardText(late.card))).toMatch(/no button "Reject"|already rejected/);
-    const forged = await stack.press(activityId, "Review plan", {
-      user: USERS.approver,
-      data: { requestId },
-    }).catch((e) => e);
+    const forged = await stack
+      .press(activityId, "Review plan", {
+        user: USERS.approver,
+        data: { requestId },
+      })
+      .catch((e) => e);
     expect(forged).toBeDefined();
     expect(graphWrites()).toHaveLength(0);
   });
@@ -220,7 +240,12 @@ describe("approval rules", () => {
     // A forged payload claiming another plan hash and an approver identity.
     const forged = await stack.press(activityId, "Approve", {
       user: USERS.requester,
-      data: { requestId, planHash: "0".repeat(64), approver: USERS.approver.aadObjectId, requester: USERS.bystander.aadObjectId },
+      data: {
+        requestId,
+        planHash: "0".repeat(64),
+        approver: USERS.approver.aadObjectId,
+        requester: USERS.bystander.aadObjectId,
+      },
     });
     expect(cardText(forged.card)).toMatch(/refused/);
     const unknown = await stack.press(activityId, "Approve", { user: USERS.approver, data: { requestId: "nope" } });
@@ -270,7 +295,13 @@ describe("input and tenant boundaries", () => {
     await stack.say("frobnicate");
     const { card } = stack.lastCardMessage();
     expect(cardText(card)).toMatch(/I don't know "frobnicate"/);
-    for (const c of ["provision <customer>", "status [customer]", "check <customer>", "rotate <customer>", "history <customer>"])
+    for (const c of [
+      "provision <customer>",
+      "status [customer]",
+      "check <customer>",
+      "rotate <customer>",
+      "history <customer>",
+    ])
       expect(cardText(card)).toContain(c);
   });
 });

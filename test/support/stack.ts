@@ -127,7 +127,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   });
   const connector = await startConnectorEmulator();
   graph.seedUser({ id: USERS.approver.aadObjectId, displayName: USERS.approver.name, globalAdmin: true });
-  graph.seedUser({ id: USERS.groupAdmin.aadObjectId, displayName: USERS.groupAdmin.name, globalAdmin: true, viaGroup: true });
+  graph.seedUser({
+    id: USERS.groupAdmin.aadObjectId,
+    displayName: USERS.groupAdmin.name,
+    globalAdmin: true,
+    viaGroup: true,
+  });
   graph.seedUser({ id: USERS.requester.aadObjectId, displayName: USERS.requester.name });
   graph.seedUser({ id: USERS.bystander.aadObjectId, displayName: USERS.bystander.name });
   graph.seedUser({ id: USERS.listed.aadObjectId, displayName: USERS.listed.name });
@@ -240,7 +245,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       const card = opts.card ?? cardOf(activityId);
       if (!card) throw new Error(`no card in message ${activityId}`);
       const action = findAction(card, title);
-      if (!action) throw new Error(`no button "${title}" on the card in ${activityId}: ${JSON.stringify(allActionTitles(card))}`);
+      if (!action)
+        throw new Error(`no button "${title}" on the card in ${activityId}: ${JSON.stringify(allActionTitles(card))}`);
       const inputs = { ...collectInputs(card), ...(opts.inputs ?? {}) };
       const data = opts.data ?? { ...(action.data ?? {}), ...inputs };
       const base = activityBase(opts.user ?? USERS.requester, opts.tenantId ?? TENANT, "channel");
@@ -271,7 +277,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       for (;;) {
         const card = cardOf(activityId);
         if (card && pred(card)) return card;
-        if (Date.now() > deadline) throw new Error(`card ${activityId} never matched; last: ${cardText(card).slice(0, 3000)}`);
+        if (Date.now() > deadline)
+          throw new Error(`card ${activityId} never matched; last: ${cardText(card).slice(0, 3000)}`);
         await new Promise((r) => setTimeout(r, 25));
       }
     },
