@@ -28,7 +28,9 @@ describe("hand-off mode", () => {
     const created = await stack.connector.waitFor(() => stack.connector.conversationsCreated[0]);
     expect(JSON.stringify(created.parameters.members)).toContain(USERS.approver.id);
     expect(created.parameters.isGroup).toBe(false);
-    const dm = await stack.connector.waitFor((cur) => cur.find((a) => a.conversationId === created.id && a.activity?.attachments?.length));
+    const dm = await stack.connector.waitFor((cur) =>
+      cur.find((a) => a.conversationId === created.id && a.activity?.attachments?.length),
+    );
     const dmCard = dm.activity.attachments[0].content;
     const link: string = JSON.stringify(dmCard).match(/"url":"([^"]+\/handoff\/[^"]+)"/)![1]!;
     const token = link.split("/handoff/")[1]!;
@@ -40,8 +42,12 @@ describe("hand-off mode", () => {
     expect(page.headers.get("cache-control")).toBe("no-store");
     const html = await page.text();
     const app = stack.graph.applications()[0]!;
-    const secretValue = html.match(/Client secret<\/th><td><code>([^<]+)<\/code>/)![1]!.replace(/&#(\d+);/g, (_m, c) => String.fromCharCode(Number(c)));
-    expect(secretFingerprint(secretValue)).toBe(stack.graph.secretFingerprint(app.id, app.passwordCredentials[0]!.keyId));
+    const secretValue = html
+      .match(/Client secret<\/th><td><code>([^<]+)<\/code>/)![1]!
+      .replace(/&#(\d+);/g, (_m, c) => String.fromCharCode(Number(c)));
+    expect(secretFingerprint(secretValue)).toBe(
+      stack.graph.secretFingerprint(app.id, app.passwordCredentials[0]!.keyId),
+    );
     expect(html).toContain(app.appId);
     expect(html).toContain("https://contoso.ump.example.net/authenticate/OAuth2Callback");
     const again = await fetch(`${stack.url}/handoff/${token}`);
