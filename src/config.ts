@@ -70,12 +70,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     }
     return v as T;
   };
-  const int = (k: string, fallback: number, min: number, max: number): number => {
+  const int = (k: string, fallback: number, min: number, max: number, fractional = false): number => {
     const v = get(k);
     if (v === undefined) return fallback;
-    const n = Number(v);
+    const n = (fractional ? /^[0-9]+(\.[0-9]+)?$/ : /^[0-9]+$/).test(v) ? Number(v) : Number.NaN;
     if (!Number.isFinite(n) || n < min || n > max) {
-      problems.push(`${k} must be a number from ${min} to ${max} (got "${v}")`);
+      problems.push(`${k} must be a ${fractional ? "number" : "whole number"} from ${min} to ${max} (got "${v}")`);
       return fallback;
     }
     return n;
@@ -121,7 +121,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   );
   let graphHost = "";
   try {
-    graphHost = new URL(graphBaseUrl).hostname;
+    graphHost = new URL(graphBaseUrl).hostname.toLowerCase().replace(/\.+$/, "");
   } catch {}
   if (graphCredential === "none" && MICROSOFT_GRAPH_HOSTS.includes(graphHost))
     problems.push(
@@ -205,7 +205,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     store,
     approvalPolicy,
     approverIds,
-    approvalTtlHours: int("APPROVAL_TTL_HOURS", 24, 0.01, 24 * 14),
+    approvalTtlHours: int("APPROVAL_TTL_HOURS", 24, 0.01, 24 * 14, true),
     allowSelfApproval: bool("ALLOW_SELF_APPROVAL", false),
     reminderDays: [...new Set(reminderDays)].sort((a, b) => b - a),
     rotationGraceHours: int("ROTATION_GRACE_HOURS", 24, 0, 24 * 30),
@@ -228,5 +228,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 }
 
 export function isLoopback(hostname: string): boolean {
-  return hostname === "localhost" || hostname === "[::1]" || hostname === "::1" || /^127\./.test(hostname);
+  return (
+    hostname === "localhost" ||
+    hostname === "[::1]" ||
+    hostname === "::1" ||
+    /^127\.(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])\.(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])\.(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])$/.test(hostname)
+  );
 }

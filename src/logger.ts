@@ -22,7 +22,7 @@ export function createLogger(options: LoggerOptions): Logger {
   const make = (base: Record<string, unknown>): Logger => {
     const emit = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => {
       if (ORDER[level] < min) return;
-      const record = { time: new Date().toISOString(), level, msg, ...base, ...mask(fields ?? {}) };
+      const record = { ...mask({ ...base, ...(fields ?? {}) }), time: new Date().toISOString(), level, msg };
       if (pretty) {
         const { time, level: l, msg: m, ...rest } = record;
         const extra = Object.keys(rest).length ? ` ${JSON.stringify(rest)}` : "";
@@ -40,9 +40,13 @@ export function createLogger(options: LoggerOptions): Logger {
   return make(options.base ?? {});
 }
 
-function mask(fields: Record<string, unknown>): Record<string, unknown> {
+function mask(fields: Record<string, unknown>, depth = 0): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(fields)) out[k] = SENSITIVE.test(k) && k !== "keyId" ? "[masked]" : v;
+  for (const [k, v] of Object.entries(fields)) {
+    if (SENSITIVE.test(k) && k !== "keyId") out[k] = "[masked]";
+    else if (v && typeof v === "object" && !Array.isArray(v) && depth < 4) out[k] = mask(v as Record<string, unknown>, depth + 1);
+    else out[k] = v;
+  }
   return out;
 }
 

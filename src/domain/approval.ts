@@ -51,7 +51,8 @@ export function precheckApproval(
       code: "expired",
       reason: `This approval request expired at ${request.expiresAt}. Ask for a new plan with "provision ${request.customer}".`,
     };
-  if (typeof cardPlanHash === "string" && cardPlanHash !== request.plan.hash)
+  // The card always carries the hash of the plan it shows; a missing or different one is a stale or forged card.
+  if (cardPlanHash !== request.plan.hash)
     return {
       ok: false,
       code: "plan_changed",

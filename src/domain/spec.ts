@@ -130,7 +130,13 @@ export function validateParameters(raw: Record<string, unknown>): ValidationResu
     errors.umpInstance = "Use up to 64 letters, digits, dots, hyphens or underscores.";
 
   const lifetimeRaw = raw.secretLifetimeMonths;
-  const lifetimeText = lifetimeRaw === undefined || lifetimeRaw === "" ? "24" : String(lifetimeRaw).trim();
+  // Only strings and numbers are values; anything else a forged payload sends is simply invalid.
+  const lifetimeText =
+    lifetimeRaw === undefined || lifetimeRaw === ""
+      ? "24"
+      : typeof lifetimeRaw === "string" || typeof lifetimeRaw === "number"
+        ? String(lifetimeRaw).trim()
+        : "invalid";
   const lifetime = /^[0-9]{1,2}$/.test(lifetimeText) ? Number(lifetimeText) : Number.NaN;
   if (!Number.isInteger(lifetime) || lifetime < 1 || lifetime > 24)
     errors.secretLifetimeMonths = "A whole number of months from 1 to 24.";
