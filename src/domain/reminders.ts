@@ -1,4 +1,4 @@
-// dueReminder(secret, now, thresholds): which reminder a secret is due for. Pure, clock passed in.
+// dueThreshold(secret, now, thresholds) and daysUntil: which reminder a secret is due for. Pure, clock passed in.
 // A secret gets the most urgent threshold it has crossed; thresholds it skipped past (the bot was
 // down, or the secret was created with less time left) are not sent late one after another.
 
@@ -19,8 +19,12 @@ export function dueThreshold(secret: SecretExpiry, now: Date, thresholdsDays: re
   return crossed === undefined ? null : String(crossed);
 }
 
-/** Whole days left, rounded up while in the future (a secret 1.5 days out "expires in 2 days"). */
+/**
+ * Whole days left, rounded up while in the future (a secret 1.5 days out "expires in 2 days"); once
+ * expired, always negative (-1 from the very instant of expiry), so "days left" agrees with the
+ * "expired" threshold and a card never says "expires in 0 days" about a dead secret.
+ */
 export function daysUntil(endDateTime: string, now: Date): number {
   const remaining = Date.parse(endDateTime) - now.getTime();
-  return remaining > 0 ? Math.ceil(remaining / DAY_MS) : Math.floor(remaining / DAY_MS);
+  return remaining > 0 ? Math.ceil(remaining / DAY_MS) : -Math.max(1, Math.ceil(-remaining / DAY_MS));
 }

@@ -1,0 +1,158 @@
+// End to end: secret-expiry reminders through the real HTTP surface. A customer is provisioned in a
+// channel, then an injected clock moves towards the secret's expiry and the jobs endpoint sweeps; the
+// reminder arrives as a card in that channel (connector emulator) and its buttons are pressed by title.
+
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { secretFingerprint } from "../emulators/umpEmulator";
+import { CHANNEL, cardText, fact, JOBS_KEY, type Stack, startStack, USERS } from "../support/stack";
+
+const DAY = 86_400_000;
+let stack: Stack;
+const clock = {
+  t: Date.now(),
+  now() {
+    return new Date(this.t);
+  },
+};
+
+beforeEach(async () => {
+  clock.t = Date.now();
+  stack = await startStack({ clock });
+});
+afterEach(async () => {
+  await stack.stop();
+});
+
+async function provision(customer = "contoso") {
+  await stack.say(`provision ${customer}`);
+  const { activityId } = stack.lastCardMessage();
+  await stack.press(activityId, "Review plan");
+  await stack.press(activityId, "Approve", { user: USERS.approver });
+  const card = await stack.waitForCard(activityId, (c) => /: (succeeded|failed)$/.test(c.body[0].text));
+  expect(card.body[0].text).toBe(`Provision for ${customer}: succeeded`);
+  const app = stack.graph.applications().find((a) => a.uniqueName === `syncbot-${customer}`)!;
+  return { app, secret: app.passwordCredentials[0]! };
+}
+
+async function sweepNow(headers: Record<string, string> = { "x-jobs-key": JOBS_KEY }) {
+  const res = await fetch(`${stack.url}/api/jobs/expiry-sweep`, { method: "POST", headers });
+  return { status: res.status, body: (await res.json()) as any };
+}
+
+const reminderMessages = () =>
+  stack.connector.activities.filter(
+    (a) =>
+      a.op === "create" &&
+      /secret of .* (expires in|has EXPIRED)/.test(a.activity?.attachments?.[0]?.content?.body?.[0]?.text ?? ""),
+  );
+
+describe("expiry reminders", () => {
+  it("posts one reminder card per threshold into the provisioning conversation, with the secret's facts and both buttons", async () => {
+    const { app, secret } = await provision();
+    const end = Date.parse(secret.endDateTime!);
+
+    clock.t = end - 59 * DAY - 3_600_000; // 59 days and an hour before expiry
+    const first = await sweepNow();
+    expect(first.status).toBe(200);
+    expect(first.body).toMatchObject({ applications: 1, due: 1, sent: 1, failures: [] });
+    const [msg] = reminderMessages();
+    expect(msg).toBeDefined();
+    // Posted where the customer was provisioned (the ops channel), not anywhere else.
+    expect(msg!.conversationId).toContain(CHANNEL.channelId);
+    const card = msg!.activity.attachments[0].content;
+    expect(card.body[0].text).toBe("The ump secret of contoso expires in 60 days");
+    expect(fact(card, "Customer")).toBe("contoso");
+    expect(fact(card, "Client ID")).toBe(app.appId);
+    expect(fact(card, "Secret keyId")).toBe(secret.keyId);
+    expect(fact(card, "Secret hint")).toBe(secret.hint);
+    expect(fact(card, "Expires")).toBe(`${secret.endDateTime!.slice(0, 16).replace("T", " ")} UTC`);
+    expect(fact(card, "Days left")).toBe("60");
+    expect(card.actions.map((a: any) => a.title)).toEqual(["Rotate secret", "Snooze"]);
+    expect(cardText(card)).not.toMatch(/\$\{/);
+
+    // The same sweep again, and again after a restart: nothing new.
+    expect((await sweepNow()).body.sent).toBe(0);
+    await stack.restart();
+    expect((await sweepNow()).body.sent).toBe(0);
+    expect(reminderMessages()).toHaveLength(1);
+
+    // Each following threshold once, then once after expiry.
+    for (const daysBefore of [29.9, 29.5, 13.9, 6.9, 6.5, 0.9, 0.5, -0.1, -3]) {
+      clock.t = end - daysBefore * DAY;
+      await sweepNow();
+    }
+    const titles = reminderMessages().map((m) => m.activity.attachments[0].content.body[0].text);
+    expect(titles).toEqual([
+      "The ump secret of contoso expires in 60 days",
+      "The ump secret of contoso expires in 30 days",
+      "The ump secret of contoso expires in 14 days",
+      "The ump secret of contoso expires in 7 days",
+      "The ump secret of contoso expires in 1 day",
+      "The ump secret of contoso has EXPIRED",
+    ]);
+    const audit = await stack.bot.repo.listAudit("contoso", { limit: 100 });
+    expect(audit.events.filter((e) => e.action === "reminder.sent")).toHaveLength(6);
+  });
+
+  it("Snooze holds the reminders for seven days and records who pressed it", async () => {
+    const { secret } = await provision();
+    const end = Date.parse(secret.endDateTime!);
+    clock.t = end - 15 * DAY;
+    await sweepNow();
+    const [msg] = reminderMessages();
+    const snoozed = await stack.press(msg!.activityId, "Snooze", { user: USERS.bystander });
+    expect(snoozed.status).toBe(200);
+    const until = new Date(clock.t + 7 * DAY).toISOString().slice(0, 10);
+    expect(cardText(snoozed.card)).toContain(`Snoozed until ${until} by ${USERS.bystander.name}.`);
+    const record = await stack.bot.repo.getSnooze(secret.keyId);
+    expect(record?.by).toMatchObject({ id: USERS.bystander.aadObjectId, name: USERS.bystander.name });
+    const audit = await stack.bot.repo.listAudit("contoso", { limit: 50 });
+    expect(audit.events.some((e) => e.action === "reminder.snoozed" && e.actor === USERS.bystander.name)).toBe(true);
+
+    clock.t = end - 13 * DAY; // the 14-day threshold, inside the snooze
+    expect((await sweepNow()).body.sent).toBe(0);
+    clock.t = end - 7.5 * DAY; // snooze over; still "14": never reminded, so it comes now
+    expect((await sweepNow()).body.sent).toBe(1);
+    expect(reminderMessages()).toHaveLength(2);
+    expect(reminderMessages()[1]!.activity.attachments[0].content.body[0].text).toBe(
+      "The ump secret of contoso expires in 8 days",
+    );
+  });
+
+  it("Rotate secret on the reminder card opens an approval-gated rotation plan", async () => {
+    const { secret } = await provision();
+    clock.t = Date.parse(secret.endDateTime!) - 6 * DAY;
+    await sweepNow();
+    const [msg] = reminderMessages();
+    const writesBefore = stack.graph.writes().length;
+    const answer = await stack.press(msg!.activityId, "Rotate secret");
+    expect(answer.card.body[0].text).toBe("Rotate the secret for contoso: approval needed");
+    expect(cardText(answer.card)).toMatch(/add client secret for service "ump"/);
+    expect(cardText(answer.card)).toMatch(/remove the old secret .* after the grace period/);
+    expect(answer.card.actions.map((a: any) => a.title)).toEqual(["Approve", "Reject"]);
+    // Nothing is written before approval.
+    expect(stack.graph.writes().length).toBe(writesBefore);
+  });
+
+  it("the jobs endpoint refuses a missing or wrong x-jobs-key", async () => {
+    await provision();
+    clock.t += 720 * DAY;
+    expect((await sweepNow({})).status).toBe(401);
+    expect((await sweepNow({ "x-jobs-key": "wrong" })).status).toBe(401);
+    expect((await sweepNow({ "x-jobs-key": `${JOBS_KEY}x` })).status).toBe(401);
+    expect(reminderMessages()).toHaveLength(0);
+    expect(
+      await stack.bot.repo.listReminders(stack.graph.applications()[0]!.passwordCredentials[0]!.keyId),
+    ).toHaveLength(0);
+  });
+
+  it("no reminder, card or log line carries the secret value", async () => {
+    const { app, secret } = await provision();
+    clock.t = Date.parse(secret.endDateTime!) + DAY;
+    await sweepNow();
+    expect(reminderMessages()).toHaveLength(1);
+    const fp = stack.graph.secretFingerprint(app.id, secret.keyId);
+    for (const c of new Set(stack.everything().match(/[A-Za-z0-9~._-]{30,64}/g) ?? []))
+      expect(secretFingerprint(c)).not.toBe(fp);
+  });
+});

@@ -1,0 +1,131 @@
+// `npm run reminders` as cron runs it: the real CLI in a child process (tsx src/remindersCli.ts),
+// configured only by environment variables, sharing the SQLite file with a bot that provisioned a
+// customer, and posting through the connector emulator.
+
+import { spawn } from "node:child_process";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseArgs } from "../../src/remindersCli";
+import { JOBS_KEY, type Stack, startStack, USERS } from "../support/stack";
+
+const ROOT = join(__dirname, "..", "..");
+const TSX = join(ROOT, "node_modules", ".bin", "tsx");
+const DAY = 86_400_000;
+let stack: Stack;
+let endDateTime: string;
+let keyId: string;
+
+function runCli(args: string[], env: Record<string, string> = stack.env) {
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+    // A clean environment: only what the test gives (no .env from the developer's checkout).
+    const child = spawn(TSX, [join(ROOT, "src", "remindersCli.ts"), ...args], {
+      cwd: stack.dataDir,
+      env: { PATH: process.env.PATH ?? "", NODE_ENV: "production", ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => {
+      stdout += d;
+    });
+    child.stderr.on("data", (d) => {
+      stderr += d;
+    });
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+const reminderCards = () =>
+  stack.connector.activities.filter(
+    (a) => a.op === "create" && /secret of contoso/.test(a.activity?.attachments?.[0]?.content?.body?.[0]?.text ?? ""),
+  );
+
+beforeAll(async () => {
+  stack = await startStack();
+  await stack.say("provision contoso");
+  const { activityId } = stack.lastCardMessage();
+  await stack.press(activityId, "Review plan");
+  await stack.press(activityId, "Approve", { user: USERS.approver });
+  await stack.waitForCard(activityId, (c) => /: (succeeded|failed)$/.test(c.body[0].text));
+  const secret = stack.graph.applications()[0]!.passwordCredentials[0]!;
+  endDateTime = secret.endDateTime!;
+  keyId = secret.keyId;
+  // The bot keeps running (as in production, the cron job runs next to it).
+});
+afterAll(async () => {
+  await stack.stop();
+});
+
+describe("npm run reminders", () => {
+  it("refuses bad arguments with a usage message and exit code 2", async () => {
+    const r = await runCli(["--at", "next tuesday"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/"next tuesday" is not an ISO date/);
+    expect(r.stderr).toMatch(/usage: npm run reminders -- \[--at ISO-DATE\] \[--dry-run\]/);
+  });
+
+  const table: Array<[string[], string]> = [
+    [["--at"], "--at needs an ISO date"],
+    [["--at", "2026-13-45"], "is not an ISO date"],
+    [["--at", "March 1"], "is not an ISO date"],
+    [["--frobnicate"], 'unknown argument "--frobnicate"'],
+    [["--dry-run", "extra"], 'unknown argument "extra"'],
+  ];
+  for (const [args, message] of table)
+    it(`parseArgs refuses ${JSON.stringify(args)}`, () => {
+      const parsed = parseArgs(args);
+      expect("error" in parsed && parsed.error).toContain(message);
+    });
+  it("parseArgs accepts --at (both spellings) and --dry-run", () => {
+    expect(parseArgs([])).toEqual({ dryRun: false });
+    expect(parseArgs(["--dry-run", "--at", "2026-03-01"])).toEqual({
+      dryRun: true,
+      at: new Date("2026-03-01T00:00:00Z"),
+    });
+    expect(parseArgs(["--at=2026-03-01T10:00:00+02:00"])).toEqual({
+      dryRun: false,
+      at: new Date("2026-03-01T08:00:00Z"),
+    });
+  });
+
+  it("refuses an invalid configuration with exit code 2", async () => {
+    const r = await runCli([], { ...stack.env, GRAPH_CREDENTIAL: "bogus" });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/GRAPH_CREDENTIAL/);
+  });
+
+  it("--at with --dry-run lists the due reminder and sends nothing; without --dry-run the card arrives once", async () => {
+    const at = new Date(Date.parse(endDateTime) - 59 * DAY).toISOString();
+    const dry = await runCli(["--at", at, "--dry-run"]);
+    expect(dry.stderr).not.toMatch(/expiry sweep failed/);
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toContain(`expiry sweep at ${at} (dry run`);
+    expect(dry.stdout).toMatch(
+      new RegExp(
+        `would send: customer contoso, service ump, keyId ${keyId}, hint \\S+, threshold 60 days, 59 day\\(s\\) left`,
+      ),
+    );
+    expect(reminderCards()).toHaveLength(0);
+    expect(await stack.bot.repo.listReminders(keyId)).toHaveLength(0);
+
+    const real = await runCli(["--at", at]);
+    expect(real.code).toBe(0);
+    expect(real.stdout).toMatch(/1 reminder\(s\) due, 1 sent/);
+    await stack.connector.waitFor(() => (reminderCards().length > 0 ? true : undefined), 5000);
+    expect(reminderCards()).toHaveLength(1);
+    expect(reminderCards()[0]!.activity.attachments[0].content.body[0].text).toBe(
+      "The ump secret of contoso expires in 59 days",
+    );
+
+    // The bot's own sweep (jobs endpoint) knows it was sent: the claim is in the shared store.
+    const res = await fetch(`${stack.url}/api/jobs/expiry-sweep?at=${encodeURIComponent(at)}`, {
+      method: "POST",
+      headers: { "x-jobs-key": JOBS_KEY },
+    });
+    expect(((await res.json()) as any).sent).toBe(0);
+    expect(reminderCards()).toHaveLength(1);
+    // The summary never carries more than keyId and hint.
+    expect(`${dry.stdout}${real.stdout}`).not.toMatch(/secretText|clientSecret"/);
+  });
+});

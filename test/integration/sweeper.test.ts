@@ -1,0 +1,412 @@
+// The expiry sweep with a real SQLite store and the Graph emulator over HTTP; only the delivery
+// (sendReminder) is faked, so a test can make it fail, hang (a process dying mid-send) or race.
+// Proves invariant 7: each keyId × threshold is delivered at most once and, across crashes and
+// restarts, at least once.
+
+import { randomUUID } from "node:crypto";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { createSweeper, type ReminderNotice, type SweepDeps } from "../../src/domain/createSweeper";
+import type { DocumentStore } from "../../src/domain/ports";
+import type { ConversationRef, RegistrationRecord, SecretRecord } from "../../src/domain/records";
+import { createRepository, type Repository } from "../../src/domain/repository";
+import { MANAGED_TAG } from "../../src/domain/spec";
+import { createGraphDirectory } from "../../src/graph/createGraphDirectory";
+import { silentLogger } from "../../src/logger";
+import { createSqliteStore } from "../../src/store/createSqliteStore";
+import { type GraphEmulator, startGraphEmulator } from "../emulators/graphEmulator";
+
+const TENANT = "5f3c2a10-1b2c-4d3e-8f40-0a1b2c3d4e5f";
+const DAY = 86_400_000;
+// The Graph emulator refuses secrets that end in the past, so the test's "now" follows the real one.
+const T0 = new Date(Math.floor(Date.now() / 60_000) * 60_000);
+
+let graph: GraphEmulator;
+let dbPath: string;
+let stores: DocumentStore[];
+let clock: { t: number; now(): Date };
+
+beforeEach(async () => {
+  graph = await startGraphEmulator({ tenantId: TENANT });
+  dbPath = join(mkdtempSync(join(tmpdir(), "syncbot-sweep-")), "syncbot.db");
+  stores = [];
+  clock = {
+    t: T0.getTime(),
+    now() {
+      return new Date(this.t);
+    },
+  };
+});
+afterEach(async () => {
+  for (const s of stores) await s.close().catch(() => undefined);
+  await graph.close();
+});
+
+/** A new "process": its own store handle on the shared SQLite file. */
+function openRepo(): Repository {
+  const store = createSqliteStore({ path: dbPath });
+  stores.push(store);
+  return createRepository(store);
+}
+
+interface Sent {
+  conversation: ConversationRef;
+  notice: ReminderNotice;
+  by: string;
+}
+
+function makeSweeper(repo: Repository, sent: Sent[], overrides: Partial<SweepDeps> = {}) {
+  const instanceId = overrides.instanceId ?? randomUUID();
+  return createSweeper({
+    directory: createGraphDirectory({
+      baseUrl: graph.graphBaseUrl,
+      credential: null,
+      retry: { baseDelayMs: 5, notFoundBaseDelayMs: 5 },
+    }),
+    repo,
+    clock,
+    logger: silentLogger,
+    reminderDays: [60, 30, 14, 7, 1],
+    instanceId,
+    sendReminder: async (conversation, notice) => {
+      sent.push({ conversation, notice, by: instanceId });
+    },
+    ...overrides,
+  });
+}
+
+/** Seeds one managed app per customer in Graph plus syncbot's registration record for it. */
+async function seedCustomers(repo: Repository, customers: Array<{ customer: string; daysLeft: number }>) {
+  const apps = graph.seedApplications(
+    customers.map((c) => ({
+      uniqueName: `syncbot-${c.customer}`,
+      displayName: `UMP-365 Delegated Token Sync - ${c.customer}`,
+      tags: [MANAGED_TAG, `syncbot-customer:${c.customer}`],
+      passwordCredentials: [
+        {
+          displayName: `syncbot:ump:run-${c.customer}`,
+          hint: c.customer.slice(0, 3),
+          endDateTime: new Date(T0.getTime() + c.daysLeft * DAY).toISOString(),
+        },
+      ],
+    })),
+  );
+  for (const [i, app] of apps.entries()) {
+    const c = customers[i]!;
+    const p = app.passwordCredentials[0]!;
+    const secret: SecretRecord = {
+      keyId: p.keyId,
+      service: "ump",
+      runId: `run-${c.customer}`,
+      displayName: p.displayName!,
+      hint: p.hint!,
+      endDateTime: p.endDateTime!,
+      fingerprint: "sha256:0000000000000000",
+      createdAt: T0.toISOString(),
+      status: "active",
+    };
+    await repo.saveRegistration(c.customer, () => registration(c.customer, app.id, app.appId, [secret]));
+  }
+  return apps;
+}
+
+function registration(customer: string, objectId: string, appId: string, secrets: SecretRecord[]): RegistrationRecord {
+  return {
+    customer,
+    params: {
+      customer,
+      appName: customer,
+      serviceProviderFqdn: "ump.example.net",
+      displayName: `UMP-365 Delegated Token Sync - ${customer}`,
+      umpInstance: `ump-${customer}`,
+      secretLifetimeMonths: 24,
+    },
+    objectId,
+    appId,
+    conversation: { conversation: { id: `conv-${customer}` } },
+    secrets,
+    createdAt: T0.toISOString(),
+    updatedAt: T0.toISOString(),
+  };
+}
+
+const key = (s: Sent) => `${s.notice.keyId}|${s.notice.threshold}`;
+
+describe("expiry sweep", () => {
+  it("sends each threshold exactly once over a secret's last 70 days, then once after expiry", async () => {
+    const repo = openRepo();
+    const [app] = await seedCustomers(repo, [{ customer: "contoso", daysLeft: 70 }]);
+    const sent: Sent[] = [];
+    const sweeper = makeSweeper(repo, sent);
+    // Daily for 75 days; a sweep repeated right after one that sent must add nothing.
+    for (let t = T0.getTime(); t <= T0.getTime() + 75 * DAY; t += DAY) {
+      const first = await sweeper.sweep({ at: new Date(t) });
+      if (first.sent > 0) expect((await sweeper.sweep({ at: new Date(t) })).sent).toBe(0);
+    }
+    expect(sent.map((s) => s.notice.threshold)).toEqual(["60", "30", "14", "7", "1", "expired"]);
+    expect(sent.map((s) => s.notice.daysLeft)).toEqual([60, 30, 14, 7, 1, -1]);
+    const first = sent[0]!;
+    expect(first.conversation).toEqual({ conversation: { id: "conv-contoso" } });
+    expect(first.notice).toMatchObject({
+      customer: "contoso",
+      service: "ump",
+      clientId: app!.appId,
+      keyId: app!.passwordCredentials[0]!.keyId,
+      hint: "con",
+    });
+    const audit = await repo.listAudit("contoso", { limit: 50 });
+    expect(audit.events.filter((e) => e.action === "reminder.sent")).toHaveLength(6);
+  });
+
+  it("a dry run lists what is due and sends and records nothing", async () => {
+    const repo = openRepo();
+    await seedCustomers(repo, [
+      { customer: "contoso", daysLeft: 59 },
+      { customer: "fabrikam", daysLeft: 200 },
+    ]);
+    const sent: Sent[] = [];
+    const sweeper = makeSweeper(repo, sent);
+    const dry = await sweeper.sweep({ dryRun: true });
+    expect(dry.due.map((n) => `${n.customer}:${n.threshold}`)).toEqual(["contoso:60"]);
+    expect(sent).toHaveLength(0);
+    expect(await repo.listReminders(dry.due[0]!.keyId)).toHaveLength(0);
+    const real = await sweeper.sweep();
+    expect(real.sent).toBe(1);
+    expect(sent).toHaveLength(1);
+  });
+
+  it("a sweep that died halfway is finished by the next one: the rest exactly once, the interrupted one after its claim goes stale", async () => {
+    const customers = Array.from({ length: 6 }, (_, i) => ({ customer: `customer-${i}`, daysLeft: 20 }));
+    const repoA = openRepo();
+    await seedCustomers(repoA, customers);
+    const delivered: Sent[] = [];
+    let calls = 0;
+    let reachedThird!: () => void;
+    const third = new Promise<void>((r) => {
+      reachedThird = r;
+    });
+    // Process A delivers two, then freezes inside the third delivery (as if killed mid-send).
+    const a = makeSweeper(repoA, delivered, {
+      sendReminder: async (conversation, notice) => {
+        calls++;
+        if (calls === 3) {
+          reachedThird();
+          await new Promise(() => undefined);
+        }
+        delivered.push({ conversation, notice, by: "A" });
+      },
+    });
+    void a.sweep();
+    await third;
+    expect(delivered).toHaveLength(2);
+
+    // Process B starts (new instance id, its own store handle) and sweeps: the other three go out.
+    const repoB = openRepo();
+    const b = makeSweeper(repoB, delivered, { instanceId: "B" });
+    const first = await b.sweep();
+    expect(first.sent).toBe(3);
+    expect(first.skipped.inFlight).toBe(1);
+    expect(first.skipped.alreadySent).toBe(2);
+    expect(delivered).toHaveLength(5);
+    // Still within the claim's lease: B does not touch A's in-flight reminder.
+    expect((await b.sweep()).sent).toBe(0);
+
+    // Ten minutes later A's claim is stale: B takes it over and delivers it.
+    clock.t += 11 * 60_000;
+    const later = await b.sweep();
+    expect(later.sent).toBe(1);
+    expect(delivered).toHaveLength(6);
+    expect(new Set(delivered.map(key)).size).toBe(6);
+    expect((await b.sweep()).sent).toBe(0);
+  });
+
+  it("a delivery that fails is retried by the next sweep, and only that one", async () => {
+    const repo = openRepo();
+    await seedCustomers(
+      repo,
+      Array.from({ length: 4 }, (_, i) => ({ customer: `c-${i}`, daysLeft: 6 })),
+    );
+    const delivered: Sent[] = [];
+    let calls = 0;
+    const flaky = makeSweeper(repo, delivered, {
+      sendReminder: async (conversation, notice) => {
+        if (++calls === 2) throw new Error("connector answered 502");
+        delivered.push({ conversation, notice, by: "x" });
+      },
+    });
+    const first = await flaky.sweep();
+    expect(first.sent).toBe(3);
+    expect(first.failures).toHaveLength(1);
+    expect(first.failures[0]).toMatch(/^c-1\//);
+    const second = await flaky.sweep();
+    expect(second.sent).toBe(1);
+    expect(second.failures).toHaveLength(0);
+    expect(new Set(delivered.map(key)).size).toBe(4);
+    expect(delivered).toHaveLength(4);
+  });
+
+  it("two instances sweeping at once deliver each reminder once", async () => {
+    const customers = Array.from({ length: 40 }, (_, i) => ({ customer: `race-${i}`, daysLeft: 1 + (i % 60) }));
+    await seedCustomers(openRepo(), customers);
+    const delivered: Sent[] = [];
+    const slow = (by: string) => async (conversation: ConversationRef, notice: ReminderNotice) => {
+      await new Promise((r) => setTimeout(r, 2));
+      delivered.push({ conversation, notice, by });
+    };
+    const x = makeSweeper(openRepo(), delivered, { instanceId: "X", sendReminder: slow("X") });
+    const y = makeSweeper(openRepo(), delivered, { instanceId: "Y", sendReminder: slow("Y") });
+    const [rx, ry] = await Promise.all([x.sweep(), y.sweep()]);
+    expect(delivered).toHaveLength(40);
+    expect(new Set(delivered.map(key)).size).toBe(40);
+    expect(rx.sent + ry.sent).toBe(40);
+    expect(rx.due.length + ry.due.length).toBe(40);
+  });
+
+  it("reads expiry from Graph: a secret rotated by hand stops the old reminders", async () => {
+    const repo = openRepo();
+    const [app] = await seedCustomers(repo, [{ customer: "contoso", daysLeft: 59 }]);
+    const oldKey = app!.passwordCredentials[0]!.keyId;
+    const sent: Sent[] = [];
+    const sweeper = makeSweeper(repo, sent);
+    await sweeper.sweep();
+    expect(sent.map((s) => `${s.notice.keyId}:${s.notice.threshold}`)).toEqual([`${oldKey}:60`]);
+    // An operator rotates in the portal: new secret for two years, the old one deleted.
+    const fresh = graph.addPasswordByHand(app!.id, {
+      displayName: "rotated by hand",
+      endDateTime: new Date(T0.getTime() + 730 * DAY).toISOString(),
+    });
+    graph.removePasswordByHand(app!.id, oldKey);
+    for (const d of [30, 14, 7, 1, 60]) await sweeper.sweep({ at: new Date(T0.getTime() + (59 - d) * DAY + 1000) });
+    expect(sent).toHaveLength(1);
+    // The hand-made secret is seen too, when its time comes (service unknown to syncbot's records).
+    await sweeper.sweep({ at: new Date(T0.getTime() + 700 * DAY) });
+    expect(sent.map((s) => `${s.notice.keyId}:${s.notice.threshold}:${s.notice.service}`)).toEqual([
+      `${oldKey}:60:ump`,
+      `${fresh.keyId}:30:unmanaged`,
+    ]);
+  });
+
+  it("an expiry changed by hand in Graph moves the reminders with it", async () => {
+    const repo = openRepo();
+    const [app] = await seedCustomers(repo, [{ customer: "contoso", daysLeft: 300 }]);
+    const sent: Sent[] = [];
+    const sweeper = makeSweeper(repo, sent);
+    expect((await sweeper.sweep()).sent).toBe(0);
+    graph.mutateApplication(app!.id, (a) => {
+      a.passwordCredentials[0]!.endDateTime = new Date(T0.getTime() + 10 * DAY).toISOString();
+    });
+    await sweeper.sweep();
+    expect(sent.map((s) => s.notice.threshold)).toEqual(["14"]);
+  });
+
+  it("snooze holds reminders back for a week, records who asked, then they resume", async () => {
+    const repo = openRepo();
+    const [app] = await seedCustomers(repo, [{ customer: "contoso", daysLeft: 15 }]);
+    const keyId = app!.passwordCredentials[0]!.keyId;
+    const sent: Sent[] = [];
+    const sweeper = makeSweeper(repo, sent);
+    await sweeper.sweep();
+    expect(sent.map((s) => s.notice.threshold)).toEqual(["30"]);
+    const who = { id: "22222222-2222-4222-8222-222222222222", name: "Megan Bowen" };
+    const snoozed = await sweeper.snooze("contoso", keyId, who);
+    expect(snoozed.ok).toBe(true);
+    expect((await repo.getSnooze(keyId))?.by).toEqual(who);
+    // Day 14 and day 8 fall inside the snooze: nothing.
+    clock.t = T0.getTime() + 1 * DAY + 1000;
+    expect((await sweeper.sweep()).skipped.snoozed).toBe(1);
+    clock.t = T0.getTime() + 6 * DAY;
+    await sweeper.sweep();
+    expect(sent).toHaveLength(1);
+    // After the week (8 days left → the 14 threshold never sent, now 7 is due at 7 days left).
+    clock.t = T0.getTime() + 8 * DAY;
+    await sweeper.sweep();
+    expect(sent.map((s) => s.notice.threshold)).toEqual(["30", "7"]);
+    const audit = await repo.listAudit("contoso", { limit: 10 });
+    expect(audit.events.find((e) => e.action === "reminder.snoozed")?.actor).toBe("Megan Bowen");
+    // A keyId of another customer's registration cannot be snoozed through this one.
+    expect((await sweeper.snooze("contoso", randomUUID(), who)).ok).toBe(false);
+  });
+
+  it("removes a superseded secret whose grace period passed while syncbot was down, once, even with two sweepers", async () => {
+    const repo = openRepo();
+    const [app] = await seedCustomers(repo, [{ customer: "contoso", daysLeft: 700 }]);
+    const extra = graph.addPasswordByHand(app!.id, {
+      displayName: "syncbot:ump:old-run",
+      endDateTime: new Date(T0.getTime() + 20 * DAY).toISOString(),
+    });
+    await repo.saveRegistration("contoso", (cur) => ({
+      ...cur!,
+      secrets: [
+        ...cur!.secrets,
+        {
+          keyId: extra.keyId,
+          service: "ump",
+          runId: "old-run",
+          displayName: "syncbot:ump:old-run",
+          hint: extra.hint,
+          endDateTime: extra.endDateTime,
+          fingerprint: "sha256:1111111111111111",
+          createdAt: T0.toISOString(),
+          status: "superseded",
+          removeAfter: new Date(T0.getTime() - 3 * DAY).toISOString(),
+        },
+      ],
+    }));
+    const notices: string[] = [];
+    const sent: Sent[] = [];
+    const sendNotice = async (_c: ConversationRef, text: string) => {
+      notices.push(text);
+    };
+    const dry = await makeSweeper(repo, sent, { sendNotice }).sweep({ dryRun: true });
+    expect(dry.wouldRemoveSuperseded).toEqual([extra.keyId]);
+    expect(graph.application(app!.id)!.passwordCredentials).toHaveLength(2);
+
+    const [r1, r2] = await Promise.all([
+      makeSweeper(openRepo(), sent, { sendNotice }).sweep(),
+      makeSweeper(openRepo(), sent, { sendNotice }).sweep(),
+    ]);
+    expect([...r1.removedSuperseded, ...r2.removedSuperseded]).toEqual([extra.keyId]);
+    expect(graph.application(app!.id)!.passwordCredentials.map((p) => p.keyId)).not.toContain(extra.keyId);
+    expect((await repo.getRegistration("contoso"))!.secrets.map((s) => s.keyId)).not.toContain(extra.keyId);
+    expect(notices).toHaveLength(1);
+    expect(notices[0]).toMatch(/old secret .* was removed after its grace period/);
+    // The superseded secret (20 days left) got no reminder: it is on its way out.
+    expect(sent).toHaveLength(0);
+  });
+
+  it("sweeps 10,000 applications with 11 paged Graph requests, selecting only what it needs", async () => {
+    const end = new Date(T0.getTime() + 400 * DAY).toISOString();
+    graph.seedApplications(
+      Array.from({ length: 10_000 }, (_, i) => ({
+        tags: [MANAGED_TAG, `syncbot-customer:bulk-${i}`],
+        passwordCredentials: [{ endDateTime: end, displayName: `syncbot:ump:r${i}` }],
+      })),
+    );
+    graph.seedApplications(20); // unmanaged apps: never read
+    const repo = openRepo();
+    const sweeper = makeSweeper(repo, []);
+    graph.resetRequests();
+    const started = performance.now();
+    const result = await sweeper.sweep();
+    const ms = performance.now() - started;
+    expect(result.applications).toBe(10_000);
+    expect(result.secrets).toBe(10_000);
+    const reqs = graph.requests.filter((r) => r.path.startsWith("/v1.0"));
+    expect(reqs).toHaveLength(11);
+    for (const r of reqs) {
+      expect(r.method).toBe("GET");
+      expect(r.query["$top"]).toBe("999");
+      expect(r.query["$select"]?.split(",").sort()).toEqual([
+        "appId",
+        "id",
+        "passwordCredentials",
+        "tags",
+        "uniqueName",
+      ]);
+    }
+    console.log(`sweep of 10,000: ${Math.round(ms)} ms`);
+    expect(ms).toBeLessThan(5000);
+  });
+});
