@@ -180,12 +180,10 @@ export async function createBot(config: Readonly<Config>, overrides: BotOverride
       );
       if (config.sweepIntervalHours > 0) {
         const every = config.sweepIntervalHours * 3_600_000;
-        timers.push(
-          setInterval(
-            () => void sweeper.sweep().catch((e) => logger.error("scheduled sweep failed", { error: String(e) })),
-            every,
-          ),
-        );
+        const scheduled = () => void sweeper.sweep().catch((e) => logger.error("scheduled sweep failed", { error: String(e) }));
+        // Sweep soon after start too: a process restarted more often than the interval must still sweep (invariant 7).
+        timers.push(setTimeout(scheduled, 30_000));
+        timers.push(setInterval(scheduled, every));
       }
       if (handoff) timers.push(setInterval(() => void handoff.destroyExpired().catch(() => undefined), 60_000));
       for (const t of timers) t.unref?.();

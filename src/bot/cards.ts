@@ -6,6 +6,7 @@ import { join } from "node:path";
 import * as ACData from "adaptivecards-templating";
 import { STEP_TITLES } from "../domain/createProvisioning";
 import { describeChange } from "../domain/plan";
+import { daysUntil } from "../domain/reminders";
 import type { AuditEvent, RegistrationRecord, RequestRecord } from "../domain/records";
 import {
   adminConsentUrl,
@@ -50,8 +51,9 @@ const fact = (title: string, value: string | number | undefined | null) => ({
 });
 const utc = (iso: string | undefined) => (iso ? `${iso.slice(0, 16).replace("T", " ")} UTC` : "—");
 
+/** Same rounding as the reminders, so the status card and a reminder never disagree by a day. */
 export function daysLeft(endDateTime: string, now: Date): number {
-  return Math.floor((Date.parse(endDateTime) - now.getTime()) / 86_400_000);
+  return daysUntil(endDateTime, now);
 }
 
 // ---------------------------------------------------------------------------------------------
