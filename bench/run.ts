@@ -1,0 +1,514 @@
+// npm run bench: the five benchmarks of CONTRACT section 8, measured side by side in one run against the
+// HTTP emulators (loopback only). stdout carries exactly one line per benchmark in the contract's form;
+// everything else (progress, breakdowns) goes to stderr.
+
+import { randomUUID } from "node:crypto";
+import { fork } from "node:child_process";
+import { join } from "node:path";
+import { createLogger } from "../src/logger";
+import { startConnectorEmulator } from "../test/emulators/connectorEmulator";
+import { type RecordedRequest, startGraphEmulator } from "../test/emulators/graphEmulator";
+import {
+  CHANNEL,
+  cardText,
+  type Stack,
+  startStack,
+  TENANT,
+  type TestUser,
+  UMP_TOKEN,
+  USERS,
+} from "../test/support/stack";
+import { startEchoBot } from "./echoBot";
+import type { FromWorker, SeedApp, ToWorker } from "./sweepWorker";
+
+const out = (line: string) => process.stdout.write(`${line}\n`);
+const note = (line: string) => process.stderr.write(`${line}\n`);
+
+// Poll sleeps kept short so the measurements are about requests, not about waiting: the token proof
+// retry delay (TOKEN_PROOF_DELAY_MS, 3000 ms in production) and the UMP operation poll interval
+// (UMP_POLL_MS, 2000 ms in production) are both 10 ms here. The emulators accept a new secret at once
+// (no propagation delay), so the first token proof succeeds and the proof delay is never slept.
+const PROOF_DELAY_MS = 10;
+const UMP_POLL_MS = 10;
+const FAST_ENV = { TOKEN_PROOF_DELAY_MS: String(PROOF_DELAY_MS), UMP_POLL_MS: String(UMP_POLL_MS) };
+
+const quietLogger = (tag: string) =>
+  createLogger({ level: "error", write: (l) => process.stderr.write(`[${tag}] ${l}\n`) });
+const realSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+const RESULT = /: (succeeded|failed)$/;
+const resultTitle = (card: any): string => String(card?.body?.[0]?.text ?? "");
+
+/** Graph requests the benchmark counts: Graph API calls, minus the approver's role check and the
+ *  (cached) delegated-permission lookup on Microsoft Graph's service principal. */
+function isCountedGraph(r: RecordedRequest): boolean {
+  if (!(r.path === "/v1.0" || r.path.startsWith("/v1.0/"))) return false;
+  if (r.path.includes("/roleManagement/") || r.path.includes("/transitiveMemberOf")) return false;
+  if (r.path.includes("/servicePrincipals")) return false;
+  return true;
+}
+const isWrite = (r: { method: string }) => r.method !== "GET";
+const isTokenRequest = (r: RecordedRequest) => /\/oauth2\/v2\.0\/token$/.test(r.path);
+
+function describe(rs: Array<{ method: string; path: string; status: number; at: number }>, t0: number): string {
+  return rs
+    .map((r) => `    +${String(r.at - t0).padStart(5)} ms ${r.method.padEnd(6)} ${r.status} ${r.path}`)
+    .join("\n");
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+function percentile(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
+}
+
+async function bootStack(opts: { umpInstances: string[]; tag: string; sleep?: (ms: number) => Promise<void> }) {
+  return startStack({
+    env: FAST_ENV,
+    umpInstances: opts.umpInstances,
+    overrides: { logger: quietLogger(opts.tag), ...(opts.sleep ? { sleep: opts.sleep } : {}) },
+  });
+}
+
+/** provision → Review plan → Approve (by a Global Administrator) → the result card. */
+async function provisionThroughChat(stack: Stack, customer: string, timeoutMs = 60_000) {
+  await stack.say(`provision ${customer}`);
+  const { activityId } = stack.lastCardMessage();
+  const review = await stack.press(activityId, "Review plan");
+  if (!review.card || !/Approve/.test(JSON.stringify(review.card)))
+    throw new Error(`${customer}: Review plan gave no approval card: ${cardText(review.card).slice(0, 500)}`);
+  const approve = await stack.press(activityId, "Approve", { user: USERS.approver });
+  if (approve.status !== 200) throw new Error(`${customer}: Approve answered ${approve.status}`);
+  const card = await stack.waitForCard(activityId, (c) => RESULT.test(resultTitle(c)), timeoutMs);
+  return { activityId, card, succeeded: resultTitle(card).endsWith("succeeded") };
+}
+
+// ---------------------------------------------------------------------------------------------
+// graph-calls
+
+async function benchGraphCalls(): Promise<string> {
+  const stack = await bootStack({ umpInstances: ["ump-contoso"], tag: "graph-calls" });
+  try {
+    await stack.say("provision contoso");
+    const { activityId } = stack.lastCardMessage();
+    const i0 = stack.graph.requests.length;
+    const t0 = Date.now();
+    await stack.press(activityId, "Review plan");
+    await stack.press(activityId, "Approve", { user: USERS.approver });
+    const card = await stack.waitForCard(activityId, (c) => RESULT.test(resultTitle(c)));
+    if (!resultTitle(card).endsWith("succeeded")) throw new Error(`fresh provision: ${cardText(card)}`);
+    const freshAll = stack.graph.requests.slice(i0);
+    const fresh = freshAll.filter(isCountedGraph);
+    note(`graph-calls: fresh customer, every request to the Graph emulator (counted ones marked *):`);
+    note(
+      freshAll
+        .map(
+          (r) =>
+            `  ${isCountedGraph(r) ? "*" : " "} +${String(r.at - t0).padStart(5)} ms ${r.method.padEnd(6)} ${r.status} ${r.path}`,
+        )
+        .join("\n"),
+    );
+
+    // Re-run of the unchanged customer: provision again, Review plan; whatever follows up to the result.
+    await stack.say("provision contoso");
+    const { activityId: again } = stack.lastCardMessage();
+    const i1 = stack.graph.requests.length;
+    const t1 = Date.now();
+    const review = await stack.press(again, "Review plan");
+    note(
+      `graph-calls: re-run Review plan answered: ${cardText(review.card ?? review.text)
+        .split("\n")
+        .slice(0, 3)
+        .join(" | ")}`,
+    );
+    if (review.card && /"Approve"/.test(JSON.stringify(review.card))) {
+      note("graph-calls: WARNING the re-run of an unchanged customer asked for approval; following it through");
+      await stack.press(again, "Approve", { user: USERS.approver });
+      await stack.waitForCard(again, (c) => RESULT.test(resultTitle(c)));
+    }
+    await realSleep(100); // anything the answer set off in the background
+    const rerunAll = stack.graph.requests.slice(i1);
+    const rerun = rerunAll.filter(isCountedGraph);
+    note(`graph-calls: re-run, every request to the Graph emulator:`);
+    note(describe(rerunAll, t1));
+
+    const posts = stack.connector.activities.filter((a) => a.at >= t0 && a.at < t1);
+    note(
+      `graph-calls: the fresh provisioning (Review plan → result) made ${posts.length} connector calls ` +
+        `(${posts.filter((a) => a.op === "update").length} card updates); ${stack.ump.requests.length} UMP requests`,
+    );
+    const writes = fresh.filter(isWrite).length;
+    return `bench graph-calls: fresh ${fresh.length} requests (${writes} writes), re-run ${rerun.length} requests (${rerun.filter(isWrite).length} writes) (${(writes / 2).toFixed(1)}x vs 2 writes)`;
+  } finally {
+    await stack.stop();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// provision-latency
+
+const LATENCY_MS = 50;
+// Five measured provisionings after one warm-up; the line reports the median (one run is noisy on a
+// shared 2-core machine).
+const LATENCY_RUNS = 5;
+
+async function benchProvisionLatency(): Promise<string> {
+  const customers = Array.from({ length: LATENCY_RUNS + 1 }, (_, i) => `lat${i}`);
+  const stack = await bootStack({ umpInstances: customers.map((c) => `ump-${c}`), tag: "latency" });
+  try {
+    const times: number[] = [];
+    const floors: number[] = [];
+    // lat0 is a warm-up (first-use costs: module paths, connection pools, the cached permission lookup).
+    for (const [i, customer] of customers.entries()) {
+      await stack.say(`provision ${customer}`);
+      const { activityId } = stack.lastCardMessage();
+      await stack.press(activityId, "Review plan");
+      stack.graph.setLatency(LATENCY_MS);
+      stack.ump.setLatency(LATENCY_MS);
+      const g0 = stack.graph.requests.length;
+      const u0 = stack.ump.requests.length;
+      const t0 = Date.now();
+      await stack.press(activityId, "Approve", { user: USERS.approver });
+      const card = await stack.waitForCard(activityId, (c) => RESULT.test(resultTitle(c)), 30_000);
+      stack.graph.setLatency(0);
+      stack.ump.setLatency(0);
+      if (!resultTitle(card).endsWith("succeeded")) throw new Error(`${customer}: ${cardText(card)}`);
+      // The moment the connector received the card update that shows the result (not our 25 ms poll).
+      const shown = stack.connector.activities.find(
+        (a) => a.activityId === activityId && RESULT.test(resultTitle(a.activity?.attachments?.[0]?.content)),
+      );
+      const elapsed = (shown?.at ?? Date.now()) - t0;
+
+      const graphRs = stack.graph.requests.slice(g0);
+      const umpRs = stack.ump.requests.slice(u0);
+      // The floor: the chain of round trips that must happen one after another even if every
+      // independent request were overlapped, each costing the injected 50 ms:
+      //   1  approver role check (Graph)            — the Approve answer depends on it
+      //   1  pre-flight read (Graph app ∥ UMP GET)   — re-checks the approved plan hash (invariant 2)
+      //   1  upsert application (Graph PATCH)
+      //   1  addPassword (Graph POST)                 — needs the object id from the upsert
+      //   1  UMP PATCH sync-app                       — needs the secret; If-Match from the pre-flight ETag
+      //   1  UMP PUT portal URL                       — If-Match from the PATCH's new ETag
+      //   k  UMP GET operation, k = as many as the emulator needed this run (it answers InProgress
+      //      once by default), with (k-1) poll sleeps of UMP_POLL_MS between them
+      //   p  verification: Graph GET app ∥ UMP GET ∥ token proof, p = token requests this run needed
+      //      (1 when the first proof is accepted), plus (p-1) × TOKEN_PROOF_DELAY_MS
+      // Round trips that are not on this chain (separate re-reads before each step, a GET of the
+      // settings after the operation completed, the tidy step's re-read) can be avoided or overlapped.
+      const opGets = umpRs.filter((r) => r.method === "GET" && r.path.includes("/operations/")).length;
+      const proofs = graphRs.filter(isTokenRequest).length;
+      const chain = 6 + opGets + Math.max(1, proofs);
+      const floor =
+        chain * LATENCY_MS + Math.max(0, opGets - 1) * UMP_POLL_MS + Math.max(0, proofs - 1) * PROOF_DELAY_MS;
+      note(
+        `provision-latency ${customer}: ${elapsed} ms, floor ${floor} ms (${chain} round trips); ` +
+          `${graphRs.length} Graph-host + ${umpRs.length} UMP requests:`,
+      );
+      const merged = [
+        ...graphRs.map((r) => ({ ...r, path: `graph ${r.path}` })),
+        ...umpRs.map((r) => ({ method: r.method, path: `ump   ${r.path}`, status: r.status, at: r.at })),
+      ].sort((a, b) => a.at - b.at);
+      if (i === 1) note(describe(merged, t0));
+      if (i > 0) {
+        times.push(elapsed);
+        floors.push(floor);
+      }
+    }
+    const t = median(times);
+    const f = median(floors);
+    note(`provision-latency: runs ${times.join(", ")} ms; median ${t} ms`);
+    return `bench provision-latency: ${Math.round(t)} ms (${(t / f).toFixed(2)}x vs ${Math.round(f)} ms floor)`;
+  } finally {
+    await stack.stop();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// turn-overhead
+
+const TURNS = 300;
+const WARMUP = 50;
+
+function messageActivity(serviceUrl: string, user: TestUser, text: string) {
+  return {
+    type: "message",
+    channelId: "msteams",
+    serviceUrl,
+    id: `act-${randomUUID().slice(0, 8)}`,
+    timestamp: new Date().toISOString(),
+    localTimestamp: new Date().toISOString(),
+    locale: "en-US",
+    from: { id: user.id, name: user.name, aadObjectId: user.aadObjectId },
+    recipient: { id: "28:syncbot", name: "syncbot" },
+    conversation: {
+      isGroup: true,
+      conversationType: "channel",
+      id: `${CHANNEL.channelId};messageid=1700000000000`,
+      tenantId: TENANT,
+    },
+    channelData: {
+      teamsChannelId: CHANNEL.channelId,
+      teamsTeamId: CHANNEL.teamId,
+      tenant: { id: TENANT },
+      team: { id: CHANNEL.teamId },
+      channel: { id: CHANNEL.channelId },
+    },
+    text: `<at>syncbot</at> ${text}`,
+    textFormat: "plain",
+    entities: [{ type: "mention", mentioned: { id: "28:syncbot", name: "syncbot" }, text: "<at>syncbot</at>" }],
+  };
+}
+
+async function timedTurn(botUrl: string, serviceUrl: string): Promise<number> {
+  const body = JSON.stringify(messageActivity(serviceUrl, USERS.requester, "help"));
+  const t0 = performance.now();
+  const res = await fetch(`${botUrl}/api/messages`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body,
+  });
+  await res.arrayBuffer();
+  const ms = performance.now() - t0;
+  if (res.status >= 300) throw new Error(`${botUrl} answered ${res.status}`);
+  return ms;
+}
+
+async function benchTurnOverhead(): Promise<string> {
+  const stack = await bootStack({ umpInstances: [], tag: "turn" });
+  const echo = await startEchoBot();
+  try {
+    const before = stack.connector.activities.length;
+    for (let i = 0; i < WARMUP; i++) {
+      await timedTurn(stack.url, stack.connector.url);
+      await timedTurn(echo.url, stack.connector.url);
+    }
+    const ours: number[] = [];
+    const theirs: number[] = [];
+    // Interleaved, so both see the same machine state (GC, other load) over the run.
+    for (let i = 0; i < TURNS; i++) {
+      ours.push(await timedTurn(stack.url, stack.connector.url));
+      theirs.push(await timedTurn(echo.url, stack.connector.url));
+    }
+    const replies = stack.connector.activities.slice(before);
+    const helpCards = replies.filter((a) => a.activity?.attachments?.length).length;
+    const echoes = replies.filter((a) => /^Echo: /.test(String(a.activity?.text ?? ""))).length;
+    note(`turn-overhead: connector got ${helpCards} help cards and ${echoes} echoes for ${WARMUP + TURNS} turns each`);
+    if (helpCards < WARMUP + TURNS || echoes < WARMUP + TURNS) throw new Error("not every turn was answered");
+    const m = median(ours);
+    const em = median(theirs);
+    note(
+      `turn-overhead: syncbot median ${m.toFixed(2)} p99 ${percentile(ours, 99).toFixed(2)}; ` +
+        `echo median ${em.toFixed(2)} p99 ${percentile(theirs, 99).toFixed(2)} ms`,
+    );
+    return `bench turn-overhead: median ${m.toFixed(1)} ms p99 ${percentile(ours, 99).toFixed(1)} ms (${(m / em).toFixed(2)}x vs echo bot ${em.toFixed(1)} ms)`;
+  } finally {
+    await echo.close();
+    await stack.stop();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// expiry-sweep
+
+const THREE_YEARS_MS = 3 * 365 * 86_400_000;
+
+async function sweepOnce(count: number) {
+  const graph = await startGraphEmulator({ tenantId: TENANT });
+  const connector = await startConnectorEmulator();
+  const worker = fork(join(__dirname, "sweepWorker.ts"), [], {
+    execArgv: ["--import", "tsx", "--expose-gc"],
+    stdio: ["ignore", 2, 2, "ipc"],
+  });
+  const inbox: FromWorker[] = [];
+  let wake: (() => void) | undefined;
+  worker.on("message", (m: FromWorker) => {
+    inbox.push(m);
+    wake?.();
+  });
+  const exited = new Promise<void>((r) => worker.once("exit", () => r()));
+  const next = async <T extends FromWorker["type"]>(type: T): Promise<Extract<FromWorker, { type: T }>> => {
+    for (;;) {
+      const m = inbox.shift();
+      if (m?.type === "error") throw new Error(`sweep worker: ${m.message}`);
+      if (m?.type === type) return m as Extract<FromWorker, { type: T }>;
+      if (m) continue;
+      await Promise.race([
+        new Promise<void>((r) => (wake = r)),
+        exited.then(() => Promise.reject(new Error("sweep worker exited"))),
+      ]);
+    }
+  };
+  const tell = (m: ToWorker) => worker.send(m);
+  try {
+    const now = Date.now();
+    const seeds: SeedApp[] = [];
+    const graphSeeds = [];
+    for (let i = 0; i < count; i++) {
+      const customer = `c${i}`;
+      // Spread evenly over the next three years (offset so none lands exactly on a threshold instant).
+      const endDateTime = new Date(now + Math.floor(((i + 0.5) / count) * THREE_YEARS_MS)).toISOString();
+      const s: SeedApp = { id: randomUUID(), appId: randomUUID(), customer, keyId: randomUUID(), endDateTime };
+      seeds.push(s);
+      graphSeeds.push({
+        id: s.id,
+        appId: s.appId,
+        uniqueName: `syncbot-${customer}`,
+        displayName: `UMP-365 Sync App ${customer}`,
+        tags: ["syncbot-managed", `syncbot-customer:${customer}`],
+        passwordCredentials: [
+          { keyId: s.keyId, displayName: `syncbot:ump365-sync:seed-${customer}`, hint: "abc", endDateTime },
+        ],
+      });
+    }
+    graph.seedApplications(graphSeeds);
+    const env: Record<string, string> = {
+      PORT: "0",
+      BOT_AUTH: "disabled",
+      MicrosoftAppId: "",
+      SP_TENANT_ID: TENANT,
+      GRAPH_BASE_URL: graph.graphBaseUrl,
+      GRAPH_CREDENTIAL: "none",
+      AUTHORITY_HOST: graph.authorityHost,
+      UMP_TARGET: "api",
+      UMP_BASE_URL: "http://127.0.0.1:9/api/ump-adapter/v1", // never called by a sweep
+      UMP_TOKEN,
+      STORE: "sqlite",
+      APPROVAL_POLICY: "global-admin",
+      SWEEP_INTERVAL_HOURS: "0",
+    };
+    tell({ type: "seed", env, connectorUrl: connector.url, apps: seeds });
+    const seeded = await next("seeded");
+    note(
+      `expiry-sweep ${count}: seeded ${count} records in ${Math.round(seeded.ms)} ms, worker RSS ${seeded.rssMb.toFixed(0)} MB`,
+    );
+    graph.resetRequests();
+    const c0 = connector.activities.length;
+    tell({ type: "sweep" });
+    const swept = await next("swept");
+    const requests = graph.requests.length;
+    const graphRequests = graph.requests.filter((r) => r.path.startsWith("/v1.0")).length;
+    note(
+      `expiry-sweep ${count}: ${swept.applications} apps, ${swept.secrets} secrets, ${swept.due} due, ${swept.sent} reminders sent ` +
+        `(${connector.activities.length - c0} connector posts), ${swept.failures} failures; ${Math.round(swept.ms)} ms; ` +
+        `RSS ${swept.baselineRssMb.toFixed(0)} MB before, ${swept.peakRssMb.toFixed(0)} MB peak during the sweep, ` +
+        `process maxRSS ${swept.maxRssMb.toFixed(0)} MB (includes seeding)`,
+    );
+    const g = graph.requests;
+    if (g.length > 1)
+      note(
+        `expiry-sweep ${count}: Graph pages at +${g.map((r) => r.at - g[0]!.at).join(", +")} ms; connector posts from +${(connector.activities[c0]?.at ?? 0) - g[0]!.at} to +${(connector.activities.at(-1)?.at ?? 0) - g[0]!.at} ms`,
+      );
+    if (graphRequests !== requests) note(`expiry-sweep ${count}: ${requests - graphRequests} non-Graph requests too`);
+    if (swept.applications !== count) throw new Error(`the sweep saw ${swept.applications} of ${count} applications`);
+    return { requests, ms: swept.ms, peakMb: swept.peakRssMb };
+  } finally {
+    tell({ type: "exit" });
+    await Promise.race([exited, realSleep(5000)]);
+    if (worker.exitCode === null) worker.kill();
+    await graph.close();
+    await connector.close();
+  }
+}
+
+async function benchExpirySweep(): Promise<string> {
+  const a = await sweepOnce(10_000);
+  if (process.env.BENCH_SWEEP_SMALL_ONLY) return `(10000 only) ${a.requests} requests ${Math.round(a.ms)} ms`;
+  const b = await sweepOnce(50_000);
+  return (
+    `bench expiry-sweep: 10000 registrations, ${a.requests} requests, ${Math.round(a.ms)} ms, ${Math.round(a.peakMb)} MB peak ` +
+    `(50000: ${b.requests} requests, ${Math.round(b.ms)} ms, ${Math.round(b.peakMb)} MB peak)`
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// bulk
+
+// The contract asks for 200 customers. Measured on the 2-core bench machine (shared with other work, so
+// it varies 2x), one provisioning through the chat takes 0.5–1.3 s unthrottled and 1.6–2.1 s with 10% of
+// Graph requests throttled (Retry-After 1 s, honoured: ~0.9 throttled requests per customer), so 200
+// customers would need 7–11 minutes for the two runs, far over the ~3 minute budget for this benchmark
+// (and the 8 minute budget for the whole bench). 50 customers (~2–3 minutes) it is; the line says how
+// many were run.
+// BENCH_BULK_CUSTOMERS=200 runs the full count.
+const BULK_CUSTOMERS = Number(process.env.BENCH_BULK_CUSTOMERS ?? 50);
+
+async function bulkRun(count: number, throttled: boolean) {
+  const customers = Array.from({ length: count }, (_, i) => `b${String(i).padStart(3, "0")}`);
+  // Real sleeps: Retry-After is honoured as Graph asks (1 s), not shortened.
+  const stack = await bootStack({
+    umpInstances: customers.map((c) => `ump-${c}`),
+    tag: throttled ? "bulk-throttled" : "bulk",
+    sleep: realSleep,
+  });
+  try {
+    if (throttled) stack.graph.setThrottleRate(0.1, { retryAfterSeconds: 1 });
+    let failures = 0;
+    const t0 = performance.now();
+    for (const customer of customers) {
+      try {
+        const r = await provisionThroughChat(stack, customer);
+        if (!r.succeeded) {
+          failures++;
+          note(`bulk: ${customer} ${resultTitle(r.card)}: ${cardText(r.card).slice(0, 300)}`);
+        }
+      } catch (e) {
+        failures++;
+        note(`bulk: ${customer} failed: ${e instanceof Error ? e.message.slice(0, 300) : String(e)}`);
+      }
+    }
+    const s = (performance.now() - t0) / 1000;
+    const throttles = stack.graph.requests.filter((r) => r.status === 429).length;
+    const graphCount = stack.graph.requests.filter((r) => r.path.startsWith("/v1.0")).length;
+    note(
+      `bulk ${throttled ? "throttled" : "unthrottled"}: ${count} customers in ${s.toFixed(1)} s, ${failures} failures, ` +
+        `${graphCount} Graph requests, ${throttles} answered 429`,
+    );
+    return { s, failures };
+  } finally {
+    await stack.stop();
+  }
+}
+
+async function benchBulk(): Promise<string> {
+  if (BULK_CUSTOMERS !== 200)
+    note(`bulk: running ${BULK_CUSTOMERS} customers instead of 200 (time budget; see bench/run.ts)`);
+  const throttled = await bulkRun(BULK_CUSTOMERS, true);
+  const plain = await bulkRun(BULK_CUSTOMERS, false);
+  return `bench bulk: ${BULK_CUSTOMERS} customers, ${throttled.failures} failures, ${throttled.s.toFixed(1)} s (${(throttled.s / plain.s).toFixed(2)}x vs unthrottled ${plain.s.toFixed(1)} s)`;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const BENCHES: Array<[string, () => Promise<string>]> = [
+  ["graph-calls", benchGraphCalls],
+  ["provision-latency", benchProvisionLatency],
+  ["turn-overhead", benchTurnOverhead],
+  ["expiry-sweep", benchExpirySweep],
+  ["bulk", benchBulk],
+];
+
+async function main() {
+  const only = process.argv.slice(2);
+  const started = performance.now();
+  let failed = 0;
+  for (const [name, bench] of BENCHES) {
+    if (only.length && !only.includes(name)) continue;
+    const t0 = performance.now();
+    note(`--- ${name}`);
+    try {
+      out(await bench());
+    } catch (e) {
+      failed++;
+      note(`${name} FAILED: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    }
+    note(`--- ${name} took ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  }
+  note(`bench: all done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  process.exit(failed ? 1 : 0);
+}
+
+void main();
