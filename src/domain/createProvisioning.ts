@@ -6,12 +6,18 @@
 import { createHash, randomUUID } from "node:crypto";
 import { type ApproverRules, checkEligibility, precheckApproval } from "./approval";
 import { describeError, SyncbotError } from "./errors";
-import { applicationDiff, desiredApplicationFields, type LiveState, type Plan, planProvisioning } from "./plan";
+import {
+  applicationDiff,
+  desiredApplicationFields,
+  type LiveState,
+  type Plan,
+  planCovers,
+  planProvisioning,
+} from "./plan";
 import type {
   CallContext,
   Clock,
   Directory,
-  LiveApplication,
   Logger,
   RetryNotice,
   TokenProver,
@@ -29,7 +35,7 @@ import type {
   StepRecord,
 } from "./records";
 import type { Repository } from "./repository";
-import { addMonths, buildSpec, DEFAULT_SERVICE, type ProvisionParameters, REQUIRED_SCOPES, type Spec } from "./spec";
+import { addMonths, buildSpec, type ProvisionParameters, REQUIRED_SCOPES, type Spec } from "./spec";
 
 export interface HandoffPort {
   /** Seals the values, stores them and sends the operator a one-time link; resolves the link's expiry. */
@@ -76,7 +82,9 @@ export type ReviewOutcome =
   | { kind: "invalid"; errors: Partial<Record<keyof ProvisionParameters, string>> }
   | { kind: "busy"; reason: string };
 
-export type ActionOutcome = { ok: true; request: RequestRecord } | { ok: false; reason: string; request: RequestRecord | null };
+export type ActionOutcome =
+  | { ok: true; request: RequestRecord }
+  | { ok: false; reason: string; request: RequestRecord | null };
 
 const STEP_ORDER: Record<"api" | "handoff", StepName[]> = {
   api: ["upsertApplication", "addSecret", "writeUmp", "portalUrl", "verify", "tidy"],
@@ -117,7 +125,13 @@ export function createProvisioning(deps: ProvisioningDeps) {
     }
   };
 
-  async function audit(r: RequestRecord, actor: string, action: string, outcome: "ok" | "refused" | "failed" | "info", detail?: string) {
+  async function audit(
+    r: RequestRecord,
+    actor: string,
+    action: string,
+    outcome: "ok" | "refused" | "failed" | "info",
+    detail?: string,
+  ) {
     await repo.audit({
       at: nowIso(),
       customer: r.customer,
@@ -180,7 +194,9 @@ export function createProvisioning(deps: ProvisioningDeps) {
     if (others.length > 0)
       return {
         kind: "invalid",
-        errors: { appName: `https://${spec.appName}.${spec.serviceProviderFqdn} already serves customer ${others[0]!.customer}.` },
+        errors: {
+          appName: `https://${spec.appName}.${spec.serviceProviderFqdn} already serves customer ${others[0]!.customer}.`,
+        },
       };
     const now = clock.now();
     const plan = planProvisioning(spec, live, {
@@ -207,18 +223,27 @@ export function createProvisioning(deps: ProvisioningDeps) {
       correlationId,
     };
     await repo.createRequest(request);
-    await audit(request, input.requester.name, `${input.kind}.requested`, "ok", `${plan.changes.length} change(s), plan ${plan.hash.slice(0, 12)}`);
+    await audit(
+      request,
+      input.requester.name,
+      `${input.kind}.requested`,
+      "ok",
+      `${plan.changes.length} change(s), plan ${plan.hash.slice(0, 12)}`,
+    );
     return { kind: "planned", request };
   }
 
   async function attachCard(requestId: string, activityId: string) {
-    await repo.updateRequest(requestId, (r) => (r.cardActivityId === activityId ? null : { ...r, cardActivityId: activityId }));
+    await repo.updateRequest(requestId, (r) =>
+      r.cardActivityId === activityId ? null : { ...r, cardActivityId: activityId },
+    );
   }
 
   /** Approve: every check against the stored request, then one compare-and-set planned → approved. */
   async function approve(requestId: string, actor: Actor, cardPlanHash?: unknown): Promise<ActionOutcome> {
     const request = await repo.getRequest(requestId);
     if (!request) return { ok: false, reason: "This request is unknown to syncbot.", request: null };
+    resumeIfStale(request);
     const pre = precheckApproval(request, actor, options, clock.now(), cardPlanHash);
     if (!pre.ok) {
       let current = request;
@@ -243,7 +268,13 @@ export function createProvisioning(deps: ProvisioningDeps) {
       const current = result?.value ?? request;
       return { ok: false, reason: `This request is already ${current.state}; nothing was changed.`, request: current };
     }
-    await audit(result.value, actor.name, "approval.approved", "ok", `via ${eligibility.via}; plan ${request.plan.hash.slice(0, 12)}`);
+    await audit(
+      result.value,
+      actor.name,
+      "approval.approved",
+      "ok",
+      `via ${eligibility.via}; plan ${request.plan.hash.slice(0, 12)}`,
+    );
     notify(result.value);
     return { ok: true, request: result.value };
   }
@@ -251,6 +282,7 @@ export function createProvisioning(deps: ProvisioningDeps) {
   async function reject(requestId: string, actor: Actor): Promise<ActionOutcome> {
     const request = await repo.getRequest(requestId);
     if (!request) return { ok: false, reason: "This request is unknown to syncbot.", request: null };
+    resumeIfStale(request);
     // Rejecting needs no approver role: the requester may withdraw, and any colleague may stop a change.
     const result = await repo.updateRequest(requestId, (r) =>
       r.state === "planned" ? { ...r, state: "rejected", rejectedBy: { ...actor, at: nowIso() } } : null,
@@ -265,7 +297,9 @@ export function createProvisioning(deps: ProvisioningDeps) {
   }
 
   async function expire(request: RequestRecord): Promise<RequestRecord | null> {
-    const result = await repo.updateRequest(request.id, (r) => (r.state === "planned" ? { ...r, state: "expired" } : null));
+    const result = await repo.updateRequest(request.id, (r) =>
+      r.state === "planned" ? { ...r, state: "expired" } : null,
+    );
     if (result?.changed) {
       await audit(result.value, "syncbot", "request.expired", "info");
       notify(result.value);
@@ -290,7 +324,12 @@ export function createProvisioning(deps: ProvisioningDeps) {
     if (!claimed) return (await repo.getRequest(requestId))!;
     let request = claimed;
     const lock = await repo.acquireLock(
-      { customer: request.customer, requestId, owner: instanceId, until: new Date(clock.now().getTime() + options.leaseMs).toISOString() },
+      {
+        customer: request.customer,
+        requestId,
+        owner: instanceId,
+        until: new Date(clock.now().getTime() + options.leaseMs).toISOString(),
+      },
       clock.now(),
     );
     if (!lock.ok) {
@@ -300,9 +339,12 @@ export function createProvisioning(deps: ProvisioningDeps) {
         message: `Another run for ${request.customer} is in progress (request ${lock.holder.requestId.slice(0, 8)}). Nothing was changed; press Review plan again when it has finished.`,
       });
     }
-    const heartbeat = setInterval(() => {
-      void renewLease(requestId).catch(() => undefined);
-    }, Math.max(200, Math.floor(options.leaseMs / 3)));
+    const heartbeat = setInterval(
+      () => {
+        void renewLease(requestId).catch(() => undefined);
+      },
+      Math.max(200, Math.floor(options.leaseMs / 3)),
+    );
     heartbeat.unref?.();
     try {
       const spec = buildSpec(request.params);
@@ -311,7 +353,7 @@ export function createProvisioning(deps: ProvisioningDeps) {
         const step = request.run!.steps.find((s) => s.name === name)!;
         if (step.status === "done" || step.status === "skipped") {
           // A recorded secret whose value this process does not hold cannot reach UMP: redo it.
-          if (name === "addSecret" && needsSecretRedo(request)) {
+          if (name === "addSecret" && (await needsSecretRedo(request, spec))) {
             request = await discardUnheldSecret(request);
           } else continue;
         }
@@ -320,9 +362,11 @@ export function createProvisioning(deps: ProvisioningDeps) {
           // Waiting for the operator: the run continues when they press Applied in UMP.
           return request;
         }
+        // A step already marked running was interrupted (crash): it resumes under the resume rules.
+        const interrupted = step.status === "running";
         request = await setStep(requestId, name, { status: "running", startedAt: nowIso() });
         try {
-          const outcome = await runStep(name, request, spec);
+          const outcome = await runStep(name, request, spec, interrupted);
           request = await setStep(
             requestId,
             name,
@@ -333,7 +377,13 @@ export function createProvisioning(deps: ProvisioningDeps) {
           if (outcome.pause) return request;
         } catch (e) {
           const d = describeError(e);
-          log.warn("run step failed", { requestId, step: name, code: d.code, error: d.message, correlationId: request.correlationId });
+          log.warn("run step failed", {
+            requestId,
+            step: name,
+            code: d.code,
+            error: d.message,
+            correlationId: request.correlationId,
+          });
           request = await setStep(requestId, name, { status: "failed", finishedAt: nowIso(), detail: d.message });
           await compensate(request, name);
           request = (await repo.getRequest(requestId))!;
@@ -351,18 +401,28 @@ export function createProvisioning(deps: ProvisioningDeps) {
     }
   }
 
-  function needsSecretRedo(r: RequestRecord): boolean {
+  async function needsSecretRedo(r: RequestRecord, spec: Spec): Promise<boolean> {
     const run = r.run!;
     if (!run.newSecret || heldSecrets.has(run.id)) return false;
     const consumer: StepName = options.umpTarget === "api" ? "writeUmp" : "handoff";
     const consumed = run.steps.find((s) => s.name === consumer);
-    return consumed?.status !== "done" && !(consumer === "handoff" && run.handoff);
+    if (consumed?.status === "done" || (consumer === "handoff" && run.handoff)) return false;
+    // The process may have died after UMP applied the write but before the step was recorded: then UMP
+    // already holds this secret, and replacing it would only churn a working credential.
+    if (options.umpTarget === "api" && ump) {
+      const { settings } = await ump.getSettings(spec.umpInstance, { correlationId: r.correlationId });
+      if (settings.syncApp.clientSecret.fingerprint === run.newSecret.fingerprint) return false;
+    }
+    return true;
   }
 
   async function discardUnheldSecret(r: RequestRecord): Promise<RequestRecord> {
     const run = r.run!;
     const secret = run.newSecret!;
-    log.info("resumed run: removing the secret whose value was lost with the previous process", { requestId: r.id, keyId: secret.keyId });
+    log.info("resumed run: removing the secret whose value was lost with the previous process", {
+      requestId: r.id,
+      keyId: secret.keyId,
+    });
     await directory.removePassword(run.objectId!, secret.keyId, { correlationId: r.correlationId });
     await forgetSecret(r.customer, secret.keyId);
     await audit(r, "syncbot", "secret.removed", "ok", `${secret.keyId} (value lost in a restart; a new one is added)`);
@@ -370,7 +430,10 @@ export function createProvisioning(deps: ProvisioningDeps) {
       const { newSecret: _drop, ...rest } = cur.run!;
       return {
         ...cur,
-        run: { ...rest, steps: rest.steps.map((s) => (s.name === "addSecret" ? { name: s.name, status: "pending" as const } : s)) },
+        run: {
+          ...rest,
+          steps: rest.steps.map((s) => (s.name === "addSecret" ? { name: s.name, status: "pending" as const } : s)),
+        },
       };
     });
     return updated!.value;
@@ -391,13 +454,23 @@ export function createProvisioning(deps: ProvisioningDeps) {
         };
         return { ...r, state: "running", run };
       }
-      if (r.state === "running" && r.run && (r.run.owner === instanceId || Date.parse(r.run.leaseUntil) <= now.getTime()))
+      if (
+        r.state === "running" &&
+        r.run &&
+        (r.run.owner === instanceId || Date.parse(r.run.leaseUntil) <= now.getTime())
+      )
         return { ...r, run: { ...r.run, owner: instanceId, leaseUntil: until } };
       return null;
     });
     if (!result?.changed) return null;
     const resumed = result.value.run!.steps.some((s) => s.status !== "pending");
-    await audit(result.value, "syncbot", resumed ? "run.resumed" : "run.started", "info", `run ${result.value.run!.id}`);
+    await audit(
+      result.value,
+      "syncbot",
+      resumed ? "run.resumed" : "run.started",
+      "info",
+      `run ${result.value.run!.id}`,
+    );
     notify(result.value);
     return result.value;
   }
@@ -441,8 +514,19 @@ export function createProvisioning(deps: ProvisioningDeps) {
         : null,
     );
     const final = result?.value ?? request;
-    await audit(final, "syncbot", `run.${state}`, state === "succeeded" ? "ok" : "failed", error ? `${error.step}: ${error.message}` : undefined);
-    log.info("run finished", { requestId: request.id, customer: request.customer, state, correlationId: request.correlationId });
+    await audit(
+      final,
+      "syncbot",
+      `run.${state}`,
+      state === "succeeded" ? "ok" : "failed",
+      error ? `${error.step}: ${error.message}` : undefined,
+    );
+    log.info("run finished", {
+      requestId: request.id,
+      customer: request.customer,
+      state,
+      correlationId: request.correlationId,
+    });
     notify(final);
     return final;
   }
@@ -457,7 +541,16 @@ export function createProvisioning(deps: ProvisioningDeps) {
             : `waiting for ${n.service === "graph" ? "Graph" : "UMP"} (HTTP ${n.status}), retry ${n.attempt} of ${n.maxAttempts}`;
         void repo
           .updateRequest(request.id, (r) =>
-            r.run ? { ...r, run: { ...r.run, waiting: note, steps: r.run.steps.map((s) => (s.name === step ? { ...s, detail: note } : s)) } } : null,
+            r.run
+              ? {
+                  ...r,
+                  run: {
+                    ...r.run,
+                    waiting: note,
+                    steps: r.run.steps.map((s) => (s.name === step ? { ...s, detail: note } : s)),
+                  },
+                }
+              : null,
           )
           .then((res) => res && notify(res.value))
           .catch(() => undefined);
@@ -473,7 +566,12 @@ export function createProvisioning(deps: ProvisioningDeps) {
     pause?: boolean;
   }
 
-  async function runStep(name: StepName, request: RequestRecord, spec: Spec): Promise<StepOutcome> {
+  async function runStep(
+    name: StepName,
+    request: RequestRecord,
+    spec: Spec,
+    interrupted = false,
+  ): Promise<StepOutcome> {
     const ctx = ctxFor(request, name);
     const run = request.run!;
     const has = (kind: string) => request.plan.changes.some((c) => c.kind === kind);
@@ -489,7 +587,9 @@ export function createProvisioning(deps: ProvisioningDeps) {
             umpApi: options.umpTarget === "api",
             now: clock.now(),
           });
-          if (now.hash !== request.plan.hash)
+          // A resumed upsert finds its own half-done work (the app it created, the fields it set): it may
+          // finish what the approved plan contains, nothing more.
+          if (now.hash !== request.plan.hash && !(interrupted && planCovers(request.plan, now)))
             throw new SyncbotError(
               "plan_changed",
               "The registration or UMP changed since this plan was approved, so nothing was applied. Press Review plan again for a new plan and approval.",
@@ -498,7 +598,8 @@ export function createProvisioning(deps: ProvisioningDeps) {
         if (!live.app) {
           const created = await directory.upsertApplication(spec.uniqueName, desiredApplicationFields(spec, null), ctx);
           const app = created.application ?? (await directory.getApplicationByUniqueName(spec.uniqueName, ctx));
-          if (!app) throw new SyncbotError("upstream_failed", "Graph created the application but does not return it yet.");
+          if (!app)
+            throw new SyncbotError("upstream_failed", "Graph created the application but does not return it yet.");
           return { status: "done", detail: `created app ${app.appId}`, patch: { objectId: app.id, appId: app.appId } };
         }
         const diff = applicationDiff(spec, live.app);
@@ -523,6 +624,8 @@ export function createProvisioning(deps: ProvisioningDeps) {
         for (const p of app.passwordCredentials) {
           if (p.displayName === displayName && p.keyId !== run.newSecret?.keyId) {
             await directory.removePassword(objectId, p.keyId, ctx);
+            // The process may have died after recording it but before the step finished.
+            await forgetSecret(request.customer, p.keyId);
             await audit(request, "syncbot", "secret.removed", "ok", `${p.keyId} (orphan of an interrupted attempt)`);
           }
         }
@@ -542,7 +645,13 @@ export function createProvisioning(deps: ProvisioningDeps) {
           status: "active",
         };
         await recordSecret(request, spec, record);
-        await audit(request, "syncbot", "secret.added", "ok", `${secret.keyId} hint ${secret.hint}, expires ${secret.endDateTime}`);
+        await audit(
+          request,
+          "syncbot",
+          "secret.added",
+          "ok",
+          `${secret.keyId} hint ${secret.hint}, expires ${secret.endDateTime}`,
+        );
         return {
           status: "done",
           detail: `keyId ${secret.keyId}, expires ${secret.endDateTime.slice(0, 10)}`,
@@ -587,7 +696,13 @@ export function createProvisioning(deps: ProvisioningDeps) {
           },
         });
         heldSecrets.delete(run.id);
-        await audit(request, "syncbot", "handoff.offered", "ok", `link sent to ${(request.approver ?? request.requester).name}, expires ${offered.expiresAt}`);
+        await audit(
+          request,
+          "syncbot",
+          "handoff.offered",
+          "ok",
+          `link sent to ${(request.approver ?? request.requester).name}, expires ${offered.expiresAt}`,
+        );
         return {
           status: "running",
           pause: true,
@@ -614,21 +729,42 @@ export function createProvisioning(deps: ProvisioningDeps) {
       if (settings.syncApp.redirectUri !== spec.redirectUrl) patch.redirectUri = spec.redirectUrl;
       if (run.newSecret && settings.syncApp.clientSecret.fingerprint !== run.newSecret.fingerprint) {
         const value = heldSecrets.get(run.id);
-        if (!value) throw new SyncbotError("internal", "the new secret's value is no longer held; the run will add a new one");
+        if (!value)
+          throw new SyncbotError("internal", "the new secret's value is no longer held; the run will add a new one");
         patch.clientSecret = value;
         patch.clientSecretExpiresAt = run.newSecret.endDateTime;
       }
       if (Object.keys(patch).length === 0)
-        return { status: "done", detail: `UMP revision ${settings.revision} already holds these values`, patch: { umpRevision: settings.revision } };
+        return {
+          status: "done",
+          detail: `UMP revision ${settings.revision} already holds these values`,
+          patch: { umpRevision: settings.revision },
+        };
       const bodyHash = createHash("sha256").update(JSON.stringify(patch)).digest("hex").slice(0, 16);
       try {
         const written = await ump!.patchSyncApp(spec.umpInstance, etag, patch, `${run.id}-sync-app-${bodyHash}`, ctx);
         const fields = Object.keys(patch).filter((k) => k !== "clientSecretExpiresAt");
-        await audit(request, "syncbot", "ump.syncApp.written", "ok", `${fields.join(", ")} → revision ${written.settings.revision}`);
-        return { status: "done", detail: `UMP revision ${written.settings.revision}`, patch: { umpRevision: written.settings.revision } };
+        await audit(
+          request,
+          "syncbot",
+          "ump.syncApp.written",
+          "ok",
+          `${fields.join(", ")} → revision ${written.settings.revision}`,
+        );
+        return {
+          status: "done",
+          detail: `UMP revision ${written.settings.revision}`,
+          patch: { umpRevision: written.settings.revision },
+        };
       } catch (e) {
         if (e instanceof SyncbotError && e.code === "precondition_failed" && attempt < 3) {
-          await audit(request, "syncbot", "ump.syncApp.conflict", "info", "UMP settings changed meanwhile (412); re-read and re-planned");
+          await audit(
+            request,
+            "syncbot",
+            "ump.syncApp.conflict",
+            "info",
+            "UMP settings changed meanwhile (412); re-read and re-planned",
+          );
           continue;
         }
         throw e;
@@ -646,7 +782,13 @@ export function createProvisioning(deps: ProvisioningDeps) {
         return { status: "done", detail: "validated", patch: { umpRevision: settings.revision } };
       let operationId: string;
       try {
-        ({ operationId } = await ump!.putPortalUrl(spec.umpInstance, etag, spec.portalUrl, `${run.id}-portal-${attempt}`, ctx));
+        ({ operationId } = await ump!.putPortalUrl(
+          spec.umpInstance,
+          etag,
+          spec.portalUrl,
+          `${run.id}-portal-${attempt}`,
+          ctx,
+        ));
       } catch (e) {
         if (e instanceof SyncbotError && e.code === "precondition_failed" && attempt < 3) continue;
         throw e;
@@ -659,9 +801,13 @@ export function createProvisioning(deps: ProvisioningDeps) {
           return { status: "done", detail: "validated", patch: { umpRevision: after.settings.revision } };
         }
         if (op.status === "CompletedFailed")
-          throw new SyncbotError("upstream_rejected", `UMP could not validate the portal URL: ${op.executionMessages.join("; ") || "no reason given"}`, {
-            hint: `Check that ${spec.portalUrl} resolves and serves the UMP authentication page, then run provision again.`,
-          });
+          throw new SyncbotError(
+            "upstream_rejected",
+            `UMP could not validate the portal URL: ${op.executionMessages.join("; ") || "no reason given"}`,
+            {
+              hint: `Check that ${spec.portalUrl} resolves and serves the UMP authentication page, then run provision again.`,
+            },
+          );
         await sleep(options.operationPollMs);
       }
       throw new SyncbotError("upstream_failed", "UMP did not finish validating the portal URL in time.", {
@@ -722,7 +868,13 @@ export function createProvisioning(deps: ProvisioningDeps) {
         : cur?.ump,
       updatedAt: nowIso(),
     }));
-    await audit(request, "syncbot", "run.verified", verification.ok ? "ok" : "failed", verification.ok ? `token proof ${tokenProof}` : differences.join("; "));
+    await audit(
+      request,
+      "syncbot",
+      "run.verified",
+      verification.ok ? "ok" : "failed",
+      verification.ok ? `token proof ${tokenProof}` : differences.join("; "),
+    );
     return {
       status: "done",
       detail: verification.ok ? `verified (token proof ${tokenProof})` : `differences: ${differences.join("; ")}`,
@@ -751,7 +903,11 @@ export function createProvisioning(deps: ProvisioningDeps) {
     }
     // Anything this run left behind that is not recorded (a retried addPassword) goes too.
     for (const p of app.passwordCredentials) {
-      if (p.displayName === secretDisplayName(request.service, run.id) && p.keyId !== run.newSecret?.keyId && !recorded.has(p.keyId)) {
+      if (
+        p.displayName === secretDisplayName(request.service, run.id) &&
+        p.keyId !== run.newSecret?.keyId &&
+        !recorded.has(p.keyId)
+      ) {
         await directory.removePassword(objectId, p.keyId, ctx);
         removed.push(p.keyId);
       }
@@ -766,12 +922,15 @@ export function createProvisioning(deps: ProvisioningDeps) {
         conversation: request.conversation,
         secrets: base.secrets
           .filter((s) => !removed.includes(s.keyId))
-          .map((s) => (superseded.includes(s.keyId) ? { ...s, status: "superseded" as const, removeAfter: graceUntil } : s)),
+          .map((s) =>
+            superseded.includes(s.keyId) ? { ...s, status: "superseded" as const, removeAfter: graceUntil } : s,
+          ),
         updatedAt: nowIso(),
       };
     });
     for (const keyId of removed) await audit(request, "syncbot", "secret.removed", "ok", keyId);
-    for (const keyId of superseded) await audit(request, "syncbot", "secret.superseded", "ok", `${keyId} stays valid until ${graceUntil}`);
+    for (const keyId of superseded)
+      await audit(request, "syncbot", "secret.superseded", "ok", `${keyId} stays valid until ${graceUntil}`);
     const parts = [];
     if (removed.length) parts.push(`removed ${removed.length} secret(s)`);
     if (superseded.length) parts.push(`old secret kept until ${graceUntil.slice(0, 16).replace("T", " ")} UTC`);
@@ -809,7 +968,11 @@ export function createProvisioning(deps: ProvisioningDeps) {
   async function forgetSecret(customer: string, keyId: string) {
     const existing = await repo.getRegistration(customer);
     if (!existing) return;
-    await repo.saveRegistration(customer, (cur) => ({ ...cur!, secrets: cur!.secrets.filter((s) => s.keyId !== keyId), updatedAt: nowIso() }));
+    await repo.saveRegistration(customer, (cur) => ({
+      ...cur!,
+      secrets: cur!.secrets.filter((s) => s.keyId !== keyId),
+      updatedAt: nowIso(),
+    }));
   }
 
   /** Undo what a failed step leaves half-done: a secret UMP never received must not stay in Entra. */
@@ -818,18 +981,31 @@ export function createProvisioning(deps: ProvisioningDeps) {
     const secret = run.newSecret;
     if (!secret) return;
     const secretDelivered =
-      run.steps.find((s) => s.name === "writeUmp")?.status === "done" || run.steps.find((s) => s.name === "handoff")?.status === "done";
-    if (secretDelivered || !(failed === "writeUmp" || failed === "addSecret" || failed === "verify" || failed === "handoff")) return;
+      run.steps.find((s) => s.name === "writeUmp")?.status === "done" ||
+      run.steps.find((s) => s.name === "handoff")?.status === "done";
+    if (
+      secretDelivered ||
+      !(failed === "writeUmp" || failed === "addSecret" || failed === "verify" || failed === "handoff")
+    )
+      return;
     try {
       await directory.removePassword(run.objectId!, secret.keyId, { correlationId: request.correlationId });
       await forgetSecret(request.customer, secret.keyId);
       heldSecrets.delete(run.id);
-      await audit(request, "syncbot", "secret.removed", "ok", `${secret.keyId} (its UMP write did not complete; the previous secret is untouched)`);
+      await audit(
+        request,
+        "syncbot",
+        "secret.removed",
+        "ok",
+        `${secret.keyId} (its UMP write did not complete; the previous secret is untouched)`,
+      );
       await repo.updateRequest(request.id, (r) => ({
         ...r,
         run: {
           ...r.run!,
-          steps: r.run!.steps.map((s) => (s.name === "addSecret" ? { ...s, detail: `${s.detail ?? ""} — removed again, UMP never received it` } : s)),
+          steps: r.run!.steps.map((s) =>
+            s.name === "addSecret" ? { ...s, detail: `${s.detail ?? ""} — removed again, UMP never received it` } : s,
+          ),
         },
       }));
     } catch (e) {
@@ -841,17 +1017,29 @@ export function createProvisioning(deps: ProvisioningDeps) {
     }
   }
 
+  function isStale(r: RequestRecord, now = clock.now().getTime()): boolean {
+    return (
+      r.state === "approved" ||
+      (r.state === "running" && !!r.run && !r.run.handoff && Date.parse(r.run.leaseUntil) <= now)
+    );
+  }
+
+  /** A button pressed on a request whose run a dead process left behind picks the run up again. */
+  function resumeIfStale(r: RequestRecord) {
+    if (r.state !== "running" || !isStale(r) || activeRuns.has(r.id)) return;
+    void execute(r.id).catch((e) => log.error("resume failed", { requestId: r.id, error: describeError(e).message }));
+  }
+
   /** Runs that a crashed process left: approved but never started, or running with an expired lease. */
   async function resumeStale(): Promise<string[]> {
     const now = clock.now().getTime();
     const resumed: string[] = [];
     for (const r of await repo.listRequests()) {
-      const stale =
-        r.state === "approved" ||
-        (r.state === "running" && r.run && !r.run.handoff && Date.parse(r.run.leaseUntil) <= now);
-      if (stale) {
+      if (isStale(r, now)) {
         resumed.push(r.id);
-        void execute(r.id).catch((e) => log.error("resume failed", { requestId: r.id, error: describeError(e).message }));
+        void execute(r.id).catch((e) =>
+          log.error("resume failed", { requestId: r.id, error: describeError(e).message }),
+        );
       }
     }
     return resumed;
@@ -873,7 +1061,11 @@ export function createProvisioning(deps: ProvisioningDeps) {
             run: {
               ...r.run,
               handoff: { ...r.run.handoff, appliedBy: actor, appliedAt: at },
-              steps: r.run.steps.map((s) => (s.name === "handoff" ? { ...s, status: "done" as const, finishedAt: at, detail: `applied in UMP by ${actor.name}` } : s)),
+              steps: r.run.steps.map((s) =>
+                s.name === "handoff"
+                  ? { ...s, status: "done" as const, finishedAt: at, detail: `applied in UMP by ${actor.name}` }
+                  : s,
+              ),
             },
           }
         : null,

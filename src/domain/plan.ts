@@ -156,13 +156,19 @@ export function planProvisioning(spec: Spec, live: LiveState, options: PlanOptio
   if (app) {
     const recordedKeys = new Set(live.recorded.map((s) => s.keyId));
     for (const p of app.passwordCredentials) {
-      if (!recordedKeys.has(p.keyId)) changes.push({ kind: "secret.remove", keyId: p.keyId, hint: p.hint, reason: "orphan" });
+      if (!recordedKeys.has(p.keyId))
+        changes.push({ kind: "secret.remove", keyId: p.keyId, hint: p.hint, reason: "orphan" });
     }
     if (needSecret) {
       // A secret UMP still uses stays valid through a grace period (no downtime); one it does not use goes now.
       for (const s of activeLive) {
         const inUse = options.kind === "rotate" || s.keyId === held?.keyId || !options.umpApi;
-        changes.push({ kind: "secret.remove", keyId: s.keyId, hint: s.hint, reason: inUse ? "superseded" : "replaced" });
+        changes.push({
+          kind: "secret.remove",
+          keyId: s.keyId,
+          hint: s.hint,
+          reason: inUse ? "superseded" : "replaced",
+        });
       }
     }
   }
@@ -173,7 +179,44 @@ export function planProvisioning(spec: Spec, live: LiveState, options: PlanOptio
     appId: app?.appId ?? null,
     umpInstance: spec.umpInstance,
   };
-  return { kind: options.kind, customer: spec.customer, service, targets, changes, hash: planHash(options.kind, spec, targets, changes) };
+  return {
+    kind: options.kind,
+    customer: spec.customer,
+    service,
+    targets,
+    changes,
+    hash: planHash(options.kind, spec, targets, changes),
+  };
+}
+
+/**
+ * Whether every change in `current` is one the approved plan already contains: a resumed run may finish
+ * what its approval covered (the app it created, a field it set), nothing more.
+ */
+export function planCovers(approved: Plan, current: Plan): boolean {
+  if (approved.kind !== current.kind || approved.service !== current.service) return false;
+  const a = approved.targets;
+  const c = current.targets;
+  if (a.uniqueName !== c.uniqueName || a.umpInstance !== c.umpInstance) return false;
+  // The app the approval named must still be the one there; a created app is found by its stable key.
+  if (a.objectId !== null && (c.objectId !== a.objectId || c.appId !== a.appId)) return false;
+  const creates = approved.changes.some((ch) => ch.kind === "app.create");
+  const approvedKeys = new Set(approved.changes.map((ch) => JSON.stringify(ch)));
+  return current.changes.every((ch) => {
+    if (approvedKeys.has(JSON.stringify(ch))) return true;
+    switch (ch.kind) {
+      case "app.update":
+        return (
+          creates || approved.changes.some((x) => x.kind === "app.update" && x.field === ch.field && x.to === ch.to)
+        );
+      case "ump.syncApp":
+        return approved.changes.some((x) => x.kind === "ump.syncApp" && ch.fields.every((f) => x.fields.includes(f)));
+      case "ump.portalUrl":
+        return approved.changes.some((x) => x.kind === "ump.portalUrl" && x.value === ch.value);
+      default:
+        return false;
+    }
+  });
 }
 
 /** The hash covers what will be done and to what: the changes, their targets and the spec they come from. */

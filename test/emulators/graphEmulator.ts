@@ -82,6 +82,18 @@ export interface FaultSpec {
   match?: { method?: string; pathIncludes?: string };
 }
 
+/**
+ * Test hook, called for every request before it is handled ("before") and after it was applied but
+ * before the answer is sent ("after"). A returned promise holds the request until it settles, so a
+ * crash test can kill the bot while a write is applied but unanswered.
+ */
+export type GraphRequestHook = (r: {
+  method: string;
+  path: string;
+  phase: "before" | "after";
+  status?: number;
+}) => void | Promise<void>;
+
 export interface HandAddedSecret {
   keyId: string;
   secretText: string;
@@ -112,6 +124,7 @@ export interface GraphEmulator {
   setLatency(ms: number): void;
   setPasswordLifetimePolicy(maxDays: number | null): void;
   setPropagationDelay(ms: number): void;
+  onRequest(hook: GraphRequestHook | null): void;
   close(): Promise<void>;
 }
 
@@ -481,6 +494,7 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions): Promise<Gr
   let latencyMs = opts.latencyMs ?? 0;
   let lifetimePolicyDays: number | null = null;
   let propagationDelayMs = 0;
+  let requestHook: GraphRequestHook | null = null;
   let seedCounter = opts.seed ?? 1;
   const sockets = new Set<import("node:net").Socket>();
 
@@ -1045,6 +1059,15 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions): Promise<Gr
     const requestId = randomUUID();
     const clientRequestId = headers["client-request-id"] ?? requestId;
     const send = (reply: Reply) => {
+      const held = requestHook?.({ method, path: rawPath, phase: "after", status: reply.status });
+      if (held)
+        void held.then(
+          () => sendNow(reply),
+          () => sendNow(reply),
+        );
+      else sendNow(reply);
+    };
+    const sendNow = (reply: Reply) => {
       record.status = reply.status;
       const h: Record<string, string> = {
         "request-id": requestId,
@@ -1080,6 +1103,7 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions): Promise<Gr
     });
 
     if (latencyMs > 0) await new Promise((r) => setTimeout(r, latencyMs));
+    if (requestHook) await requestHook({ method, path: rawPath, phase: "before" });
 
     const fault = takeFault(method, rawPath, isGraph);
     if (fault) {
@@ -1305,6 +1329,9 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions): Promise<Gr
     },
     setPropagationDelay(ms) {
       propagationDelayMs = ms;
+    },
+    onRequest(hook) {
+      requestHook = hook;
     },
     async close() {
       await new Promise<void>((resolve) => {

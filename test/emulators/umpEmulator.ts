@@ -52,6 +52,17 @@ export interface UmpFault {
   phase?: "before" | "after";
 }
 
+/**
+ * Test hook, called for every request before it is handled ("before") and after it was applied but
+ * before the answer is sent ("after"). A returned promise holds the request until it settles.
+ */
+export type UmpRequestHook = (r: {
+  method: string;
+  path: string;
+  phase: "before" | "after";
+  status?: number;
+}) => void | Promise<void>;
+
 export interface UmpEmulatorOptions {
   port?: number;
   token: string;
@@ -74,6 +85,8 @@ export interface UmpEmulator {
   /** An operator editing in UMP's UI: applies fn, then bumps revision and ETag. */
   mutate(instance: string, fn: (settings: UmpSettingsDoc) => void): void;
   failNextPortalValidation(instance: string, message: string): void;
+  onRequest(hook: UmpRequestHook | null): void;
+  clearFaults(): void;
 }
 
 interface Operation {
@@ -184,6 +197,7 @@ export async function startUmpEmulator(opts: UmpEmulatorOptions): Promise<UmpEmu
   const requests: RecordedRequest[] = [];
   const polls = opts.portalValidationPolls ?? 1;
   let latencyMs = opts.latencyMs ?? 0;
+  let requestHook: UmpRequestHook | null = null;
 
   const addInstance = (id: string) => {
     if (!instances.has(id)) instances.set(id, emptySettings(id));
@@ -471,6 +485,7 @@ export async function startUmpEmulator(opts: UmpEmulatorOptions): Promise<UmpEmu
       }
     }
     if (latencyMs > 0) await sleep(latencyMs);
+    if (requestHook) await requestHook({ method, path, phase: "before" });
     let answer = await route(req, path, body, bodyError);
     // "after" faults hit only requests that got through (the write is applied, the answer is lost).
     if (answer.status < 400) answer = takeFault(method, path, "after") ?? answer;
@@ -488,6 +503,7 @@ export async function startUmpEmulator(opts: UmpEmulatorOptions): Promise<UmpEmu
       at,
     });
 
+    if (requestHook) await requestHook({ method, path, phase: "after", status: answer.status });
     const payload = answer.body === undefined ? "" : JSON.stringify(answer.body);
     res.writeHead(answer.status, answer.headers ?? {});
     res.end(payload);
@@ -541,6 +557,12 @@ export async function startUmpEmulator(opts: UmpEmulatorOptions): Promise<UmpEmu
     failNextPortalValidation: (instance, message) => {
       mustGet(instance);
       pendingValidationFailures.set(instance, message);
+    },
+    onRequest: (hook) => {
+      requestHook = hook;
+    },
+    clearFaults: () => {
+      faults.length = 0;
     },
   };
 }

@@ -1,0 +1,114 @@
+// Crash and resume: the real bot runs as a child process and is killed with SIGKILL (no exception, no
+// finally, no clean shutdown) at each point of a provisioning run where half-done work could be left
+// behind. The emulators hold the chosen request (applied, answer not sent) so the kill lands exactly
+// there. Started again on the same SQLite file, the bot resumes the run by itself and ends with one
+// application, UMP holding a secret that exists in Entra, no orphaned secret and a full audit trail.
+// One process chain serves all crash points (one customer each): a bot start costs seconds.
+
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { holdWhen, type ProcessStack, startProcessStack } from "../support/botProcess";
+import { expectConsistent } from "../support/invariants";
+import { USERS } from "../support/stack";
+
+type Hook = Parameters<typeof holdWhen>[1];
+interface Point {
+  customer: string;
+  name: string;
+  on: "graph" | "ump";
+  match: () => Hook;
+  expectRemovedOrphan?: boolean;
+}
+
+const POINTS: Point[] = [
+  {
+    customer: "contoso",
+    name: "after the app upsert (created in Entra, never recorded)",
+    on: "graph",
+    match: () => (r) => r.phase === "after" && r.method === "PATCH" && r.path.includes("/applications(uniqueName="),
+  },
+  {
+    customer: "fabrikam",
+    name: "between addPassword and the store write (secret in Entra, keyId never recorded)",
+    on: "graph",
+    match: () => (r) => r.phase === "after" && r.method === "POST" && r.path.endsWith("/addPassword"),
+    expectRemovedOrphan: true,
+  },
+  {
+    customer: "northwind",
+    name: "after the UMP PATCH (UMP holds the secret, the step is not recorded)",
+    on: "ump",
+    match: () => (r) => r.phase === "after" && r.method === "PATCH" && r.path.includes("/sync-app"),
+  },
+  {
+    customer: "tailspin",
+    name: "during the portal validation",
+    on: "ump",
+    match: () => (r) => r.phase === "after" && r.method === "GET" && r.path.includes("/operations/"),
+  },
+  {
+    customer: "wingtip",
+    name: "before tidy (verified, old secrets not yet tidied)",
+    on: "graph",
+    match: () => {
+      // Tidy's first call is a GET of the application after verify's token proof.
+      let proved = false;
+      return (r) => {
+        if (r.phase === "after" && r.method === "POST" && r.path.endsWith("/oauth2/v2.0/token")) proved = true;
+        return proved && r.phase === "before" && r.method === "GET" && r.path.startsWith("/v1.0/applications/");
+      };
+    },
+  },
+];
+
+let s: ProcessStack;
+beforeAll(async () => {
+  s = await startProcessStack(
+    {},
+    POINTS.map((p) => p.customer),
+  );
+  await s.start();
+}, 60_000);
+afterAll(async () => {
+  await s?.stop();
+});
+
+describe("SIGKILL at each step, then restart", () => {
+  POINTS.forEach((point, i) => {
+    it(`resumes a run killed ${point.name}`, async () => {
+      const { customer } = point;
+      await s.say(`provision ${customer}`);
+      const { activityId } = s.lastCardMessage();
+      const review = await s.press(activityId, "Review plan");
+      expect(JSON.stringify(review)).toContain("approval needed");
+
+      const held = holdWhen(point.on === "graph" ? s.graph : s.ump, point.match());
+      await s.press(activityId, "Approve", { user: USERS.approver });
+      await held;
+      await s.crash();
+      s.graph.onRequest(null);
+      s.ump.onRequest(null);
+      const before = await s.withRepo(
+        async (repo) => (await repo.listRequests()).find((r) => r.customer === customer)!,
+      );
+      expect(before.state).toBe("running");
+
+      // Started again: the run resumes by itself (on start-up, or once the dead process's lease expires).
+      await s.start();
+      const card = await s.waitForCard(activityId, (c) => /: (succeeded|failed)$/.test(c.body[0].text), 25_000);
+      expect(card.body[0].text).toBe(`Provision for ${customer}: succeeded`);
+
+      await s.withRepo(async (repo) => {
+        const { actions } = await expectConsistent({ graph: s.graph, ump: s.ump, repo }, customer, {
+          extraAudit: ["run.started", "run.resumed"],
+        });
+        const request = (await repo.listRequests()).find((r) => r.customer === customer)!;
+        expect(request.state).toBe("succeeded");
+        expect(request.run!.steps.every((st) => st.status === "done" || st.status === "skipped")).toBe(true);
+        if (point.expectRemovedOrphan) expect(actions).toContain("secret.removed");
+      });
+      // One application per customer ever: the resumed run found the one it created by its stable key.
+      expect(s.graph.applications()).toHaveLength(i + 1);
+      expect(s.logs().join("\n")).not.toMatch(/"level":"error"/);
+    }, 60_000);
+  });
+});

@@ -1,0 +1,280 @@
+// startBotProcess: the real bot (`tsx src/index.ts`) as a child process against the emulators, so a
+// crash test can SIGKILL it at a chosen point (no exception, no finally, no clean shutdown) and start
+// it again on the same SQLite file. A small Teams driver sends activities over HTTP as Teams does;
+// the bot's replies and card updates land in the connector emulator.
+
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { mkdtempSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { createRepository, type Repository } from "../../src/domain/repository";
+import { createSqliteStore } from "../../src/store/createSqliteStore";
+import { type ConnectorEmulator, startConnectorEmulator } from "../emulators/connectorEmulator";
+import { type GraphEmulator, startGraphEmulator } from "../emulators/graphEmulator";
+import { startUmpEmulator, type UmpEmulator } from "../emulators/umpEmulator";
+import { baseEnv, CHANNEL, collectInputs, findAction, TENANT, type TestUser, UMP_TOKEN, USERS } from "./stack";
+
+const ROOT = resolve(__dirname, "../..");
+
+export async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once("error", rej);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => res(port));
+    });
+  });
+}
+
+export interface BotProcess {
+  url: string;
+  pid: number;
+  logs: string[];
+  /** Resolves when the process has exited (killed or not). */
+  exited: Promise<number | null>;
+  kill(): Promise<void>;
+}
+
+/** Spawns the bot in its own process group and waits for GET /healthz. */
+export async function spawnBot(env: Record<string, string>, port: number): Promise<BotProcess> {
+  const child: ChildProcess = spawn(join(ROOT, "node_modules/.bin/tsx"), ["src/index.ts"], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH ?? "",
+      HOME: process.env.HOME ?? "",
+      NODE_ENV: "production",
+      ...env,
+      PORT: String(port),
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+    // Its own process group: tsx may run the script in a grandchild, and SIGKILL must reach it too.
+    detached: true,
+  });
+  const logs: string[] = [];
+  let partial = "";
+  child.stdout!.on("data", (d: Buffer) => {
+    const lines = (partial + d.toString("utf8")).split("\n");
+    partial = lines.pop() ?? "";
+    logs.push(...lines);
+  });
+  child.stderr!.on("data", (d: Buffer) => logs.push(`[stderr] ${d.toString("utf8")}`));
+  const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`the bot exited during start-up: ${logs.join("\n").slice(-2000)}`);
+    try {
+      const res = await fetch(`${url}/healthz`);
+      if (res.ok) break;
+    } catch {}
+    if (Date.now() > deadline) throw new Error(`the bot did not become healthy: ${logs.join("\n").slice(-2000)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    url,
+    pid: child.pid!,
+    logs,
+    exited,
+    async kill() {
+      if (child.exitCode === null && child.signalCode === null) {
+        try {
+          process.kill(-child.pid!, "SIGKILL");
+        } catch {
+          child.kill("SIGKILL");
+        }
+      }
+      await exited;
+    },
+  };
+}
+
+export interface ProcessStack {
+  graph: GraphEmulator;
+  ump: UmpEmulator;
+  connector: ConnectorEmulator;
+  sqlitePath: string;
+  env: Record<string, string>;
+  bot: BotProcess;
+  /** Every log line of every process started so far. */
+  logs(): string[];
+  start(): Promise<BotProcess>;
+  /** SIGKILL the running bot. */
+  crash(): Promise<void>;
+  /** A repository on the same SQLite file (open it only while you need it; close it after). */
+  withRepo<T>(fn: (repo: Repository) => Promise<T>): Promise<T>;
+  say(text: string, user?: TestUser): Promise<void>;
+  press(activityId: string, title: string, opts?: { user?: TestUser; inputs?: Record<string, unknown> }): Promise<any>;
+  cardOf(activityId: string): any;
+  lastCardMessage(): { activityId: string; card: any };
+  waitForCard(activityId: string, pred: (card: any) => boolean, timeoutMs?: number): Promise<any>;
+  stop(): Promise<void>;
+}
+
+export async function startProcessStack(
+  extraEnv: Record<string, string> = {},
+  customers: string[] = ["contoso", "fabrikam"],
+): Promise<ProcessStack> {
+  const graph = await startGraphEmulator({ tenantId: TENANT });
+  const ump = await startUmpEmulator({ token: UMP_TOKEN, instances: customers.map((c) => `ump-${c}`) });
+  const connector = await startConnectorEmulator();
+  graph.seedUser({ id: USERS.approver.aadObjectId, displayName: USERS.approver.name, globalAdmin: true });
+  graph.seedUser({ id: USERS.requester.aadObjectId, displayName: USERS.requester.name });
+  const dir = mkdtempSync(join(tmpdir(), "syncbot-crash-"));
+  const sqlitePath = join(dir, "syncbot.db");
+  const env = { ...baseEnv(graph, ump, sqlitePath), LOG_LEVEL: "info", RUN_LEASE_SECONDS: "2", ...extraEnv };
+  const port = await freePort();
+  const all: BotProcess[] = [];
+  const invokeViews = new Map<string, { at: number; card: any }>();
+  let seq = 0;
+
+  const stack: ProcessStack = {
+    graph,
+    ump,
+    connector,
+    sqlitePath,
+    env,
+    bot: undefined as unknown as BotProcess,
+    logs: () => all.flatMap((b) => b.logs),
+    async start() {
+      const bot = await spawnBot(env, port);
+      all.push(bot);
+      stack.bot = bot;
+      return bot;
+    },
+    async crash() {
+      await stack.bot.kill();
+    },
+    async withRepo(fn) {
+      const store = createSqliteStore({ path: sqlitePath });
+      try {
+        return await fn(createRepository(store));
+      } finally {
+        await store.close();
+      }
+    },
+    async say(text, user = USERS.requester) {
+      await post({
+        ...base(user),
+        type: "message",
+        text: `<at>syncbot</at> ${text}`,
+        textFormat: "plain",
+        entities: mention,
+      });
+    },
+    async press(activityId, title, opts = {}) {
+      const card = stack.cardOf(activityId);
+      const action = findAction(card, title);
+      if (!action) throw new Error(`no button "${title}" on the card in ${activityId}`);
+      const data = { ...(action.data ?? {}), ...collectInputs(card), ...(opts.inputs ?? {}) };
+      const body = await post({
+        ...base(opts.user ?? USERS.requester),
+        type: "invoke",
+        name: "adaptiveCard/action",
+        replyToId: activityId,
+        value: { action: { type: "Action.Execute", title: action.title, verb: action.verb, data } },
+      });
+      const newCard = body?.type === "application/vnd.microsoft.card.adaptive" ? body.value : undefined;
+      if (newCard) invokeViews.set(activityId, { at: Date.now(), card: newCard });
+      return newCard ?? body;
+    },
+    cardOf(activityId) {
+      const views = connector.activities
+        .filter((a) => a.activityId === activityId && a.op !== "delete")
+        .map((a) => ({ at: a.at as number, card: a.activity?.attachments?.[0]?.content }));
+      const inv = invokeViews.get(activityId);
+      if (inv) views.push(inv);
+      views.sort((a, b) => a.at - b.at);
+      return views[views.length - 1]?.card;
+    },
+    lastCardMessage() {
+      const created = connector.activities.filter((a) => a.op === "create" && a.activity?.attachments?.length);
+      const last = created[created.length - 1];
+      if (!last) throw new Error("the bot has posted no card");
+      return { activityId: last.activityId, card: stack.cardOf(last.activityId) };
+    },
+    async waitForCard(activityId, pred, timeoutMs = 20_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const card = stack.cardOf(activityId);
+        if (card && pred(card)) return card;
+        if (Date.now() > deadline)
+          throw new Error(
+            `card ${activityId} never matched; last: ${JSON.stringify(card)?.slice(0, 1500)}\n${stack.logs().slice(-30).join("\n")}`,
+          );
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    },
+    async stop() {
+      for (const b of all) await b.kill();
+      graph.onRequest(null);
+      ump.onRequest(null);
+      await Promise.all([graph.close(), ump.close(), connector.close()]);
+    },
+  };
+
+  const mention = [{ type: "mention", mentioned: { id: "28:syncbot", name: "syncbot" }, text: "<at>syncbot</at>" }];
+  function base(user: TestUser) {
+    return {
+      channelId: "msteams",
+      serviceUrl: connector.url,
+      id: `act-${++seq}-${randomUUID().slice(0, 8)}`,
+      timestamp: new Date().toISOString(),
+      locale: "en-US",
+      from: { id: user.id, name: user.name, aadObjectId: user.aadObjectId },
+      recipient: { id: "28:syncbot", name: "syncbot" },
+      conversation: {
+        isGroup: true,
+        conversationType: "channel",
+        id: `${CHANNEL.channelId};messageid=1700000000000`,
+        tenantId: TENANT,
+      },
+      channelData: {
+        teamsChannelId: CHANNEL.channelId,
+        teamsTeamId: CHANNEL.teamId,
+        tenant: { id: TENANT },
+        team: { id: CHANNEL.teamId },
+        channel: { id: CHANNEL.channelId },
+      },
+    };
+  }
+  async function post(activity: unknown): Promise<any> {
+    const res = await fetch(`${stack.bot.url}/api/messages`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(activity),
+    });
+    const text = await res.text();
+    try {
+      return text ? JSON.parse(text) : undefined;
+    } catch {
+      return text;
+    }
+  }
+  return stack;
+}
+
+/**
+ * Arms a hold: the first request matching `match` in `phase` is held forever (its effect applied when
+ * phase is "after", its answer never sent). Resolves when it is being held, so the caller can SIGKILL.
+ */
+export function holdWhen(
+  emulator: {
+    onRequest(
+      hook: ((r: { method: string; path: string; phase: "before" | "after" }) => void | Promise<void>) | null,
+    ): void;
+  },
+  match: (r: { method: string; path: string; phase: "before" | "after" }) => boolean,
+): Promise<void> {
+  return new Promise<void>((reached) => {
+    let done = false;
+    emulator.onRequest((r) => {
+      if (done || !match(r)) return;
+      done = true;
+      reached();
+      return new Promise<void>(() => undefined);
+    });
+  });
+}
