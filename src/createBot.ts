@@ -180,7 +180,8 @@ export async function createBot(config: Readonly<Config>, overrides: BotOverride
       );
       if (config.sweepIntervalHours > 0) {
         const every = config.sweepIntervalHours * 3_600_000;
-        const scheduled = () => void sweeper.sweep().catch((e) => logger.error("scheduled sweep failed", { error: String(e) }));
+        const scheduled = () =>
+          void sweeper.sweep().catch((e) => logger.error("scheduled sweep failed", { error: String(e) }));
         // Sweep soon after start too: a process restarted more often than the interval must still sweep (invariant 7).
         timers.push(setTimeout(scheduled, 30_000));
         timers.push(setInterval(scheduled, every));

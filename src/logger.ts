@@ -44,7 +44,8 @@ function mask(fields: Record<string, unknown>, depth = 0): Record<string, unknow
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(fields)) {
     if (SENSITIVE.test(k) && k !== "keyId") out[k] = "[masked]";
-    else if (v && typeof v === "object" && !Array.isArray(v) && depth < 4) out[k] = mask(v as Record<string, unknown>, depth + 1);
+    else if (v && typeof v === "object" && !Array.isArray(v) && depth < 4)
+      out[k] = mask(v as Record<string, unknown>, depth + 1);
     else out[k] = v;
   }
   return out;

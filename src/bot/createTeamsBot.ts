@@ -62,7 +62,9 @@ export function createTeamsBot(deps: TeamsBotDeps) {
   adapter.onTurnError = async (context, error) => {
     log.error("turn failed", { activityType: context.activity.type, error: describeError(error).message });
     if (context.activity.type === ActivityTypes.Message)
-      await context.sendActivity("Something went wrong on syncbot's side; nothing was changed. The logs have the details.");
+      await context.sendActivity(
+        "Something went wrong on syncbot's side; nothing was changed. The logs have the details.",
+      );
   };
 
   const app = new Application({
@@ -84,13 +86,23 @@ export function createTeamsBot(deps: TeamsBotDeps) {
     if (a.type === ActivityTypes.Invoke)
       await context.sendActivity({
         type: "invokeResponse",
-        value: { status: 200, body: { statusCode: 403, type: "application/vnd.microsoft.error", value: { code: "Forbidden", message: "syncbot serves only its own tenant." } } },
+        value: {
+          status: 200,
+          body: {
+            statusCode: 403,
+            type: "application/vnd.microsoft.error",
+            value: { code: "Forbidden", message: "syncbot serves only its own tenant." },
+          },
+        },
       });
     return false;
   });
 
   app.activity(ActivityTypes.Message, async (context) => {
-    const text = (context.activity.text ?? "").replace(/<at>[^<]*<\/at>/gi, " ").replace(/\s+/g, " ").trim();
+    const text = (context.activity.text ?? "")
+      .replace(/<at>[^<]*<\/at>/gi, " ")
+      .replace(/\s+/g, " ")
+      .trim();
     const [rawCommand = "", ...args] = text.split(" ");
     const command = rawCommand.toLowerCase();
     const actor = actorOf(context);
@@ -107,7 +119,10 @@ export function createTeamsBot(deps: TeamsBotDeps) {
         case "history":
           return await onHistory(context, args[0]);
         default:
-          await sendCard(context, helpCard(command && command !== "help" ? `I don't know "${truncate(rawCommand, 40)}".` : ""));
+          await sendCard(
+            context,
+            helpCard(command && command !== "help" ? `I don't know "${truncate(rawCommand, 40)}".` : ""),
+          );
       }
     } catch (e) {
       const d = describeError(e);
@@ -154,11 +169,14 @@ export function createTeamsBot(deps: TeamsBotDeps) {
     const requestId = typeof data.requestId === "string" ? data.requestId : "";
     const result = await provisioning.approve(requestId, actor, data.planHash);
     if (!result.request) return "This request is unknown to syncbot.";
-    if (!result.ok) return approvalCard(cardView(result.request, `${actor.name} pressed Approve: refused. ${result.reason}`));
+    if (!result.ok)
+      return approvalCard(cardView(result.request, `${actor.name} pressed Approve: refused. ${result.reason}`));
     if (context.activity.replyToId && result.request.cardActivityId !== context.activity.replyToId)
       await provisioning.attachCard(requestId, context.activity.replyToId);
     afterResponse(context, () => {
-      void provisioning.execute(requestId).catch((e) => log.error("run failed", { requestId, error: describeError(e).message }));
+      void provisioning
+        .execute(requestId)
+        .catch((e) => log.error("run failed", { requestId, error: describeError(e).message }));
     });
     return approvalCard(cardView(result.request));
   });
@@ -175,7 +193,12 @@ export function createTeamsBot(deps: TeamsBotDeps) {
     const actor = actorOf(context);
     if (!actor) return unidentified();
     const customer = typeof data.customer === "string" ? data.customer : "";
-    const outcome = await planRotation(context, customer, typeof data.service === "string" ? data.service : undefined, actor);
+    const outcome = await planRotation(
+      context,
+      customer,
+      typeof data.service === "string" ? data.service : undefined,
+      actor,
+    );
     if (typeof outcome === "string") return outcome;
     if (context.activity.replyToId) await provisioning.attachCard(outcome.id, context.activity.replyToId);
     return approvalCard(cardView(outcome));
@@ -188,13 +211,20 @@ export function createTeamsBot(deps: TeamsBotDeps) {
     if (!sweeper) return "Reminders are not configured.";
     const result = await sweeper.snooze(String(data.customer ?? ""), String(data.keyId ?? ""), actor);
     if (!result.ok) return result.reason;
-    return reminderCard({ ...result.view, showButtons: true, notice: `Snoozed until ${result.until.slice(0, 10)} by ${actor.name}.` });
+    return reminderCard({
+      ...result.view,
+      showButtons: true,
+      notice: `Snoozed until ${result.until.slice(0, 10)} by ${actor.name}.`,
+    });
   });
 
   app.adaptiveCards.actionExecute("history.more", async (_context, _state, data: Record<string, unknown>) => {
     const customer = String(data.customer ?? "");
     if (!isCustomerSlug(customer)) return "Unknown customer.";
-    const page = await repo.listAudit(customer, { limit: 20, after: typeof data.after === "string" ? data.after : undefined });
+    const page = await repo.listAudit(customer, {
+      limit: 20,
+      after: typeof data.after === "string" ? data.after : undefined,
+    });
     return historyCard(customer, page.events, page.next);
   });
 
@@ -226,45 +256,82 @@ export function createTeamsBot(deps: TeamsBotDeps) {
           umpInstance: (config.defaults.umpInstance ?? "").replaceAll("{customer}", customer),
           secretLifetimeMonths: 24,
         };
-    const errors = isCustomerSlug(customer) ? undefined : validateParameters({ customer }).ok ? undefined : { customer: "Use lower-case letters, digits and hyphens (e.g. contoso)." };
+    const errors = isCustomerSlug(customer)
+      ? undefined
+      : validateParameters({ customer }).ok
+        ? undefined
+        : { customer: "Use lower-case letters, digits and hyphens (e.g. contoso)." };
     await sendCard(context, parametersCard({ values, errors }));
   }
 
   async function onStatus(context: TurnContext, customer: string | undefined) {
     const all = await repo.listRegistrations();
     const regs = customer ? all.filter((r) => r.customer === customer.toLowerCase()) : all;
-    if (customer && regs.length === 0) return void (await context.sendActivity(`syncbot manages no registration for "${truncate(customer, 40)}".`));
+    if (customer && regs.length === 0)
+      return void (await context.sendActivity(`syncbot manages no registration for "${truncate(customer, 40)}".`));
     const drift = new Map<string, string>();
-    for (const r of regs) if (r.lastVerification && !r.lastVerification.ok) drift.set(r.customer, "DRIFT: last verification found differences");
-    await sendCard(context, statusCard(regs, clock.now(), drift, customer ? `Status of ${customer}` : `Registrations managed by syncbot (${regs.length})`));
+    for (const r of regs)
+      if (r.lastVerification && !r.lastVerification.ok)
+        drift.set(r.customer, "DRIFT: last verification found differences");
+    await sendCard(
+      context,
+      statusCard(
+        regs,
+        clock.now(),
+        drift,
+        customer ? `Status of ${customer}` : `Registrations managed by syncbot (${regs.length})`,
+      ),
+    );
   }
 
   async function onCheck(context: TurnContext, customerArg: string | undefined) {
     const customer = (customerArg ?? "").toLowerCase();
     const registration = isCustomerSlug(customer) ? await repo.getRegistration(customer) : null;
-    if (!registration) return void (await context.sendActivity(`syncbot manages no registration for "${truncate(customerArg ?? "", 40)}". Use provision first.`));
+    if (!registration)
+      return void (await context.sendActivity(
+        `syncbot manages no registration for "${truncate(customerArg ?? "", 40)}". Use provision first.`,
+      ));
     const spec = buildSpec(registration.params);
     const live = await provisioning.readLive(spec, {});
     const differences: string[] = [];
     if (!live.app) differences.push("Entra: the application no longer exists");
-    else for (const d of applicationDiff(spec, live.app)) differences.push(`Entra ${d.field}: is ${d.from}, should be ${d.to}`);
-    const plan = planProvisioning(spec, live, { kind: "provision", umpApi: config.umpTarget === "api", now: clock.now() });
-    for (const c of plan.changes) if (c.kind !== "app.update" && c.kind !== "app.create") differences.push(describeChange(c));
+    else
+      for (const d of applicationDiff(spec, live.app))
+        differences.push(`Entra ${d.field}: is ${d.from}, should be ${d.to}`);
+    const plan = planProvisioning(spec, live, {
+      kind: "provision",
+      umpApi: config.umpTarget === "api",
+      now: clock.now(),
+    });
+    for (const c of plan.changes)
+      if (c.kind !== "app.update" && c.kind !== "app.create") differences.push(describeChange(c));
     await sendCard(context, driftCard(customer, registration.params, differences));
   }
 
-  async function onRotate(context: TurnContext, customerArg: string | undefined, service: string | undefined, actor: Actor | null) {
-    if (!actor) return void (await context.sendActivity("syncbot cannot tell who you are (no Entra object id on the message)."));
+  async function onRotate(
+    context: TurnContext,
+    customerArg: string | undefined,
+    service: string | undefined,
+    actor: Actor | null,
+  ) {
+    if (!actor)
+      return void (await context.sendActivity("syncbot cannot tell who you are (no Entra object id on the message)."));
     const outcome = await planRotation(context, (customerArg ?? "").toLowerCase(), service, actor);
     if (typeof outcome === "string") return void (await context.sendActivity(outcome));
     const sent = await sendCard(context, approvalCard(cardView(outcome)));
     if (sent?.id) await provisioning.attachCard(outcome.id, sent.id);
   }
 
-  async function planRotation(context: TurnContext, customer: string, service: string | undefined, actor: Actor): Promise<RequestRecord | string> {
+  async function planRotation(
+    context: TurnContext,
+    customer: string,
+    service: string | undefined,
+    actor: Actor,
+  ): Promise<RequestRecord | string> {
     const registration = isCustomerSlug(customer) ? await repo.getRegistration(customer) : null;
     if (!registration) return `syncbot manages no registration for "${truncate(customer, 40)}".`;
-    if (service && service !== "ump") return `Only the "ump" service's secret is rotated through UMP's API; "${truncate(service, 30)}" is not managed here.`;
+    if (service && service !== "ump")
+      return `Only the "ump" service's secret is rotated through UMP's API; "${truncate(service, 30)}" is not managed here.`;
     const outcome = await provisioning.review({
       params: registration.params,
       kind: "rotate",
@@ -332,7 +399,11 @@ export function createTeamsBot(deps: TeamsBotDeps) {
 
   async function updateCard(reference: ConversationRef, activityId: string, card: Card) {
     await adapter.continueConversationAsync(botAppId, reference as Partial<ConversationReference>, async (ctx) => {
-      await ctx.updateActivity({ id: activityId, type: ActivityTypes.Message, attachments: [CardFactory.adaptiveCard(card)] });
+      await ctx.updateActivity({
+        id: activityId,
+        type: ActivityTypes.Message,
+        attachments: [CardFactory.adaptiveCard(card)],
+      });
     });
   }
 
@@ -391,7 +462,14 @@ export function createTeamsBot(deps: TeamsBotDeps) {
 type ParametersDefaults = Partial<Record<keyof ProvisionParameters, string | number>>;
 
 function pickParams(data: Record<string, unknown>): ParametersDefaults {
-  const keys: Array<keyof ProvisionParameters> = ["customer", "appName", "serviceProviderFqdn", "displayName", "umpInstance", "secretLifetimeMonths"];
+  const keys: Array<keyof ProvisionParameters> = [
+    "customer",
+    "appName",
+    "serviceProviderFqdn",
+    "displayName",
+    "umpInstance",
+    "secretLifetimeMonths",
+  ];
   const out: ParametersDefaults = {};
   for (const k of keys) {
     const v = data[k];

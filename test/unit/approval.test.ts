@@ -56,7 +56,10 @@ describe("precheckApproval", () => {
   });
 
   it("refuses a card without a plan hash (stale or forged)", () => {
-    expect(precheckApproval(request(), bob, rules(), NOW, undefined)).toMatchObject({ ok: false, code: "plan_changed" });
+    expect(precheckApproval(request(), bob, rules(), NOW, undefined)).toMatchObject({
+      ok: false,
+      code: "plan_changed",
+    });
   });
 
   it.each<RequestState>(["approved", "running", "succeeded", "failed", "rejected", "expired"])(
