@@ -15,11 +15,10 @@ import {
 import type { Config } from "../config";
 import type { Provisioning } from "../domain/createProvisioning";
 import { describeError } from "../domain/errors";
-import { applicationDiff, describeChange, planProvisioning } from "../domain/plan";
 import type { Logger } from "../domain/ports";
 import type { Actor, ConversationRef, RequestRecord } from "../domain/records";
 import type { Repository } from "../domain/repository";
-import { buildSpec, isCustomerSlug, type ProvisionParameters, validateParameters } from "../domain/spec";
+import { isCustomerSlug, type ProvisionParameters, validateParameters } from "../domain/spec";
 import type { Clock } from "../domain/ports";
 import type { Sweeper } from "../domain/createSweeper";
 import {
@@ -286,26 +285,12 @@ export function createTeamsBot(deps: TeamsBotDeps) {
 
   async function onCheck(context: TurnContext, customerArg: string | undefined) {
     const customer = (customerArg ?? "").toLowerCase();
-    const registration = isCustomerSlug(customer) ? await repo.getRegistration(customer) : null;
-    if (!registration)
+    const report = isCustomerSlug(customer) ? await provisioning.check(customer) : null;
+    if (!report)
       return void (await context.sendActivity(
         `syncbot manages no registration for "${truncate(customerArg ?? "", 40)}". Use provision first.`,
       ));
-    const spec = buildSpec(registration.params);
-    const live = await provisioning.readLive(spec, {});
-    const differences: string[] = [];
-    if (!live.app) differences.push("Entra: the application no longer exists");
-    else
-      for (const d of applicationDiff(spec, live.app))
-        differences.push(`Entra ${d.field}: is ${d.from}, should be ${d.to}`);
-    const plan = planProvisioning(spec, live, {
-      kind: "provision",
-      umpApi: config.umpTarget === "api",
-      now: clock.now(),
-    });
-    for (const c of plan.changes)
-      if (c.kind !== "app.update" && c.kind !== "app.create") differences.push(describeChange(c));
-    await sendCard(context, driftCard(customer, registration.params, differences));
+    await sendCard(context, driftCard(customer, report.params, report.differences));
   }
 
   async function onRotate(

@@ -8,6 +8,7 @@ import { type ApproverRules, checkEligibility, precheckApproval } from "./approv
 import { describeError, SyncbotError } from "./errors";
 import {
   applicationDiff,
+  describeChange,
   desiredApplicationFields,
   type LiveState,
   type Plan,
@@ -1077,9 +1078,34 @@ export function createProvisioning(deps: ProvisioningDeps) {
     return { ok: true, request: result.value };
   }
 
+  /**
+   * Live drift report for a managed customer: every way the registration and UMP differ from the spec,
+   * in operator words. Reads only. Null when syncbot manages no registration for that customer.
+   */
+  async function check(customer: string, ctx: CallContext = {}) {
+    const registration = await repo.getRegistration(customer);
+    if (!registration) return null;
+    const spec = buildSpec(registration.params);
+    const live = await readLive(spec, ctx);
+    const differences: string[] = [];
+    if (!live.app) differences.push("Entra: the application no longer exists");
+    else
+      for (const d of applicationDiff(spec, live.app))
+        differences.push(`Entra ${d.field}: is ${d.from}, should be ${d.to}`);
+    const plan = planProvisioning(spec, live, {
+      kind: "provision",
+      umpApi: options.umpTarget === "api",
+      now: clock.now(),
+    });
+    for (const c of plan.changes)
+      if (c.kind !== "app.update" && c.kind !== "app.create") differences.push(describeChange(c));
+    return { params: registration.params, differences };
+  }
+
   return {
     instanceId,
     review,
+    check,
     attachCard,
     approve,
     reject,
@@ -1087,7 +1113,6 @@ export function createProvisioning(deps: ProvisioningDeps) {
     execute,
     resumeStale,
     handoffApplied,
-    readLive,
     /** For tests: whether this process still holds any secret value. */
     heldSecretCount: () => heldSecrets.size,
   };
