@@ -1,23 +1,16 @@
 // Entry point of `npm start`: load configuration from the environment, build the bot, listen, and
 // shut down cleanly on SIGINT/SIGTERM.
 
-import { loadConfig } from "./config";
 import { createBot } from "./createBot";
-import { isSyncbotError } from "./domain/errors";
+import { loadProcessConfig } from "./loadProcessConfig";
 
 async function main() {
-  if (process.env.NODE_ENV !== "production") {
-    try {
-      require("dotenv").config({ quiet: true });
-    } catch {}
-  }
-  let config: ReturnType<typeof loadConfig>;
-  try {
-    config = loadConfig(process.env);
-  } catch (e) {
-    process.stderr.write(`${isSyncbotError(e) ? e.message : String(e)}\n`);
+  const loaded = loadProcessConfig();
+  if ("error" in loaded) {
+    process.stderr.write(`${loaded.error}\n`);
     process.exit(2);
   }
+  const { config } = loaded;
   const bot = await createBot(config);
   const url = await bot.listen();
   bot.logger.info("syncbot listening", {

@@ -4,9 +4,9 @@
 // Exit codes: 0 done, 1 the sweep had failures (or crashed), 2 bad arguments or configuration.
 // The secret value is never in reach here: a sweep knows secrets by keyId, hint and expiry only.
 
-import { loadConfig } from "./config";
+import { loadProcessConfig } from "./loadProcessConfig";
 import type { SweepResult } from "./domain/createSweeper";
-import { describeError, isSyncbotError } from "./domain/errors";
+import { describeError } from "./domain/errors";
 import { createLogger } from "./logger";
 
 const USAGE = "usage: npm run reminders -- [--at ISO-DATE] [--dry-run]";
@@ -62,18 +62,12 @@ async function main(): Promise<number> {
     process.stderr.write(`${args.error ? `${args.error}\n` : ""}${USAGE}\n`);
     return 2;
   }
-  if (process.env.NODE_ENV !== "production") {
-    try {
-      require("dotenv").config({ quiet: true });
-    } catch {}
-  }
-  let config: ReturnType<typeof loadConfig>;
-  try {
-    config = loadConfig(process.env);
-  } catch (e) {
-    process.stderr.write(`${isSyncbotError(e) ? e.message : String(e)}\n`);
+  const loaded = loadProcessConfig();
+  if ("error" in loaded) {
+    process.stderr.write(`${loaded.error}\n`);
     return 2;
   }
+  const { config } = loaded;
   const logger = createLogger({
     level: config.logLevel,
     pretty: process.stderr.isTTY === true,
