@@ -8,16 +8,8 @@ import { join } from "node:path";
 import { createLogger } from "../src/logger";
 import { startConnectorEmulator } from "../test/emulators/connectorEmulator";
 import { type RecordedRequest, startGraphEmulator } from "../test/emulators/graphEmulator";
-import {
-  CHANNEL,
-  cardText,
-  type Stack,
-  startStack,
-  TENANT,
-  type TestUser,
-  UMP_TOKEN,
-  USERS,
-} from "../test/support/stack";
+import { cardText, type Stack, startStack, TENANT, UMP_TOKEN, USERS } from "../test/support/stack";
+import { activityBase, messageActivity } from "../test/support/teamsActivity";
 import { startEchoBot } from "./echoBot";
 import type { FromWorker, SeedApp, ToWorker } from "./sweepWorker";
 
@@ -233,38 +225,10 @@ async function benchProvisionLatency(): Promise<string> {
 const TURNS = 300;
 const WARMUP = 50;
 
-function messageActivity(serviceUrl: string, user: TestUser, text: string) {
-  return {
-    type: "message",
-    channelId: "msteams",
-    serviceUrl,
-    id: `act-${randomUUID().slice(0, 8)}`,
-    timestamp: new Date().toISOString(),
-    localTimestamp: new Date().toISOString(),
-    locale: "en-US",
-    from: { id: user.id, name: user.name, aadObjectId: user.aadObjectId },
-    recipient: { id: "28:syncbot", name: "syncbot" },
-    conversation: {
-      isGroup: true,
-      conversationType: "channel",
-      id: `${CHANNEL.channelId};messageid=1700000000000`,
-      tenantId: TENANT,
-    },
-    channelData: {
-      teamsChannelId: CHANNEL.channelId,
-      teamsTeamId: CHANNEL.teamId,
-      tenant: { id: TENANT },
-      team: { id: CHANNEL.teamId },
-      channel: { id: CHANNEL.channelId },
-    },
-    text: `<at>syncbot</at> ${text}`,
-    textFormat: "plain",
-    entities: [{ type: "mention", mentioned: { id: "28:syncbot", name: "syncbot" }, text: "<at>syncbot</at>" }],
-  };
-}
-
 async function timedTurn(botUrl: string, serviceUrl: string): Promise<number> {
-  const body = JSON.stringify(messageActivity(serviceUrl, USERS.requester, "help"));
+  const body = JSON.stringify(
+    messageActivity(activityBase({ serviceUrl, user: USERS.requester, tenantId: TENANT }), "help"),
+  );
   const t0 = performance.now();
   const res = await fetch(`${botUrl}/api/messages`, {
     method: "POST",

@@ -4,7 +4,6 @@
 // the bot's replies and card updates land in the connector emulator.
 
 import { type ChildProcess, spawn } from "node:child_process";
-import { randomUUID } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -14,7 +13,8 @@ import { createSqliteStore } from "../../src/store/createSqliteStore";
 import { type ConnectorEmulator, startConnectorEmulator } from "../emulators/connectorEmulator";
 import { type GraphEmulator, startGraphEmulator } from "../emulators/graphEmulator";
 import { startUmpEmulator, type UmpEmulator } from "../emulators/umpEmulator";
-import { baseEnv, CHANNEL, collectInputs, findAction, TENANT, type TestUser, UMP_TOKEN, USERS } from "./stack";
+import { activityBase, cardActionActivity, messageActivity } from "./teamsActivity";
+import { baseEnv, collectInputs, findAction, TENANT, type TestUser, UMP_TOKEN, USERS } from "./stack";
 
 const ROOT = resolve(__dirname, "../..");
 
@@ -128,7 +128,7 @@ export async function startProcessStack(
   const port = await freePort();
   const all: BotProcess[] = [];
   const invokeViews = new Map<string, { at: number; card: any }>();
-  let seq = 0;
+  const _seq = 0;
 
   const stack: ProcessStack = {
     graph,
@@ -156,26 +156,20 @@ export async function startProcessStack(
       }
     },
     async say(text, user = USERS.requester) {
-      await post({
-        ...base(user),
-        type: "message",
-        text: `<at>syncbot</at> ${text}`,
-        textFormat: "plain",
-        entities: mention,
-      });
+      await post(messageActivity(base(user), text));
     },
     async press(activityId, title, opts = {}) {
       const card = stack.cardOf(activityId);
       const action = findAction(card, title);
       if (!action) throw new Error(`no button "${title}" on the card in ${activityId}`);
       const data = { ...(action.data ?? {}), ...collectInputs(card), ...(opts.inputs ?? {}) };
-      const body = await post({
-        ...base(opts.user ?? USERS.requester),
-        type: "invoke",
-        name: "adaptiveCard/action",
-        replyToId: activityId,
-        value: { action: { type: "Action.Execute", title: action.title, verb: action.verb, data } },
-      });
+      const body = await post(
+        cardActionActivity(base(opts.user ?? USERS.requester), activityId, {
+          title: action.title,
+          verb: action.verb,
+          data,
+        }),
+      );
       const newCard = body?.type === "application/vnd.microsoft.card.adaptive" ? body.value : undefined;
       if (newCard) invokeViews.set(activityId, { at: Date.now(), card: newCard });
       return newCard ?? body;
@@ -215,30 +209,8 @@ export async function startProcessStack(
     },
   };
 
-  const mention = [{ type: "mention", mentioned: { id: "28:syncbot", name: "syncbot" }, text: "<at>syncbot</at>" }];
   function base(user: TestUser) {
-    return {
-      channelId: "msteams",
-      serviceUrl: connector.url,
-      id: `act-${++seq}-${randomUUID().slice(0, 8)}`,
-      timestamp: new Date().toISOString(),
-      locale: "en-US",
-      from: { id: user.id, name: user.name, aadObjectId: user.aadObjectId },
-      recipient: { id: "28:syncbot", name: "syncbot" },
-      conversation: {
-        isGroup: true,
-        conversationType: "channel",
-        id: `${CHANNEL.channelId};messageid=1700000000000`,
-        tenantId: TENANT,
-      },
-      channelData: {
-        teamsChannelId: CHANNEL.channelId,
-        teamsTeamId: CHANNEL.teamId,
-        tenant: { id: TENANT },
-        team: { id: CHANNEL.teamId },
-        channel: { id: CHANNEL.channelId },
-      },
-    };
+    return activityBase({ serviceUrl: connector.url, user, tenantId: TENANT });
   }
   async function post(activity: unknown): Promise<any> {
     const res = await fetch(`${stack.bot.url}/api/messages`, {

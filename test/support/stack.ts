@@ -6,7 +6,6 @@
 import { mkdtempSync, readFileSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { randomUUID } from "node:crypto";
 import { loadConfig } from "../../src/config";
 import { createBot, type BotOverrides, type Syncbot } from "../../src/createBot";
 import { createLogger } from "../../src/logger";
@@ -14,17 +13,14 @@ import type { Clock } from "../../src/domain/ports";
 import { type ConnectorEmulator, startConnectorEmulator } from "../emulators/connectorEmulator";
 import { type GraphEmulator, startGraphEmulator } from "../emulators/graphEmulator";
 import { startUmpEmulator, type UmpEmulator } from "../emulators/umpEmulator";
+import { activityBase, cardActionActivity, messageActivity, type TeamsUser } from "./teamsActivity";
 
 export const TENANT = "5f3c2a10-1b2c-4d3e-8f40-0a1b2c3d4e5f";
 export const OTHER_TENANT = "9e8d7c6b-5a49-4838-a726-150f4e3d2c1b";
 export const UMP_TOKEN = "ump-test-token-0123456789";
 export const JOBS_KEY = "jobs-key-0123456789abcdef";
 
-export interface TestUser {
-  aadObjectId: string;
-  id: string; // Teams user id
-  name: string;
-}
+export type TestUser = TeamsUser;
 export const USERS = {
   requester: { aadObjectId: "11111111-1111-4111-8111-111111111111", id: "29:requester", name: "Alex Wilber" },
   approver: { aadObjectId: "22222222-2222-4222-8222-222222222222", id: "29:approver", name: "Megan Bowen" },
@@ -33,10 +29,7 @@ export const USERS = {
   listed: { aadObjectId: "55555555-5555-4555-8555-555555555555", id: "29:listed", name: "Diego Siciliani" },
 } satisfies Record<string, TestUser>;
 
-export const CHANNEL = {
-  teamId: "19:team-general@thread.tacv2",
-  channelId: "19:ops-channel@thread.tacv2",
-};
+export { CHANNEL } from "./teamsActivity";
 
 export interface StackOptions {
   env?: Record<string, string>;
@@ -160,35 +153,6 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   }
   await boot();
 
-  let seq = 0;
-  function activityBase(user: TestUser, tenantId: string, conversation: "channel" | "personal") {
-    const conv =
-      conversation === "channel"
-        ? { isGroup: true, conversationType: "channel", id: `${CHANNEL.channelId};messageid=1700000000000`, tenantId }
-        : { conversationType: "personal", id: `a:personal-${user.aadObjectId}`, tenantId };
-    return {
-      channelId: "msteams",
-      serviceUrl: connector.url,
-      id: `act-${++seq}-${randomUUID().slice(0, 8)}`,
-      timestamp: new Date().toISOString(),
-      localTimestamp: new Date().toISOString(),
-      locale: "en-US",
-      from: { id: user.id, name: user.name, aadObjectId: user.aadObjectId },
-      recipient: { id: "28:syncbot", name: "syncbot" },
-      conversation: conv,
-      channelData:
-        conversation === "channel"
-          ? {
-              teamsChannelId: CHANNEL.channelId,
-              teamsTeamId: CHANNEL.teamId,
-              tenant: { id: tenantId },
-              team: { id: CHANNEL.teamId },
-              channel: { id: CHANNEL.channelId },
-            }
-          : { tenant: { id: tenantId } },
-    };
-  }
-
   async function post(activity: unknown) {
     const res = await fetch(`${url}/api/messages`, {
       method: "POST",
@@ -229,17 +193,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     async say(text, opts = {}) {
       const user = opts.user ?? USERS.requester;
       const conversation = opts.conversation ?? "channel";
-      const base = activityBase(user, opts.tenantId ?? TENANT, conversation);
-      const mention = conversation === "channel";
-      return post({
-        ...base,
-        type: "message",
-        text: mention ? `<at>syncbot</at> ${text}` : text,
-        textFormat: "plain",
-        entities: mention
-          ? [{ type: "mention", mentioned: { id: "28:syncbot", name: "syncbot" }, text: "<at>syncbot</at>" }]
-          : [],
-      });
+      return post(
+        messageActivity(
+          activityBase({ serviceUrl: connector.url, user, tenantId: opts.tenantId ?? TENANT, conversation }),
+          text,
+        ),
+      );
     },
     async press(activityId, title, opts = {}) {
       const card = opts.card ?? cardOf(activityId);
@@ -249,14 +208,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         throw new Error(`no button "${title}" on the card in ${activityId}: ${JSON.stringify(allActionTitles(card))}`);
       const inputs = { ...collectInputs(card), ...(opts.inputs ?? {}) };
       const data = opts.data ?? { ...(action.data ?? {}), ...inputs };
-      const base = activityBase(opts.user ?? USERS.requester, opts.tenantId ?? TENANT, "channel");
-      const res = await post({
-        ...base,
-        type: "invoke",
-        name: "adaptiveCard/action",
-        replyToId: activityId,
-        value: { action: { type: "Action.Execute", title: action.title, verb: action.verb, data } },
+      const base = activityBase({
+        serviceUrl: connector.url,
+        user: opts.user ?? USERS.requester,
+        tenantId: opts.tenantId ?? TENANT,
       });
+      const res = await post(cardActionActivity(base, activityId, { title: action.title, verb: action.verb, data }));
       const body = res.body as any;
       const answer = body?.value;
       const newCard = body?.type === "application/vnd.microsoft.card.adaptive" ? answer : undefined;
