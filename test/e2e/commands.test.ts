@@ -1,16 +1,12 @@
 // status, check and history after a provisioning, as an operator reads them in the channel.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cardText, findAction, type Stack, startStack, USERS } from "../support/stack";
+import { cardText, findAction, type Stack, startStack } from "../support/stack";
 
 let stack: Stack;
 beforeAll(async () => {
   stack = await startStack();
-  await stack.say("provision contoso");
-  const { activityId } = stack.lastCardMessage();
-  await stack.press(activityId, "Review plan");
-  await stack.press(activityId, "Approve", { user: USERS.approver });
-  await stack.waitForCard(activityId, (c) => /: (succeeded|failed)$/.test(c.body[0].text));
+  await stack.provision("contoso");
 });
 afterAll(async () => {
   await stack.stop();

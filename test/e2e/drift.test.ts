@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { GRAPH_RESOURCE_APP_ID } from "../../src/domain/spec";
 import type { GraphApplication } from "../emulators/graphEmulator";
 import { expectConsistent } from "../support/invariants";
-import { allActionTitles, cardText, type Stack, startStack, USERS } from "../support/stack";
+import { allActionTitles, cardText, runFinished, type Stack, startStack, USERS } from "../support/stack";
 
 let stack: Stack;
 beforeEach(async () => {
@@ -17,20 +17,16 @@ afterEach(async () => {
 });
 
 const OUR_URI = "https://contoso.ump.example.net/authenticate/OAuth2Callback";
-const finished = (c: any) => /: (succeeded|failed)$/.test(c.body[0].text);
+const finished = runFinished;
 const graphWrites = () => stack.graph.writes();
 
 async function review() {
-  await stack.say("provision contoso");
-  const { activityId } = stack.lastCardMessage();
-  const answer = await stack.press(activityId, "Review plan");
+  const { activityId, answer } = await stack.reviewPlan();
   return { activityId, card: answer.card };
 }
 
 async function provisioned(): Promise<{ app: GraphApplication; keyId: string }> {
-  const { activityId } = await review();
-  await stack.press(activityId, "Approve", { user: USERS.approver });
-  const card = await stack.waitForCard(activityId, finished);
+  const { card } = await stack.provision();
   expect(card.body[0].text).toBe("Provision for contoso: succeeded");
   const app = stack.graph.applications()[0]!;
   return { app, keyId: app.passwordCredentials[0]!.keyId };

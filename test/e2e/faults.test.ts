@@ -6,7 +6,7 @@
 
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { expectConsistent } from "../support/invariants";
-import { cardText, fact, type Stack, startStack, USERS } from "../support/stack";
+import { cardText, fact, runFinished, type Stack, startStack, USERS } from "../support/stack";
 
 let stack: Stack;
 beforeEach(async () => {
@@ -16,19 +16,12 @@ afterEach(async () => {
   await stack.stop();
 });
 
-const finished = (c: any) => /: (succeeded|failed)$/.test(c.body[0].text);
+const finished = runFinished;
 
-async function review(customer = "contoso", inputs: Record<string, unknown> = {}) {
-  await stack.say(`provision ${customer}`);
-  const { activityId } = stack.lastCardMessage();
-  const answer = await stack.press(activityId, "Review plan", { inputs });
-  return { activityId, answer };
-}
+const review = (customer = "contoso", inputs: Record<string, unknown> = {}) => stack.reviewPlan(customer, { inputs });
 
 async function provision(customer = "contoso", inputs: Record<string, unknown> = {}) {
-  const { activityId } = await review(customer, inputs);
-  await stack.press(activityId, "Approve", { user: USERS.approver });
-  const card = await stack.waitForCard(activityId, finished);
+  const { activityId, card } = await stack.provision(customer, { inputs });
   return { activityId, card, text: cardText(card) };
 }
 

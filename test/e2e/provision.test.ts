@@ -19,18 +19,10 @@ async function openParameters(customer = "contoso") {
   return stack.lastCardMessage();
 }
 
-async function reviewPlan(customer = "contoso", inputs: Record<string, unknown> = {}) {
-  const { activityId } = await openParameters(customer);
-  const answer = await stack.press(activityId, "Review plan", { inputs });
-  return { activityId, answer };
-}
+const reviewPlan = (customer = "contoso", inputs: Record<string, unknown> = {}) =>
+  stack.reviewPlan(customer, { inputs });
 
-async function provision(customer = "contoso") {
-  const { activityId } = await reviewPlan(customer);
-  const approve = await stack.press(activityId, "Approve", { user: USERS.approver });
-  const card = await stack.waitForCard(activityId, (c) => /: (succeeded|failed)$/.test(c.body[0].text));
-  return { activityId, approve, card };
-}
+const provision = (customer = "contoso") => stack.provision(customer);
 
 const graphWrites = () => stack.graph.requests.filter((r) => r.method !== "GET" && r.path.startsWith("/v1.0"));
 

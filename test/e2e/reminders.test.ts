@@ -4,16 +4,11 @@
 
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { secretFingerprint } from "../emulators/umpEmulator";
-import { CHANNEL, cardText, fact, JOBS_KEY, type Stack, startStack, USERS } from "../support/stack";
+import { CHANNEL, cardText, fact, JOBS_KEY, manualClock, type Stack, startStack, USERS } from "../support/stack";
 
 const DAY = 86_400_000;
 let stack: Stack;
-const clock = {
-  t: Date.now(),
-  now() {
-    return new Date(this.t);
-  },
-};
+const clock = manualClock();
 
 beforeEach(async () => {
   clock.t = Date.now();
@@ -24,11 +19,7 @@ afterEach(async () => {
 });
 
 async function provision(customer = "contoso") {
-  await stack.say(`provision ${customer}`);
-  const { activityId } = stack.lastCardMessage();
-  await stack.press(activityId, "Review plan");
-  await stack.press(activityId, "Approve", { user: USERS.approver });
-  const card = await stack.waitForCard(activityId, (c) => /: (succeeded|failed)$/.test(c.body[0].text));
+  const { card } = await stack.provision(customer);
   expect(card.body[0].text).toBe(`Provision for ${customer}: succeeded`);
   const app = stack.graph.applications().find((a) => a.uniqueName === `syncbot-${customer}`)!;
   return { app, secret: app.passwordCredentials[0]! };

@@ -6,7 +6,7 @@ import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseArgs } from "../../src/remindersCli";
-import { JOBS_KEY, type Stack, startStack, USERS } from "../support/stack";
+import { JOBS_KEY, type Stack, startStack } from "../support/stack";
 
 const ROOT = join(__dirname, "..", "..");
 const TSX = join(ROOT, "node_modules", ".bin", "tsx");
@@ -43,11 +43,7 @@ const reminderCards = () =>
 
 beforeAll(async () => {
   stack = await startStack();
-  await stack.say("provision contoso");
-  const { activityId } = stack.lastCardMessage();
-  await stack.press(activityId, "Review plan");
-  await stack.press(activityId, "Approve", { user: USERS.approver });
-  await stack.waitForCard(activityId, (c) => /: (succeeded|failed)$/.test(c.body[0].text));
+  await stack.provision("contoso");
   const secret = stack.graph.applications()[0]!.passwordCredentials[0]!;
   endDateTime = secret.endDateTime!;
   keyId = secret.keyId;

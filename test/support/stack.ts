@@ -60,6 +60,16 @@ export interface Stack {
   waitForCard(activityId: string, pred: (card: any) => boolean, timeoutMs?: number): Promise<any>;
   /** Every text the bot produced anywhere (connector, invoke answers, logs) + the database files. */
   everything(): string;
+  /** `provision <customer>` in the channel, then Review plan on the parameters card. */
+  reviewPlan(
+    customer?: string,
+    opts?: { inputs?: Record<string, unknown>; user?: TestUser },
+  ): Promise<{ activityId: string; answer: InvokeAnswer }>;
+  /** reviewPlan, Approve by `approver`, and wait until the run succeeded or failed. */
+  provision(
+    customer?: string,
+    opts?: { inputs?: Record<string, unknown>; approver?: TestUser },
+  ): Promise<{ activityId: string; approve: InvokeAnswer; card: any }>;
   restart(extraEnv?: Record<string, string>): Promise<void>;
   stop(): Promise<void>;
 }
@@ -251,6 +261,18 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       for (const f of readdirSync(dataDir)) parts.push(readFileSync(join(dataDir, f)).toString("latin1"));
       return parts.join("\n");
     },
+    async reviewPlan(customer = "contoso", opts = {}) {
+      await stack.say(`provision ${customer}`, { user: opts.user });
+      const { activityId } = stack.lastCardMessage();
+      const answer = await stack.press(activityId, "Review plan", { inputs: opts.inputs, user: opts.user });
+      return { activityId, answer };
+    },
+    async provision(customer = "contoso", opts = {}) {
+      const { activityId } = await stack.reviewPlan(customer, { inputs: opts.inputs });
+      const approve = await stack.press(activityId, "Approve", { user: opts.approver ?? USERS.approver });
+      const card = await stack.waitForCard(activityId, runFinished);
+      return { activityId, approve, card };
+    },
     async restart(extraEnv = {}) {
       await bot.close();
       await boot(extraEnv);
@@ -262,6 +284,19 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   };
   return stack;
 }
+
+/** A clock tests move by hand (`clock.t += DAY`). */
+export function manualClock(start = Date.now()) {
+  return {
+    t: start,
+    now() {
+      return new Date(this.t);
+    },
+  };
+}
+
+/** The approval card's title once its run is over. */
+export const runFinished = (card: any) => /: (succeeded|failed)$/.test(card?.body?.[0]?.text ?? "");
 
 // ---------------------------------------------------------------------------------------------
 // Reading cards the way a person does.
