@@ -18,7 +18,7 @@ import { describeError } from "../domain/errors";
 import type { Logger } from "../domain/ports";
 import type { Actor, ConversationRef, RequestRecord } from "../domain/records";
 import type { Repository } from "../domain/repository";
-import { isCustomerSlug, type ProvisionParameters, validateParameters } from "../domain/spec";
+import { isCustomerSlug, PARAMETER_FIELDS, type ProvisionParameters, validateParameters } from "../domain/spec";
 import type { Clock } from "../domain/ports";
 import type { Sweeper } from "../domain/createSweeper";
 import {
@@ -447,16 +447,8 @@ export function createTeamsBot(deps: TeamsBotDeps) {
 type ParametersDefaults = Partial<Record<keyof ProvisionParameters, string | number>>;
 
 function pickParams(data: Record<string, unknown>): ParametersDefaults {
-  const keys: Array<keyof ProvisionParameters> = [
-    "customer",
-    "appName",
-    "serviceProviderFqdn",
-    "displayName",
-    "umpInstance",
-    "secretLifetimeMonths",
-  ];
   const out: ParametersDefaults = {};
-  for (const k of keys) {
+  for (const k of PARAMETER_FIELDS) {
     const v = data[k];
     if (typeof v === "string" || typeof v === "number") out[k] = truncate(String(v), 300);
   }

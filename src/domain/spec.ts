@@ -30,6 +30,16 @@ export interface ProvisionParameters {
   secretLifetimeMonths: number;
 }
 
+/** The parameters card's input ids (CONTRACT section 4), in card order. */
+export const PARAMETER_FIELDS: ReadonlyArray<keyof ProvisionParameters> = [
+  "customer",
+  "appName",
+  "serviceProviderFqdn",
+  "displayName",
+  "umpInstance",
+  "secretLifetimeMonths",
+];
+
 export interface Spec extends ProvisionParameters {
   uniqueName: string;
   tags: string[];

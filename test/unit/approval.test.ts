@@ -2,24 +2,11 @@
 
 import { describe, expect, it, vi } from "vitest";
 import { type ApproverRules, checkEligibility, precheckApproval } from "../../src/domain/approval";
-import { planProvisioning } from "../../src/domain/plan";
 import type { Actor, RequestRecord, RequestState } from "../../src/domain/records";
-import { buildSpec, type ProvisionParameters } from "../../src/domain/spec";
+import { freshPlan, NOW, PARAMS } from "../support/fixtures";
 
-const NOW = new Date("2025-03-01T12:00:00.000Z");
-const params: ProvisionParameters = {
-  customer: "contoso",
-  appName: "umptoken",
-  serviceProviderFqdn: "ump.example.com",
-  displayName: "Contoso UMP Sync",
-  umpInstance: "ump-01",
-  secretLifetimeMonths: 24,
-};
-const plan = planProvisioning(
-  buildSpec(params),
-  { app: null, ump: null, recorded: [] },
-  { kind: "provision", umpApi: true, now: NOW },
-);
+const params = PARAMS;
+const plan = freshPlan();
 
 const alice: Actor = { id: "aaaaaaaa-0000-0000-0000-000000000001", name: "Alice" };
 const bob: Actor = { id: "bbbbbbbb-0000-0000-0000-000000000002", name: "Bob" };

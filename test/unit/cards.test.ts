@@ -3,6 +3,7 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: template syntax inside user text is what these tests feed in
 
 import { describe, expect, it } from "vitest";
+import { freshPlan, NOW, PARAMS } from "../support/fixtures";
 import {
   approvalCard,
   type Card,
@@ -14,25 +15,11 @@ import {
   reminderCard,
   statusCard,
 } from "../../src/bot/cards";
-import { planProvisioning } from "../../src/domain/plan";
 import type { AuditEvent, RegistrationRecord, RequestRecord, RequestState, RunRecord } from "../../src/domain/records";
-import { buildSpec, type ProvisionParameters } from "../../src/domain/spec";
 
-const NOW = new Date("2025-03-01T12:00:00.000Z");
 const TENANT = "11111111-2222-3333-4444-555555555555";
-const params: ProvisionParameters = {
-  customer: "contoso",
-  appName: "umptoken",
-  serviceProviderFqdn: "ump.example.com",
-  displayName: "Contoso UMP Sync",
-  umpInstance: "ump-01",
-  secretLifetimeMonths: 24,
-};
-const plan = planProvisioning(
-  buildSpec(params),
-  { app: null, ump: null, recorded: [] },
-  { kind: "provision", umpApi: true, now: NOW },
-);
+const params = PARAMS;
+const plan = freshPlan();
 
 const run: RunRecord = {
   id: "run-1",

@@ -3,6 +3,7 @@
 
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { NOW, PARAMS } from "../support/fixtures";
 import {
   applicationDiff,
   type Change,
@@ -16,17 +17,9 @@ import type { LiveApplication, UmpSettings } from "../../src/domain/ports";
 import type { SecretRecord } from "../../src/domain/records";
 import { buildSpec, GRAPH_RESOURCE_APP_ID, type Spec } from "../../src/domain/spec";
 
-const NOW = new Date("2025-03-01T12:00:00.000Z");
 const FAR = "2027-03-01T12:00:00.000Z";
 
-const spec: Spec = buildSpec({
-  customer: "contoso",
-  appName: "umptoken",
-  serviceProviderFqdn: "ump.example.com",
-  displayName: "Contoso UMP Sync",
-  umpInstance: "ump-01",
-  secretLifetimeMonths: 24,
-});
+const spec: Spec = buildSpec(PARAMS);
 
 function healthyApp(overrides: Partial<LiveApplication> = {}): LiveApplication {
   return {
