@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { holdWhen, type ProcessStack, startProcessStack } from "../support/botProcess";
 import { expectConsistent } from "../support/invariants";
-import { USERS } from "../support/stack";
+import { expectNoSecretIn, USERS } from "../support/stack";
 
 type Hook = Parameters<typeof holdWhen>[1];
 interface Point {
@@ -69,6 +69,8 @@ beforeAll(async () => {
   await s.start();
 }, 60_000);
 afterAll(async () => {
+  // Killed processes included: no secret value reached a message, log line or the database.
+  if (s) expectNoSecretIn(s.everything(), s.graph.issuedSecrets());
   await s?.stop();
 });
 

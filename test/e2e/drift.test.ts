@@ -6,13 +6,23 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { GRAPH_RESOURCE_APP_ID } from "../../src/domain/spec";
 import type { GraphApplication } from "../emulators/graphEmulator";
 import { expectConsistent } from "../support/invariants";
-import { allActionTitles, cardText, runFinished, type Stack, startStack, USERS } from "../support/stack";
+import {
+  allActionTitles,
+  cardText,
+  expectNoSecretIn,
+  runFinished,
+  type Stack,
+  startStack,
+  USERS,
+} from "../support/stack";
 
 let stack: Stack;
 beforeEach(async () => {
   stack = await startStack();
 });
 afterEach(async () => {
+  // Success or failure, no secret value reached a message, card, log line or the database.
+  expectNoSecretIn(stack.everything(), stack.graph.issuedSecrets());
   await stack.stop();
 });
 

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FaultSpec } from "../emulators/graphEmulator";
 import type { UmpFault } from "../emulators/umpEmulator";
 import { expectConsistent } from "../support/invariants";
-import { cardText, type Stack, startStack, USERS } from "../support/stack";
+import { cardText, expectNoSecretIn, type Stack, startStack, USERS } from "../support/stack";
 
 const RUNS = 15;
 const customers = Array.from({ length: RUNS + 5 }, (_, i) => `prop${i}`);
@@ -18,6 +18,8 @@ beforeAll(async () => {
   stack = await startStack({ umpInstances: customers.map((c) => `ump-${c}`) });
 });
 afterAll(async () => {
+  // Across every fault schedule, no secret value reached a message, card, log line or the database.
+  expectNoSecretIn(stack.everything(), stack.graph.issuedSecrets());
   await stack.stop();
 });
 

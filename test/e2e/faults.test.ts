@@ -6,13 +6,15 @@
 
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { expectConsistent } from "../support/invariants";
-import { cardText, fact, runFinished, type Stack, startStack, USERS } from "../support/stack";
+import { cardText, fact, expectNoSecretIn, runFinished, type Stack, startStack, USERS } from "../support/stack";
 
 let stack: Stack;
 beforeEach(async () => {
   stack = await startStack();
 });
 afterEach(async () => {
+  // Success or failure, no secret value reached a message, card, log line or the database.
+  expectNoSecretIn(stack.everything(), stack.graph.issuedSecrets());
   await stack.stop();
 });
 

@@ -4,7 +4,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { REQUIRED_SCOPES } from "../../src/domain/spec";
 import { secretFingerprint } from "../emulators/umpEmulator";
-import { cardText, fact, OTHER_TENANT, type Stack, startStack, USERS } from "../support/stack";
+import { cardText, expectNoSecretIn, fact, OTHER_TENANT, type Stack, startStack, USERS } from "../support/stack";
 
 let stack: Stack;
 beforeEach(async () => {
@@ -144,6 +144,7 @@ describe("provision, happy path", () => {
     const everything = stack.everything();
     const candidates = new Set(everything.match(/[A-Za-z0-9~._-]{30,64}/g) ?? []);
     for (const c of candidates) expect(secretFingerprint(c)).not.toBe(fp);
+    expectNoSecretIn(everything, stack.graph.issuedSecrets());
     expect(stack.bot.provisioning.heldSecretCount()).toBe(0);
   });
 });

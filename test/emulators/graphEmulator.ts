@@ -117,6 +117,11 @@ export interface GraphEmulator {
   addPasswordByHand(objectId: string, cred: { displayName: string; endDateTime: string }): HandAddedSecret;
   removePasswordByHand(objectId: string, keyId: string): void;
   secretFingerprint(objectId: string, keyId: string): string | null;
+  /**
+   * Every secret value this "Entra" ever issued (removed ones too). Only tests hold them: they scan
+   * everything syncbot said, logged and stored for these values, on success and on every error path.
+   */
+  issuedSecrets(): readonly string[];
   injectFault(fault: FaultSpec): void;
   clearFaults(): void;
   setThrottleRate(rate: number, opts?: { retryAfterSeconds?: number; seed?: number }): void;
@@ -488,6 +493,7 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions): Promise<Gr
   const groupMembers = new Map<string, Set<string>>(); // group id → user ids
   const roleAssignments: RoleAssignment[] = [];
   const requests: RecordedRequest[] = [];
+  const issued: string[] = [];
   let faults: ActiveFault[] = [];
   let throttle: { rate: number; retryAfterSeconds: number; rand: () => number } | null = null;
   let notFoundAfterCreate = 0;
@@ -577,6 +583,7 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions): Promise<Gr
     };
     stored.app.passwordCredentials.push(pc);
     stored.secrets.set(keyId, { sha256: sha256Hex(secretText), createdAt: Date.now() });
+    issued.push(secretText);
     return {
       keyId,
       secretText,
@@ -1300,6 +1307,9 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions): Promise<Gr
       const stored = getStored(objectId);
       stored.app.passwordCredentials = stored.app.passwordCredentials.filter((p) => p.keyId !== keyId);
       stored.secrets.delete(keyId);
+    },
+    issuedSecrets() {
+      return [...issued];
     },
     secretFingerprint(objectId, keyId) {
       const mat = apps.get(objectId)?.secrets.get(keyId);

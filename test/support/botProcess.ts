@@ -4,7 +4,7 @@
 // the bot's replies and card updates land in the connector emulator.
 
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -110,6 +110,8 @@ export interface ProcessStack {
   cardOf(activityId: string): any;
   lastCardMessage(): { activityId: string; card: any };
   waitForCard(activityId: string, pred: (card: any) => boolean, timeoutMs?: number): Promise<any>;
+  /** Everything the bot processes said, logged and stored (to scan for secret values). */
+  everything(): string;
   stop(): Promise<void>;
 }
 
@@ -128,7 +130,6 @@ export async function startProcessStack(
   const port = await freePort();
   const all: BotProcess[] = [];
   const invokeViews = new Map<string, { at: number; card: any }>();
-  const _seq = 0;
 
   const stack: ProcessStack = {
     graph,
@@ -138,6 +139,17 @@ export async function startProcessStack(
     env,
     bot: undefined as unknown as BotProcess,
     logs: () => all.flatMap((b) => b.logs),
+    everything() {
+      const parts = [
+        ...all.flatMap((b) => b.logs),
+        JSON.stringify(connector.activities),
+        JSON.stringify(connector.conversationsCreated),
+        JSON.stringify(ump.requests),
+        JSON.stringify([...invokeViews.values()]),
+      ];
+      for (const f of readdirSync(dir)) parts.push(readFileSync(join(dir, f)).toString("latin1"));
+      return parts.join("\n");
+    },
     async start() {
       const bot = await spawnBot(env, port);
       all.push(bot);

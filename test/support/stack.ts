@@ -285,6 +285,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   return stack;
 }
 
+/** Fails when any secret value Entra (the emulator) ever issued appears in `haystack`. */
+export function expectNoSecretIn(haystack: string, secrets: readonly string[]) {
+  const leaked = secrets.filter((v) => haystack.includes(v));
+  if (leaked.length > 0) throw new Error(`${leaked.length} secret value(s) leaked into messages, logs or storage`);
+}
+
 /** A clock tests move by hand (`clock.t += DAY`). */
 export function manualClock(start = Date.now()) {
   return {
