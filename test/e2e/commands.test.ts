@@ -1,7 +1,7 @@
 // status, check and history after a provisioning, as an operator reads them in the channel.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cardText, findAction, type Stack, startStack } from "../support/stack";
+import { cardText, findAction, type Stack, startStack, USERS } from "../support/stack";
 
 let stack: Stack;
 beforeAll(async () => {
@@ -63,5 +63,38 @@ describe("status, check, history", () => {
     expect(all).toMatch(/ump\.syncApp\.written/);
     const times = lines.map((l) => l.slice(0, 16));
     expect([...times].sort().reverse()).toEqual(times);
+  });
+});
+
+describe("a run left behind by a dead process", () => {
+  it("is picked up again by the next button press on its card", async () => {
+    const { activityId, answer } = await stack.reviewPlan("fabrikam");
+    const request = (await stack.bot.repo.listRequests()).find((r) => r.customer === "fabrikam")!;
+    // As a process that approved and claimed the run, then died as its first step began: its lease ran out.
+    const past = new Date(Date.now() - 60_000).toISOString();
+    await stack.bot.repo.updateRequest(request.id, (r) => ({
+      ...r,
+      state: "running",
+      approver: { ...USERS.approver, id: USERS.approver.aadObjectId, via: "allow-list", at: past },
+      run: {
+        id: "dead-run",
+        startedAt: past,
+        owner: "a-process-that-died",
+        leaseUntil: past,
+        steps: ["upsertApplication", "addSecret", "writeUmp", "portalUrl", "verify", "tidy"].map((name) => ({
+          name: name as never,
+          status: name === "upsertApplication" ? ("running" as const) : ("pending" as const),
+        })),
+      },
+    }));
+    expect(stack.graph.applications().some((a) => a.uniqueName === "syncbot-fabrikam")).toBe(false);
+    // Someone presses Approve on the card they still see: refused (already running), and the run resumes.
+    const press = await stack.press(activityId, "Approve", { user: USERS.groupAdmin, card: answer.card });
+    expect(cardText(press.card)).toMatch(/already running/);
+    const done = await stack.waitForCard(activityId, (c) => /: (succeeded|failed)$/.test(c.body[0].text));
+    expect(done.body[0].text).toBe("Provision for fabrikam: succeeded");
+    expect(stack.graph.applications().filter((a) => a.uniqueName === "syncbot-fabrikam")).toHaveLength(1);
+    const audit = await stack.bot.repo.listAudit("fabrikam", { limit: 50 });
+    expect(audit.events.some((e) => e.action === "run.resumed")).toBe(true);
   });
 });
