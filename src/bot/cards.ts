@@ -263,7 +263,10 @@ export const COMMANDS: Array<[string, string]> = [
   ],
   ["status [customer]", "registrations syncbot manages: client id, secrets with expiry countdown, UMP state, drift"],
   ["check <customer>", "compare the live registration and UMP settings with the desired spec"],
-  ["rotate <customer>", "plan a new client secret (approval needed); the old one stays valid through a grace period"],
+  [
+    "rotate <customer> [service]",
+    "plan a new client secret for the service (default ump; others are handed over by one-time link); approval needed; the old one stays valid through a grace period",
+  ],
   ["history <customer>", "the audit trail: who asked, who approved, what changed, when"],
   ["help", "this list"],
 ];

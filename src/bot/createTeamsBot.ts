@@ -18,7 +18,13 @@ import { describeError } from "../domain/errors";
 import type { Logger } from "../domain/ports";
 import type { Actor, ConversationRef, RequestRecord } from "../domain/records";
 import type { Repository } from "../domain/repository";
-import { isCustomerSlug, PARAMETER_FIELDS, type ProvisionParameters, validateParameters } from "../domain/spec";
+import {
+  isCustomerSlug,
+  isServiceName,
+  PARAMETER_FIELDS,
+  type ProvisionParameters,
+  validateParameters,
+} from "../domain/spec";
 import type { Clock } from "../domain/ports";
 import type { Sweeper } from "../domain/createSweeper";
 import {
@@ -315,15 +321,19 @@ export function createTeamsBot(deps: TeamsBotDeps) {
   ): Promise<RequestRecord | string> {
     const registration = isCustomerSlug(customer) ? await repo.getRegistration(customer) : null;
     if (!registration) return `syncbot manages no registration for "${truncate(customer, 40)}".`;
-    if (service && service !== "ump")
-      return `Only the "ump" service's secret is rotated through UMP's API; "${truncate(service, 30)}" is not managed here.`;
-    const outcome = await provisioning.review({
-      params: registration.params,
-      kind: "rotate",
-      requester: actor,
-      tenantId: config.spTenantId,
-      conversation: referenceOf(context),
-    });
+    if (service && !isServiceName(service))
+      return `"${truncate(service, 40)}" is not a service name (1-32 lower-case letters, digits or hyphens).`;
+    const outcome = await guard(() =>
+      provisioning.review({
+        params: registration.params,
+        kind: "rotate",
+        service: service?.toLowerCase(),
+        requester: actor,
+        tenantId: config.spTenantId,
+        conversation: referenceOf(context),
+      }),
+    );
+    if ("error" in outcome) return outcome.error;
     if (outcome.kind === "planned") return outcome.request;
     if (outcome.kind === "invalid") return `Cannot plan a rotation: ${Object.values(outcome.errors).join(" ")}`;
     if (outcome.kind === "busy") return outcome.reason;
@@ -349,7 +359,11 @@ export function createTeamsBot(deps: TeamsBotDeps) {
     } catch (e) {
       const d = describeError(e);
       log.warn("review failed", { code: d.code, error: d.message });
-      return { error: `Could not read the live state (${d.code}): ${d.message}${d.hint ? ` ${d.hint}` : ""}` };
+      const prefix =
+        d.code === "validation_failed" || d.code === "config_invalid"
+          ? "Cannot plan this"
+          : "Could not read the live state";
+      return { error: `${prefix} (${d.code}): ${d.message}${d.hint ? ` ${d.hint}` : ""}` };
     }
   }
 

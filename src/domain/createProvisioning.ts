@@ -36,7 +36,15 @@ import type {
   StepRecord,
 } from "./records";
 import type { Repository } from "./repository";
-import { addMonths, buildSpec, type ProvisionParameters, REQUIRED_SCOPES, type Spec } from "./spec";
+import {
+  addMonths,
+  buildSpec,
+  DEFAULT_SERVICE,
+  isServiceName,
+  type ProvisionParameters,
+  REQUIRED_SCOPES,
+  type Spec,
+} from "./spec";
 
 export interface HandoffPort {
   /** Seals the values, stores them and sends the operator a one-time link; resolves the link's expiry. */
@@ -176,6 +184,15 @@ export function createProvisioning(deps: ProvisioningDeps) {
     const correlationId = randomUUID();
     const ctx: CallContext = { correlationId };
     const spec = buildSpec(input.params);
+    const service = input.service ?? DEFAULT_SERVICE;
+    if (!isServiceName(service))
+      throw new SyncbotError("validation_failed", "A service name is 1-32 lower-case letters, digits or hyphens.");
+    // Only the "ump" service's secret has a place in UMP; any other service's secret is handed over.
+    if ((service !== DEFAULT_SERVICE || options.umpTarget === "handoff") && !deps.handoff)
+      throw new SyncbotError(
+        "config_invalid",
+        `Handing over the "${service}" secret needs HANDOFF_KEY (hand-off links); nothing was changed.`,
+      );
     await checkScopes(ctx);
     let live: LiveState;
     try {
@@ -349,7 +366,7 @@ export function createProvisioning(deps: ProvisioningDeps) {
     heartbeat.unref?.();
     try {
       const spec = buildSpec(request.params);
-      for (const name of STEP_ORDER[options.umpTarget]) {
+      for (const name of stepsFor(request)) {
         request = (await repo.getRequest(requestId))!;
         const step = request.run!.steps.find((s) => s.name === name)!;
         if (step.status === "done" || step.status === "skipped") {
@@ -405,12 +422,12 @@ export function createProvisioning(deps: ProvisioningDeps) {
   async function needsSecretRedo(r: RequestRecord, spec: Spec): Promise<boolean> {
     const run = r.run!;
     if (!run.newSecret || heldSecrets.has(run.id)) return false;
-    const consumer: StepName = options.umpTarget === "api" ? "writeUmp" : "handoff";
+    const consumer: StepName = viaUmpApi(r) ? "writeUmp" : "handoff";
     const consumed = run.steps.find((s) => s.name === consumer);
     if (consumed?.status === "done" || (consumer === "handoff" && run.handoff)) return false;
     // The process may have died after UMP applied the write but before the step was recorded: then UMP
     // already holds this secret, and replacing it would only churn a working credential.
-    if (options.umpTarget === "api" && ump) {
+    if (viaUmpApi(r) && ump) {
       const { settings } = await ump.getSettings(spec.umpInstance, { correlationId: r.correlationId });
       if (settings.syncApp.clientSecret.fingerprint === run.newSecret.fingerprint) return false;
     }
@@ -451,7 +468,7 @@ export function createProvisioning(deps: ProvisioningDeps) {
           startedAt: now.toISOString(),
           owner: instanceId,
           leaseUntil: until,
-          steps: STEP_ORDER[options.umpTarget].map((name) => ({ name, status: "pending" })),
+          steps: stepsFor(r).map((name) => ({ name, status: "pending" })),
         };
         return { ...r, state: "running", run };
       }
@@ -682,7 +699,7 @@ export function createProvisioning(deps: ProvisioningDeps) {
 
       case "handoff": {
         if (!run.newSecret) return { status: "skipped", detail: "no new secret to hand over" };
-        if (!deps.handoff) throw new SyncbotError("config_invalid", "UMP_TARGET=handoff needs HANDOFF_KEY.");
+        if (!deps.handoff) throw new SyncbotError("config_invalid", "Handing over a secret needs HANDOFF_KEY.");
         const value = heldSecrets.get(run.id);
         if (!value) throw new SyncbotError("internal", "the new secret's value is no longer held; run again");
         const offered = await deps.handoff.offer({
@@ -827,7 +844,7 @@ export function createProvisioning(deps: ProvisioningDeps) {
     if (run.newSecret && !app.passwordCredentials.some((p) => p.keyId === run.newSecret!.keyId))
       differences.push(`Entra: the new secret ${run.newSecret.keyId} is missing`);
     let umpSettings: UmpSettings | null = null;
-    if (ump && options.umpTarget === "api") {
+    if (ump && viaUmpApi(request)) {
       umpSettings = (await ump.getSettings(spec.umpInstance, ctx)).settings;
       if (umpSettings.syncApp.clientId !== app.appId) differences.push("UMP client id differs from the registration");
       if (umpSettings.syncApp.redirectUri !== spec.redirectUrl) differences.push("UMP redirect URL differs");
@@ -854,7 +871,7 @@ export function createProvisioning(deps: ProvisioningDeps) {
       }
       if (tokenProof === "failed") differences.push(`the token endpoint did not accept the new secret (${last})`);
     }
-    if (options.umpTarget === "api") heldSecrets.delete(run.id);
+    if (viaUmpApi(request)) heldSecrets.delete(run.id);
     const verification = { ok: differences.length === 0, differences, tokenProof, at: nowIso() };
     await repo.saveRegistration(request.customer, (cur) => ({
       ...(cur ?? newRegistration(request, run)),
@@ -1016,6 +1033,16 @@ export function createProvisioning(deps: ProvisioningDeps) {
         error: describeError(e).message,
       });
     }
+  }
+
+  /** Whether this request's secret goes to UMP through its API (else it is handed over to an operator). */
+  function viaUmpApi(r: RequestRecord): boolean {
+    return options.umpTarget === "api" && r.service === DEFAULT_SERVICE;
+  }
+
+  /** The steps of a run: UMP's API for the "ump" service in api mode, a hand-off otherwise. */
+  function stepsFor(r: RequestRecord): StepName[] {
+    return STEP_ORDER[viaUmpApi(r) ? "api" : "handoff"];
   }
 
   function isStale(r: RequestRecord, now = clock.now().getTime()): boolean {

@@ -129,17 +129,19 @@ export function planProvisioning(spec: Spec, live: LiveState, options: PlanOptio
   else changes.push(...applicationDiff(spec, app));
 
   // The secret: UMP must hold a live secret that syncbot recorded and that is not about to expire.
-  const held = options.umpApi ? umpHeldSecret(live, service) : null;
+  // Only the "ump" service's secret lives in UMP; other services' secrets are handed over to operators.
+  const viaUmp = options.umpApi && service === DEFAULT_SERVICE;
+  const held = viaUmp ? umpHeldSecret(live, service) : null;
   const recordedForService = live.recorded.filter((s) => s.service === service && s.status === "active");
   const liveKeys = new Set(app?.passwordCredentials.map((p) => p.keyId) ?? []);
   const activeLive = recordedForService.filter((s) => liveKeys.has(s.keyId));
   const renewBefore = options.now.getTime() + (options.renewWithinDays ?? 0) * 86_400_000;
-  const current = options.umpApi ? held : (activeLive[0] ?? null);
+  const current = viaUmp ? held : (activeLive[0] ?? null);
   const currentGood = current !== null && Date.parse(current.endDateTime) > renewBefore;
   const needSecret = options.kind === "rotate" || !currentGood;
   if (needSecret) changes.push({ kind: "secret.add", service, lifetimeMonths: spec.secretLifetimeMonths });
 
-  if (options.umpApi && service === DEFAULT_SERVICE) {
+  if (viaUmp) {
     const ump = live.ump;
     const fields: Array<"clientId" | "clientSecret" | "redirectUri"> = [];
     if (!app || ump?.syncApp.clientId !== app.appId) fields.push("clientId");
@@ -162,7 +164,7 @@ export function planProvisioning(spec: Spec, live: LiveState, options: PlanOptio
     if (needSecret) {
       // A secret UMP still uses stays valid through a grace period (no downtime); one it does not use goes now.
       for (const s of activeLive) {
-        const inUse = options.kind === "rotate" || s.keyId === held?.keyId || !options.umpApi;
+        const inUse = options.kind === "rotate" || s.keyId === held?.keyId || !viaUmp;
         changes.push({
           kind: "secret.remove",
           keyId: s.keyId,

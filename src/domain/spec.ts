@@ -63,6 +63,11 @@ const ENTRA_FORBIDDEN_URI_CHARS = /[!$'(),;]/;
 const MAX_REDIRECT_URI_LENGTH = 256;
 const MAX_DISPLAY_NAME = 120;
 
+/** A service that holds its own secret on the registration ("ump", "teams-sync", …). */
+export function isServiceName(value: string): boolean {
+  return /^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/.test(value);
+}
+
 export function isCustomerSlug(value: string): boolean {
   return CUSTOMER_RE.test(value);
 }

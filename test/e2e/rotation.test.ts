@@ -147,14 +147,17 @@ describe("rotate <customer>", () => {
     expect(stack.bot.provisioning.heldSecretCount()).toBe(0);
   });
 
-  it("refuses an unknown customer and a service syncbot does not rotate, writing nothing", async () => {
+  it("refuses an unknown customer, a malformed service name, and another service without hand-off links, writing nothing", async () => {
     await provision();
     const writes = stack.graph.writes().length;
     await stack.say("rotate nobody");
     await stack.say("rotate contoso mailer");
+    await stack.say("rotate contoso Bad_Name!");
     const texts = stack.connector.activities.filter((a) => a.op === "create").map((a) => a.activity?.text ?? "");
     expect(texts.some((t) => /manages no registration for "nobody"/.test(t))).toBe(true);
-    expect(texts.some((t) => /Only the "ump" service's secret/.test(t))).toBe(true);
+    // Another service's secret can only reach its operator through a hand-off link; none is configured here.
+    expect(texts.some((t) => /Handing over the "mailer" secret needs HANDOFF_KEY/.test(t))).toBe(true);
+    expect(texts.some((t) => /"bad_name!" is not a service name|"Bad_Name!" is not a service name/.test(t))).toBe(true);
     expect(stack.graph.writes().length).toBe(writes);
   });
 });

@@ -1,0 +1,121 @@
+// "A new secret for each new service" (vendor procedure step 21): a customer's registration holds one
+// secret per service. The "ump" secret goes to UMP through its API; another service's secret is handed
+// to the approving operator through a one-time link. Each has its own reminders and rotation, and
+// rotating one never touches the other.
+
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { secretFingerprint } from "../emulators/umpEmulator";
+import {
+  cardText,
+  expectNoSecretIn,
+  findAction,
+  JOBS_KEY,
+  runFinished,
+  type Stack,
+  startStack,
+  USERS,
+} from "../support/stack";
+
+const DAY = 86_400_000;
+let stack: Stack;
+beforeEach(async () => {
+  stack = await startStack({
+    env: { HANDOFF_KEY: Buffer.alloc(32, 9).toString("base64"), PUBLIC_BASE_URL: "http://127.0.0.1:1" },
+  });
+});
+afterEach(async () => {
+  expectNoSecretIn(stack.everything(), stack.graph.issuedSecrets());
+  await stack.stop();
+});
+
+/** Opens the hand-off link from the approver's personal chat; returns the page's secret and the chat card. */
+async function takeHandoff(nth: number) {
+  const created = await stack.connector.waitFor(() => stack.connector.conversationsCreated[nth]);
+  const dm = await stack.connector.waitFor((cur) =>
+    cur.find((a) => a.conversationId === created.id && a.activity?.attachments?.length),
+  );
+  const card = dm.activity.attachments[0].content;
+  const token = JSON.stringify(card).match(/\/handoff\/([A-Za-z0-9_-]{43})/)![1]!;
+  const html = await (await fetch(`${stack.url}/handoff/${token}`)).text();
+  const secret = html
+    .match(/Client secret<\/th><td><code>([^<]+)<\/code>/)![1]!
+    .replace(/&#(\d+);/g, (_m, c) => String.fromCharCode(Number(c)));
+  return { activityId: dm.activityId, card, secret };
+}
+
+async function rotate(service: string, nthHandoff: number) {
+  await stack.say(`rotate contoso ${service}`);
+  const { activityId, card } = stack.lastCardMessage();
+  expect(cardText(card)).toContain(`Entra: add client secret for service "${service}"`);
+  expect(cardText(card)).not.toMatch(/UMP ump-contoso: write/);
+  await stack.press(activityId, "Approve", { user: USERS.approver });
+  const handoff = await takeHandoff(nthHandoff);
+  await stack.press(handoff.activityId, "Applied in UMP", { user: USERS.approver, card: handoff.card });
+  const done = await stack.waitForCard(activityId, runFinished);
+  expect(done.body[0].text).toBe("Rotate the secret for contoso: succeeded");
+  return handoff.secret;
+}
+
+describe("several services on one registration", () => {
+  it("adds a second service's secret by hand-off, reminds per service, and rotates one without touching the other", async () => {
+    await stack.provision("contoso");
+    const app0 = stack.graph.applications()[0]!;
+    const umpKeyId = app0.passwordCredentials[0]!.keyId;
+    const umpBefore = stack.ump.settings("ump-contoso");
+
+    // First secret of the "teams-sync" service.
+    const teamsSecret = await rotate("teams-sync", 0);
+    let app = stack.graph.applications()[0]!;
+    expect(app.passwordCredentials).toHaveLength(2);
+    const teamsKey = app.passwordCredentials.find((p) => p.keyId !== umpKeyId)!;
+    expect(teamsKey.displayName).toMatch(/^syncbot:teams-sync:/);
+    expect(secretFingerprint(teamsSecret)).toBe(stack.graph.secretFingerprint(app.id, teamsKey.keyId));
+    // UMP still holds the ump secret, untouched.
+    expect(stack.ump.settings("ump-contoso").syncApp.clientSecret).toEqual(umpBefore.syncApp.clientSecret);
+    expect(stack.graph.secretFingerprint(app.id, umpKeyId)).toBe(umpBefore.syncApp.clientSecret.fingerprint);
+    const reg = await stack.bot.repo.getRegistration("contoso");
+    expect(reg?.secrets.map((s) => `${s.service}:${s.status}`).sort()).toEqual(["teams-sync:active", "ump:active"]);
+
+    // Reminders: one per service's secret, each naming its service, each with its own Rotate button.
+    const at = new Date(Date.parse(teamsKey.endDateTime!) - 10 * DAY).toISOString();
+    const sweep = await fetch(`${stack.url}/api/jobs/expiry-sweep?at=${encodeURIComponent(at)}`, {
+      method: "POST",
+      headers: { "x-jobs-key": JOBS_KEY },
+    });
+    expect(((await sweep.json()) as { sent: number }).sent).toBe(2);
+    const reminders = stack.connector.activities
+      .filter(
+        (a) =>
+          a.op === "create" &&
+          /secret of contoso expires/.test(a.activity?.attachments?.[0]?.content?.body?.[0]?.text ?? ""),
+      )
+      .map((a) => ({ activityId: a.activityId, card: a.activity.attachments[0].content }));
+    expect(reminders.map((r) => r.card.body[0].text.split(" ")[1]).sort()).toEqual(["teams-sync", "ump"]);
+    const teamsReminder = reminders.find((r) => r.card.body[0].text.includes("teams-sync"))!;
+    expect(findAction(teamsReminder.card, "Rotate secret")?.data).toMatchObject({
+      customer: "contoso",
+      service: "teams-sync",
+    });
+
+    // Rotate secret on the teams-sync reminder plans a teams-sync rotation: old teams-sync secret kept
+    // through the grace period, the ump secret not mentioned.
+    const pressed = await stack.press(teamsReminder.activityId, "Rotate secret", { user: USERS.requester });
+    const plan = cardText(pressed.card);
+    expect(plan).toContain('Entra: add client secret for service "teams-sync"');
+    expect(plan).toContain(`remove the old secret ${teamsKey.keyId}`);
+    expect(plan).not.toContain(umpKeyId);
+    await stack.press(teamsReminder.activityId, "Approve", { user: USERS.approver });
+    const handoff = await takeHandoff(1);
+    await stack.press(handoff.activityId, "Applied in UMP", { user: USERS.approver, card: handoff.card });
+    const done = await stack.waitForCard(teamsReminder.activityId, runFinished);
+    expect(done.body[0].text).toBe("Rotate the secret for contoso: succeeded");
+
+    app = stack.graph.applications()[0]!;
+    expect(app.passwordCredentials.map((p) => p.keyId)).toContain(umpKeyId);
+    expect(app.passwordCredentials).toHaveLength(3); // ump, old teams-sync (grace), new teams-sync
+    const after = await stack.bot.repo.getRegistration("contoso");
+    expect(after?.secrets.find((s) => s.keyId === teamsKey.keyId)?.status).toBe("superseded");
+    expect(after?.secrets.find((s) => s.keyId === umpKeyId)?.status).toBe("active");
+    expect(stack.ump.settings("ump-contoso").syncApp.clientSecret).toEqual(umpBefore.syncApp.clientSecret);
+  });
+});
