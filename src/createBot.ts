@@ -186,7 +186,7 @@ export async function createBot(config: Readonly<Config>, overrides: BotOverride
         timers.push(setTimeout(scheduled, 30_000));
         timers.push(setInterval(scheduled, every));
       }
-      if (handoff) timers.push(setInterval(() => void handoff.destroyExpired().catch(() => undefined), 60_000));
+      if (handoff) timers.push(setInterval(() => void provisioning.expireHandoffs().catch(() => undefined), 60_000));
       for (const t of timers) t.unref?.();
       return listeningUrl;
     },

@@ -1073,6 +1073,59 @@ export function createProvisioning(deps: ProvisioningDeps) {
     return resumed;
   }
 
+  /**
+   * Hand-off links that expired unopened: the sealed secret is destroyed, and since nobody ever saw it
+   * the secret is removed from Entra and the run fails, so no unusable secret stays behind. A link that
+   * was opened keeps its run waiting for "Applied in UMP" (the operator has the values).
+   */
+  async function expireHandoffs(): Promise<number> {
+    const now = clock.now().getTime();
+    let expired = 0;
+    for (const h of await repo.listHandoffs()) {
+      if (!h.sealed || Date.parse(h.expiresAt) > now) continue;
+      await repo.destroyHandoff(h.tokenHash);
+      expired++;
+      const request = await repo.getRequest(h.requestId);
+      const run = request?.run;
+      if (
+        !request ||
+        request.state !== "running" ||
+        !run?.handoff ||
+        run.handoff.appliedAt ||
+        run.handoff.tokenHash !== h.tokenHash
+      )
+        continue;
+      if (run.newSecret && run.objectId) {
+        await directory.removePassword(run.objectId, run.newSecret.keyId, { correlationId: request.correlationId });
+        await forgetSecret(request.customer, run.newSecret.keyId);
+        await audit(
+          request,
+          "syncbot",
+          "secret.removed",
+          "ok",
+          `${run.newSecret.keyId} (hand-off link expired unopened)`,
+        );
+      }
+      await repo.updateRequest(request.id, (r) => ({
+        ...r,
+        run: {
+          ...r.run!,
+          steps: r.run!.steps.map((st) =>
+            st.name === "handoff" ? { ...st, status: "failed" as const, finishedAt: nowIso() } : st,
+          ),
+        },
+      }));
+      await finish((await repo.getRequest(request.id))!, "failed", {
+        step: "handoff",
+        code: "expired",
+        message: "The one-time link expired before anyone opened it; its secret was destroyed and removed from Entra.",
+        hint: `Ask again (${request.kind === "rotate" ? `rotate ${request.customer}` : `provision ${request.customer}`}) and open the new link before it expires.`,
+      });
+      await repo.releaseLock(request.customer, request.id);
+    }
+    return expired;
+  }
+
   /** Hand-off mode: the operator confirms the values are in UMP; the run continues with tidy. */
   async function handoffApplied(requestId: string, actor: Actor): Promise<ActionOutcome> {
     const request = await repo.getRequest(requestId);
@@ -1140,6 +1193,7 @@ export function createProvisioning(deps: ProvisioningDeps) {
     execute,
     resumeStale,
     handoffApplied,
+    expireHandoffs,
     /** For tests: whether this process still holds any secret value. */
     heldSecretCount: () => heldSecrets.size,
   };

@@ -1,7 +1,7 @@
 // Hand-off mode (CONTRACT section 6): for a UMP without a settings API. The new secret is sealed with
 // AES-256-GCM under HANDOFF_KEY (never stored in clear), the operator gets a one-time link in a
-// personal chat, the page shows the values once, and an unopened link's sealed secret is destroyed
-// when it expires. Only the SHA-256 of the 256-bit link token is stored.
+// personal chat, the page shows the values once; an unopened link's sealed secret is destroyed when
+// it expires (provisioning.expireHandoffs). Only the SHA-256 of the 256-bit link token is stored.
 
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:crypto";
 import type { HandoffPort } from "../domain/createProvisioning";
@@ -29,7 +29,6 @@ export interface HandoffDeps {
 
 export interface HandoffPages {
   open(token: string): Promise<{ status: number; html: string }>;
-  destroyExpired(): Promise<number>;
 }
 
 interface Payload {
@@ -111,18 +110,6 @@ export function createHandoff(deps: HandoffDeps): HandoffPort & HandoffPages {
 <tr><th>Authentication Portal URL</th><td><code>${esc(v.portalUrl)}</code></td></tr>
 </table>`,
       );
-    },
-
-    async destroyExpired() {
-      let n = 0;
-      for (const h of await deps.repo.listHandoffs()) {
-        if (h.sealed && Date.parse(h.expiresAt) <= deps.clock.now().getTime()) {
-          await deps.repo.destroyHandoff(h.tokenHash);
-          n++;
-        }
-      }
-      if (n) deps.logger.info("expired hand-off secrets destroyed", { count: n });
-      return n;
     },
   };
 }

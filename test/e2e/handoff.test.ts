@@ -4,7 +4,16 @@
 
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { secretFingerprint } from "../emulators/umpEmulator";
-import { cardText, fact, type Stack, startStack, USERS } from "../support/stack";
+import {
+  cardText,
+  expectNoSecretIn,
+  fact,
+  manualClock,
+  runFinished,
+  type Stack,
+  startStack,
+  USERS,
+} from "../support/stack";
 
 const KEY = Buffer.alloc(32, 7).toString("base64");
 let stack: Stack;
@@ -66,6 +75,33 @@ describe("hand-off mode", () => {
     // Never in clear anywhere else: messages, logs, database.
     expect(stack.everything()).not.toContain(secretValue);
     expect(stack.ump.requests).toHaveLength(0);
+  });
+
+  it("fails the run and removes the secret from Entra when the link expires unopened", async () => {
+    const clock = manualClock();
+    await stack.stop();
+    stack = await startStack({
+      clock,
+      env: { UMP_TARGET: "handoff", HANDOFF_KEY: KEY, PUBLIC_BASE_URL: "http://127.0.0.1:1" },
+    });
+    const { activityId } = await stack.reviewPlan("contoso");
+    await stack.press(activityId, "Approve", { user: USERS.approver });
+    await stack.waitForCard(activityId, (c) => /waiting for Megan Bowen/.test(cardText(c)));
+    const dm = await stack.connector.waitFor((cur) => cur.find((a) => /\/handoff\//.test(JSON.stringify(a.activity))));
+    const token = JSON.stringify(dm.activity).match(/\/handoff\/([A-Za-z0-9_-]{43})/)![1]!;
+    expect(stack.graph.applications()[0]!.passwordCredentials).toHaveLength(1);
+
+    expect(await stack.bot.provisioning.expireHandoffs()).toBe(0); // not yet
+    clock.t += 16 * 60_000;
+    expect(await stack.bot.provisioning.expireHandoffs()).toBe(1);
+
+    const card = await stack.waitForCard(activityId, runFinished);
+    expect(card.body[0].text).toBe("Provision for contoso: failed");
+    expect(cardText(card)).toMatch(/expired before anyone opened it/);
+    expect(stack.graph.applications()[0]!.passwordCredentials).toHaveLength(0);
+    expect((await stack.bot.repo.getRegistration("contoso"))?.secrets ?? []).toHaveLength(0);
+    expect((await fetch(`${stack.url}/handoff/${token}`)).status).toBe(410);
+    expectNoSecretIn(stack.everything(), stack.graph.issuedSecrets());
   });
 
   it("refuses a forged or unknown link", async () => {
