@@ -381,19 +381,34 @@ export function createTeamsBot(deps: TeamsBotDeps) {
     else setImmediate(job);
   }
 
-  // Card updates for one request are applied in order, so a slow update never overwrites a newer state.
-  const updateChains = new Map<string, Promise<void>>();
+  // Card updates for one request go out one at a time and in order, so a slow update never overwrites
+  // a newer state. States that arrive while an update is in flight are coalesced (only the newest is
+  // sent), except a "waiting for Graph/UMP, retry n of m" notice, which is always shown.
+  const queues = new Map<string, RequestRecord[]>();
   function onRequestChanged(request: RequestRecord) {
     if (!request.cardActivityId) return;
-    const card = approvalCard(cardView(request));
-    const prev = updateChains.get(request.id) ?? Promise.resolve();
-    const next = prev
-      .then(() => updateCard(request.conversation, request.cardActivityId!, card))
-      .catch((e) => log.warn("card update failed", { requestId: request.id, error: describeError(e).message }));
-    updateChains.set(request.id, next);
-    void next.finally(() => {
-      if (updateChains.get(request.id) === next) updateChains.delete(request.id);
-    });
+    let queue = queues.get(request.id);
+    if (!queue) {
+      queues.set(request.id, (queue = [request]));
+      void drain(request.id, queue);
+      return;
+    }
+    const last = queue[queue.length - 1];
+    if (queue.length > 1 && last && !last.run?.waiting) queue[queue.length - 1] = request;
+    else queue.push(request);
+  }
+  async function drain(requestId: string, queue: RequestRecord[]) {
+    try {
+      while (queue.length > 0) {
+        const next = queue[0]!;
+        await updateCard(next.conversation, next.cardActivityId!, approvalCard(cardView(next))).catch((e) =>
+          log.warn("card update failed", { requestId, error: describeError(e).message }),
+        );
+        queue.shift();
+      }
+    } finally {
+      queues.delete(requestId);
+    }
   }
 
   async function updateCard(reference: ConversationRef, activityId: string, card: Card) {

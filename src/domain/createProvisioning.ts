@@ -19,6 +19,7 @@ import type {
   CallContext,
   Clock,
   Directory,
+  LiveApplication,
   Logger,
   RetryNotice,
   TokenProver,
@@ -153,13 +154,30 @@ export function createProvisioning(deps: ProvisioningDeps) {
     });
   }
 
-  async function readLive(spec: Spec, ctx: CallContext): Promise<LiveState> {
+  async function readLive(spec: Spec, ctx: CallContext, runId?: string): Promise<LiveState> {
     const [app, umpRead, registration] = await Promise.all([
       directory.getApplicationByUniqueName(spec.uniqueName, ctx),
       ump && options.umpTarget === "api" ? ump.getSettings(spec.umpInstance, ctx) : Promise.resolve(null),
       repo.getRegistration(spec.customer),
     ]);
+    if (runId && umpRead) reads(runId).ump = umpRead;
     return { app, ump: umpRead?.settings ?? null, recorded: registration?.secrets ?? [] };
+  }
+
+  // What a run read or was answered last, kept in this process only, so the next step does not read it
+  // again: the UMP settings with their ETag (a stale one costs a 412 and a re-read, never a lost
+  // update) and the application as verification read it. A resumed run starts without them.
+  const runReads = new Map<string, { ump?: { settings: UmpSettings; etag: string }; app?: LiveApplication }>();
+  function reads(runId: string) {
+    let r = runReads.get(runId);
+    if (!r) runReads.set(runId, (r = {}));
+    return r;
+  }
+  /** The UMP settings this run last saw, once (a retry after 412 must read afresh). */
+  async function umpSettingsFor(runId: string, instance: string, ctx: CallContext) {
+    const cached = reads(runId).ump;
+    reads(runId).ump = undefined;
+    return cached ?? (await ump!.getSettings(instance, ctx));
   }
 
   async function checkScopes(ctx: CallContext) {
@@ -364,6 +382,8 @@ export function createProvisioning(deps: ProvisioningDeps) {
       Math.max(200, Math.floor(options.leaseMs / 3)),
     );
     heartbeat.unref?.();
+    // A run some step of which already started before this execution was interrupted by a crash.
+    const resumedRun = request.run!.steps.some((s) => s.status !== "pending");
     try {
       const spec = buildSpec(request.params);
       for (const name of stepsFor(request)) {
@@ -384,7 +404,7 @@ export function createProvisioning(deps: ProvisioningDeps) {
         const interrupted = step.status === "running";
         request = await setStep(requestId, name, { status: "running", startedAt: nowIso() });
         try {
-          const outcome = await runStep(name, request, spec, interrupted);
+          const outcome = await runStep(name, request, spec, interrupted, interrupted || resumedRun);
           request = await setStep(
             requestId,
             name,
@@ -414,7 +434,10 @@ export function createProvisioning(deps: ProvisioningDeps) {
       const after = await repo.getRequest(requestId);
       if (after && after.state !== "running") {
         await repo.releaseLock(after.customer, requestId);
-        if (after.run) heldSecrets.delete(after.run.id);
+        if (after.run) {
+          heldSecrets.delete(after.run.id);
+          runReads.delete(after.run.id);
+        }
       }
     }
   }
@@ -589,13 +612,14 @@ export function createProvisioning(deps: ProvisioningDeps) {
     request: RequestRecord,
     spec: Spec,
     interrupted = false,
+    resumed = interrupted,
   ): Promise<StepOutcome> {
     const ctx = ctxFor(request, name);
     const run = request.run!;
     const has = (kind: string) => request.plan.changes.some((c) => c.kind === kind);
     switch (name) {
       case "upsertApplication": {
-        const live = await readLive(spec, ctx);
+        const live = await readLive(spec, ctx, run.id);
         const fresh = run.steps.every((s) => s.status === "pending" || s.name === "upsertApplication");
         if (fresh && !run.objectId) {
           // Invariant 2: the approval covers exactly the plan it was given for.
@@ -636,10 +660,11 @@ export function createProvisioning(deps: ProvisioningDeps) {
         if (!has("secret.add")) return { status: "skipped", detail: "UMP already holds a valid secret" };
         const objectId = run.objectId!;
         const justCreated = request.plan.changes.some((c) => c.kind === "app.create");
-        // Resume rule: a secret named after this run that was never recorded is an orphan of a crash.
-        const app = await directory.getApplication(objectId, { ...ctx, justCreated });
         const displayName = secretDisplayName(request.service, run.id);
-        for (const p of app.passwordCredentials) {
+        // Resume rule: a secret named after this run that was never recorded is an orphan of a crash.
+        // Only an attempt after a crash can find one, so a first attempt does not read the app first.
+        const app = resumed ? await directory.getApplication(objectId, { ...ctx, justCreated }) : null;
+        for (const p of app?.passwordCredentials ?? []) {
           if (p.displayName === displayName && p.keyId !== run.newSecret?.keyId) {
             await directory.removePassword(objectId, p.keyId, ctx);
             // The process may have died after recording it but before the step finished.
@@ -741,7 +766,7 @@ export function createProvisioning(deps: ProvisioningDeps) {
     const run = request.run!;
     // 412 means someone changed the settings since we read them: re-read and write only what still differs.
     for (let attempt = 1; attempt <= 3; attempt++) {
-      const { settings, etag } = await ump!.getSettings(spec.umpInstance, ctx);
+      const { settings, etag } = await umpSettingsFor(run.id, spec.umpInstance, ctx);
       const patch: Record<string, string> = {};
       if (settings.syncApp.clientId !== run.appId) patch.clientId = run.appId!;
       if (settings.syncApp.redirectUri !== spec.redirectUrl) patch.redirectUri = spec.redirectUrl;
@@ -752,15 +777,18 @@ export function createProvisioning(deps: ProvisioningDeps) {
         patch.clientSecret = value;
         patch.clientSecretExpiresAt = run.newSecret.endDateTime;
       }
-      if (Object.keys(patch).length === 0)
+      if (Object.keys(patch).length === 0) {
+        reads(run.id).ump = { settings, etag };
         return {
           status: "done",
           detail: `UMP revision ${settings.revision} already holds these values`,
           patch: { umpRevision: settings.revision },
         };
+      }
       const bodyHash = createHash("sha256").update(JSON.stringify(patch)).digest("hex").slice(0, 16);
       try {
         const written = await ump!.patchSyncApp(spec.umpInstance, etag, patch, `${run.id}-sync-app-${bodyHash}`, ctx);
+        reads(run.id).ump = written;
         const fields = Object.keys(patch).filter((k) => k !== "clientSecretExpiresAt");
         await audit(
           request,
@@ -794,7 +822,7 @@ export function createProvisioning(deps: ProvisioningDeps) {
   async function setPortalUrl(request: RequestRecord, spec: Spec, ctx: CallContext): Promise<StepOutcome> {
     const run = request.run!;
     for (let attempt = 1; attempt <= 3; attempt++) {
-      const { settings, etag } = await ump!.getSettings(spec.umpInstance, ctx);
+      const { settings, etag } = await umpSettingsFor(run.id, spec.umpInstance, ctx);
       const portal = settings.customerAuthenticationPortalUrl;
       if (portal.value === spec.portalUrl && portal.validationStatus === "Valid")
         return { status: "done", detail: "validated", patch: { umpRevision: settings.revision } };
@@ -815,8 +843,8 @@ export function createProvisioning(deps: ProvisioningDeps) {
         const op = await ump!.getOperation(operationId, ctx);
         if (op.status === "CompletedSuccess") {
           await audit(request, "syncbot", "ump.portalUrl.validated", "ok", spec.portalUrl);
-          const after = await ump!.getSettings(spec.umpInstance, ctx);
-          return { status: "done", detail: "validated", patch: { umpRevision: after.settings.revision } };
+          // The revision after this write is read by the verification step, which reads UMP anyway.
+          return { status: "done", detail: "validated" };
         }
         if (op.status === "CompletedFailed")
           throw new SyncbotError(
@@ -835,17 +863,40 @@ export function createProvisioning(deps: ProvisioningDeps) {
     throw new SyncbotError("conflict", "UMP settings kept changing while syncbot wrote the portal URL.");
   }
 
+  /** A client-credentials token request with the new secret, retried through Entra's propagation delay. */
+  async function proveNewSecret(
+    run: RunRecord,
+    ctx: CallContext,
+  ): Promise<{ result: "ok" | "failed" | "skipped"; error?: string }> {
+    const value = heldSecrets.get(run.id);
+    if (!value || !run.appId) return { result: "skipped" };
+    let last = "";
+    for (let i = 0; i < options.proofAttempts; i++) {
+      const proof = await tokenProver.proveClientSecret(run.appId, value, ctx);
+      if (proof.ok) return { result: "ok" };
+      last = proof.error;
+      if (i < options.proofAttempts - 1) await sleep(options.proofDelayMs);
+    }
+    return { result: "failed", error: last };
+  }
+
   async function verify(request: RequestRecord, spec: Spec, ctx: CallContext): Promise<StepOutcome> {
     const run = request.run!;
     const differences: string[] = [];
     const justCreated = request.plan.changes.some((c) => c.kind === "app.create");
-    const app = await directory.getApplication(run.objectId!, { ...ctx, justCreated });
+    // The three read-backs are independent: run them side by side.
+    const [app, umpSettings, proof] = await Promise.all([
+      directory.getApplication(run.objectId!, { ...ctx, justCreated }),
+      ump && viaUmpApi(request)
+        ? ump.getSettings(spec.umpInstance, ctx).then((r) => r.settings)
+        : Promise.resolve(null),
+      proveNewSecret(run, ctx),
+    ]);
+    reads(run.id).app = app;
     for (const d of applicationDiff(spec, app)) differences.push(`Entra ${d.field}: is ${d.from}, expected ${d.to}`);
     if (run.newSecret && !app.passwordCredentials.some((p) => p.keyId === run.newSecret!.keyId))
       differences.push(`Entra: the new secret ${run.newSecret.keyId} is missing`);
-    let umpSettings: UmpSettings | null = null;
-    if (ump && viaUmpApi(request)) {
-      umpSettings = (await ump.getSettings(spec.umpInstance, ctx)).settings;
+    if (umpSettings) {
       if (umpSettings.syncApp.clientId !== app.appId) differences.push("UMP client id differs from the registration");
       if (umpSettings.syncApp.redirectUri !== spec.redirectUrl) differences.push("UMP redirect URL differs");
       if (run.newSecret && umpSettings.syncApp.clientSecret.fingerprint !== run.newSecret.fingerprint)
@@ -854,23 +905,9 @@ export function createProvisioning(deps: ProvisioningDeps) {
       if (portal.value !== spec.portalUrl || portal.validationStatus !== "Valid")
         differences.push(`UMP portal URL is ${portal.value ?? "unset"} (${portal.validationStatus})`);
     }
-    let tokenProof: "ok" | "failed" | "skipped" = "skipped";
-    const value = heldSecrets.get(run.id);
-    if (value && run.appId) {
-      tokenProof = "failed";
-      let last = "";
-      // Entra takes a few seconds to accept a new secret everywhere: retry through that delay.
-      for (let i = 0; i < options.proofAttempts; i++) {
-        const proof = await tokenProver.proveClientSecret(run.appId, value, ctx);
-        if (proof.ok) {
-          tokenProof = "ok";
-          break;
-        }
-        last = proof.error;
-        if (i < options.proofAttempts - 1) await sleep(options.proofDelayMs);
-      }
-      if (tokenProof === "failed") differences.push(`the token endpoint did not accept the new secret (${last})`);
-    }
+    const tokenProof = proof.result;
+    if (proof.result === "failed")
+      differences.push(`the token endpoint did not accept the new secret (${proof.error})`);
     if (viaUmpApi(request)) heldSecrets.delete(run.id);
     const verification = { ok: differences.length === 0, differences, tokenProof, at: nowIso() };
     await repo.saveRegistration(request.customer, (cur) => ({
@@ -903,7 +940,7 @@ export function createProvisioning(deps: ProvisioningDeps) {
   async function tidy(request: RequestRecord, ctx: CallContext): Promise<StepOutcome> {
     const run = request.run!;
     const objectId = run.objectId!;
-    const app = await directory.getApplication(objectId, ctx);
+    const app = reads(run.id).app ?? (await directory.getApplication(objectId, ctx));
     const registration = await repo.getRegistration(request.customer);
     const recorded = new Set((registration?.secrets ?? []).map((s) => s.keyId));
     const removed: string[] = [];

@@ -47,16 +47,11 @@ const POINTS: Point[] = [
   },
   {
     customer: "wingtip",
-    name: "before tidy (verified, old secrets not yet tidied)",
+    name: "during verification (the new secret proven, the step and tidy not yet recorded)",
     on: "graph",
-    match: () => {
-      // Tidy's first call is a GET of the application after verify's token proof.
-      let proved = false;
-      return (r) => {
-        if (r.phase === "after" && r.method === "POST" && r.path.endsWith("/oauth2/v2.0/token")) proved = true;
-        return proved && r.phase === "before" && r.method === "GET" && r.path.startsWith("/v1.0/applications/");
-      };
-    },
+    // Verification reads back Graph and UMP and proves the secret side by side; the proof is its last
+    // request, and tidy makes none when there is nothing to remove: crash as the proof is answered.
+    match: () => (r) => r.phase === "after" && r.method === "POST" && r.path.endsWith("/oauth2/v2.0/token"),
   },
 ];
 

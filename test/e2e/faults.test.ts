@@ -46,6 +46,10 @@ function expectNoUndeliveredSecret(customer = "contoso") {
 
 describe("Graph throttling and replication lag are waited out", () => {
   it("a 429 storm on addPassword: waits (visible on the card as retry n of 5) and succeeds", async () => {
+    // Real Retry-After waits here (3 × 1 s): each notice stays on the card while its wait lasts, as an
+    // operator would see it, instead of being replaced within the harness's shortened sleeps.
+    await stack.stop();
+    stack = await startStack({ overrides: { sleep: (ms) => new Promise((r) => setTimeout(r, ms)) } });
     stack.graph.injectFault({
       status: 429,
       count: 3,
