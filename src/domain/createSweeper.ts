@@ -56,6 +56,17 @@ const SELECT = ["id", "appId", "uniqueName", "tags", "passwordCredentials"] as c
 
 export type Sweeper = ReturnType<typeof createSweeper>;
 
+const REMINDER_CONCURRENCY = 8;
+
+/** Runs the tasks with at most `limit` in flight. */
+async function inParallel(tasks: Array<() => Promise<void>>, limit: number): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < tasks.length) await tasks[next++]!();
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker));
+}
+
 export function createSweeper(deps: SweepDeps) {
   const { directory, repo, logger: log } = deps;
   const staleClaimMs = deps.staleClaimMs ?? 10 * 60_000;
@@ -84,6 +95,7 @@ export function createSweeper(deps: SweepDeps) {
     // Old secrets first: one removed now is not listed (nor reminded about) below.
     await removeSupersededSecrets(now, dryRun, result, [...registrations.values()]);
 
+    const due: Array<() => Promise<void>> = [];
     for await (const page of directory.listApplicationsByTag(MANAGED_TAG, SELECT)) {
       for (const app of page) {
         result.applications++;
@@ -106,15 +118,19 @@ export function createSweeper(deps: SweepDeps) {
             daysLeft: daysUntil(p.endDateTime, now),
             threshold,
           };
-          try {
-            await remind(notice, registration, now, dryRun, result);
-          } catch (e) {
-            // A store hiccup on one reminder must not starve the others; its claim (if any) goes stale
-            // and a later sweep takes it over.
-            result.failures.push(`${notice.customer}/${notice.keyId}: ${describeError(e).message}`);
-          }
+          due.push(async () => {
+            try {
+              await remind(notice, registration, now, dryRun, result);
+            } catch (e) {
+              // A store hiccup on one reminder must not starve the others; its claim (if any) goes stale
+              // and a later sweep takes it over.
+              result.failures.push(`${notice.customer}/${notice.keyId}: ${describeError(e).message}`);
+            }
+          });
         }
       }
+      // Each reminder is an independent post (tens of ms on the wire): a few at a time per page.
+      await inParallel(due.splice(0), REMINDER_CONCURRENCY);
     }
     log.info("expiry sweep finished", {
       at: result.at,

@@ -187,12 +187,13 @@ describe("expiry sweep", () => {
     const third = new Promise<void>((r) => {
       reachedThird = r;
     });
-    // Process A delivers two, then freezes inside the third delivery (as if killed mid-send).
+    // Process A delivers two, then dies at its third delivery: that one and every delivery it had in
+    // flight (it sends a few at a time) never complete.
     const a = makeSweeper(repoA, delivered, {
       sendReminder: async (conversation, notice) => {
         calls++;
-        if (calls === 3) {
-          reachedThird();
+        if (calls >= 3) {
+          if (calls === 3) reachedThird();
           await new Promise(() => undefined);
         }
         delivered.push({ conversation, notice, by: "A" });
@@ -200,23 +201,26 @@ describe("expiry sweep", () => {
     });
     void a.sweep();
     await third;
+    await new Promise((r) => setTimeout(r, 100)); // let A's other in-flight deliveries reach their claims
     expect(delivered).toHaveLength(2);
+    const frozen = calls - 2;
+    expect(frozen).toBeGreaterThanOrEqual(1);
 
-    // Process B starts (new instance id, its own store handle) and sweeps: the other three go out.
+    // Process B starts (new instance id, its own store handle) and sweeps: the reminders A never
+    // claimed go out now; those A claimed and froze on stay untouched while their claims are fresh.
     const repoB = openRepo();
     const b = makeSweeper(repoB, delivered, { instanceId: "B" });
     const first = await b.sweep();
-    expect(first.sent).toBe(3);
-    expect(first.skipped.inFlight).toBe(1);
     expect(first.skipped.alreadySent).toBe(2);
-    expect(delivered).toHaveLength(5);
-    // Still within the claim's lease: B does not touch A's in-flight reminder.
+    expect(first.skipped.inFlight).toBe(frozen);
+    expect(first.sent).toBe(6 - 2 - frozen);
+    expect(delivered).toHaveLength(6 - frozen);
     expect((await b.sweep()).sent).toBe(0);
 
-    // Ten minutes later A's claim is stale: B takes it over and delivers it.
+    // Ten minutes later A's claims are stale: B takes them over and delivers each once.
     clock.t += 11 * 60_000;
     const later = await b.sweep();
-    expect(later.sent).toBe(1);
+    expect(later.sent).toBe(frozen);
     expect(delivered).toHaveLength(6);
     expect(new Set(delivered.map(key)).size).toBe(6);
     expect((await b.sweep()).sent).toBe(0);
