@@ -272,6 +272,13 @@ export const COMMANDS: Array<[string, string]> = [
 ];
 
 export function helpCard(intro = ""): Card {
+  // The plain help card never changes: render it once (templating costs ~3 ms, most of a help turn).
+  if (intro === "") return (plainHelp ??= renderHelp(""));
+  return renderHelp(intro);
+}
+
+let plainHelp: Card | undefined;
+function renderHelp(intro: string): Card {
   return renderCard("help", {
     title: "syncbot commands",
     intro,
