@@ -174,6 +174,15 @@ export function approvalCard(view: ApprovalView): Card {
     waiting: r.state === "running" && run?.waiting ? run.waiting : "",
     result,
     resultTitle: "Result (the secret itself is never shown)",
+    // Long URLs have no break opportunity and are clipped in a fact's value column: repeat them in full.
+    resultLinks:
+      result.length > 0
+        ? [
+            `Redirect URL: ${redirectUrlFor(p.appName, p.serviceProviderFqdn)}`,
+            `Authentication Portal URL: ${portalUrlFor(p.appName, p.serviceProviderFqdn)}`,
+            ...(run?.appId ? [`Admin consent link: ${adminConsentUrl(view.spTenantId, run.appId)}`] : []),
+          ]
+        : [],
     errorText,
     notice: view.notice ?? "",
     showButtons: r.state === "planned",
