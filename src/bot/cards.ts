@@ -282,8 +282,9 @@ export const COMMANDS: Array<[string, string]> = [
 
 export function helpCard(intro = ""): Card {
   // The plain help card never changes: render it once (templating costs ~3 ms, most of a help turn).
-  if (intro === "") return (plainHelp ??= renderHelp(""));
-  return renderHelp(intro);
+  if (intro !== "") return renderHelp(intro);
+  plainHelp ??= renderHelp("");
+  return plainHelp;
 }
 
 let plainHelp: Card | undefined;

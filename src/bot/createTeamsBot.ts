@@ -387,10 +387,11 @@ export function createTeamsBot(deps: TeamsBotDeps) {
   const queues = new Map<string, RequestRecord[]>();
   function onRequestChanged(request: RequestRecord) {
     if (!request.cardActivityId) return;
-    let queue = queues.get(request.id);
+    const queue = queues.get(request.id);
     if (!queue) {
-      queues.set(request.id, (queue = [request]));
-      void drain(request.id, queue);
+      const fresh = [request];
+      queues.set(request.id, fresh);
+      void drain(request.id, fresh);
       return;
     }
     const last = queue[queue.length - 1];

@@ -167,11 +167,14 @@ export function createProvisioning(deps: ProvisioningDeps) {
   // What a run read or was answered last, kept in this process only, so the next step does not read it
   // again: the UMP settings with their ETag (a stale one costs a 412 and a re-read, never a lost
   // update) and the application as verification read it. A resumed run starts without them.
-  const runReads = new Map<string, { ump?: { settings: UmpSettings; etag: string }; app?: LiveApplication }>();
-  function reads(runId: string) {
-    let r = runReads.get(runId);
-    if (!r) runReads.set(runId, (r = {}));
-    return r;
+  type RunReads = { ump?: { settings: UmpSettings; etag: string }; app?: LiveApplication };
+  const runReads = new Map<string, RunReads>();
+  function reads(runId: string): RunReads {
+    const known = runReads.get(runId);
+    if (known) return known;
+    const fresh: RunReads = {};
+    runReads.set(runId, fresh);
+    return fresh;
   }
   /** The UMP settings this run last saw, once (a retry after 412 must read afresh). */
   async function umpSettingsFor(runId: string, instance: string, ctx: CallContext) {
@@ -1125,8 +1128,7 @@ export function createProvisioning(deps: ProvisioningDeps) {
       const request = await repo.getRequest(h.requestId);
       const run = request?.run;
       if (
-        !request ||
-        request.state !== "running" ||
+        request?.state !== "running" ||
         !run?.handoff ||
         run.handoff.appliedAt ||
         run.handoff.tokenHash !== h.tokenHash

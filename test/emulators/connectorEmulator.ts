@@ -6,7 +6,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
-// biome-ignore lint/suspicious/noExplicitAny: activities are free-form Bot Framework JSON; tests read them loosely.
 export type AnyActivity = any;
 
 export interface ActivityRecord {
@@ -23,7 +22,6 @@ export interface ActivityRecord {
 export interface ConversationCreatedRecord {
   id: string;
   activityId?: string;
-  // biome-ignore lint/suspicious/noExplicitAny: ConversationParameters as the bot sent them.
   parameters: any;
   authorization?: string;
   at: number;
@@ -40,7 +38,6 @@ export interface CardView {
   activityId: string;
   conversationId: string;
   /** The attachment's `content`: the Adaptive Card JSON. */
-  // biome-ignore lint/suspicious/noExplicitAny: Adaptive Card JSON.
   content: any;
 }
 
