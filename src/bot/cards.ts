@@ -4,7 +4,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as ACData from "adaptivecards-templating";
-import { STEP_TITLES } from "../domain/createProvisioning";
+import { STEP_TITLES } from "../domain/steps/stepLists";
 import { describeChange } from "../domain/plan";
 import { daysUntil } from "../domain/reminders";
 import type { AuditEvent, RegistrationRecord, RequestRecord } from "../domain/records";

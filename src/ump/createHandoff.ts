@@ -4,7 +4,7 @@
 // it expires (provisioning.expireHandoffs). Only the SHA-256 of the 256-bit link token is stored.
 
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:crypto";
-import type { HandoffPort } from "../domain/createProvisioning";
+import type { HandoffPort } from "../domain/steps/handoffPort";
 import type { Clock, Logger } from "../domain/ports";
 import type { Actor, ConversationRef } from "../domain/records";
 import type { Repository } from "../domain/repository";

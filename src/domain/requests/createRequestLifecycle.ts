@@ -1,0 +1,215 @@
+// A request's life before its run: review (plan from live state, nothing written upstream), approve,
+// reject, expire, and the card that shows it. Every state change is one compare-and-set.
+
+import { randomUUID } from "node:crypto";
+import { checkEligibility, precheckApproval } from "../approval";
+import { SyncbotError } from "../errors";
+import { readLiveState } from "../liveState";
+import { type LiveState, type Plan, planProvisioning } from "../plan";
+import type { CallContext, Clock, Directory, UmpSettingsApi } from "../ports";
+import type { ProvisioningOptions } from "../provisioningOptions";
+import type { Actor, ConversationRef, RegistrationRecord, RequestRecord } from "../records";
+import type { Repository } from "../repository";
+import {
+  buildSpec,
+  DEFAULT_SERVICE,
+  isServiceName,
+  type ProvisionParameters,
+  REQUIRED_SCOPES,
+  type Spec,
+} from "../spec";
+import type { AuditTrail } from "./createAuditTrail";
+
+export type ReviewOutcome =
+  | { kind: "planned"; request: RequestRecord }
+  | { kind: "nothing-to-do"; spec: Spec; registration: RegistrationRecord | null }
+  | { kind: "invalid"; errors: Partial<Record<keyof ProvisionParameters, string>> }
+  | { kind: "busy"; reason: string };
+
+export type ActionOutcome =
+  | { ok: true; request: RequestRecord }
+  | { ok: false; reason: string; request: RequestRecord | null };
+
+export interface RequestLifecycleDeps {
+  directory: Directory;
+  ump: UmpSettingsApi | null;
+  repo: Repository;
+  clock: Clock;
+  options: ProvisioningOptions;
+  audit: AuditTrail;
+  notify: (request: RequestRecord) => void;
+  /** Whether secrets can be handed over (HANDOFF_KEY set). */
+  canHandOff: boolean;
+  /** A button pressed on a request whose run a dead process left behind picks the run up again. */
+  resumeIfStale: (request: RequestRecord) => void;
+}
+
+export function createRequestLifecycle(deps: RequestLifecycleDeps) {
+  const { directory, repo, clock, options, audit, notify } = deps;
+  const nowIso = () => clock.now().toISOString();
+
+  async function checkScopes(ctx: CallContext) {
+    const scopes = await directory.getGraphDelegatedScopes(ctx);
+    const missing = REQUIRED_SCOPES.filter((s) => scopes.get(s.value) !== s.id);
+    if (missing.length > 0)
+      throw new SyncbotError(
+        "upstream_rejected",
+        `Microsoft Graph in this tenant does not publish the expected delegated permissions: ${missing.map((m) => m.value).join(", ")}.`,
+      );
+  }
+
+  /** Review plan: reads live state and stores a request in state `planned`. Nothing is written upstream. */
+  async function review(input: {
+    params: ProvisionParameters;
+    kind: Plan["kind"];
+    service?: string;
+    requester: Actor;
+    tenantId: string;
+    conversation: ConversationRef;
+  }): Promise<ReviewOutcome> {
+    const correlationId = randomUUID();
+    const ctx: CallContext = { correlationId };
+    const spec = buildSpec(input.params);
+    const service = input.service ?? DEFAULT_SERVICE;
+    if (!isServiceName(service))
+      throw new SyncbotError("validation_failed", "A service name is 1-32 lower-case letters, digits or hyphens.");
+    // Only the "ump" service's secret has a place in UMP; any other service's secret is handed over.
+    if ((service !== DEFAULT_SERVICE || options.umpTarget === "handoff") && !deps.canHandOff)
+      throw new SyncbotError(
+        "config_invalid",
+        `Handing over the "${service}" secret needs HANDOFF_KEY (hand-off links); nothing was changed.`,
+      );
+    await checkScopes(ctx);
+    let live: LiveState;
+    try {
+      ({ live } = await readLiveState({ ...deps, umpTarget: options.umpTarget }, spec, ctx));
+    } catch (e) {
+      if (e instanceof SyncbotError && e.code === "not_found")
+        return { kind: "invalid", errors: { umpInstance: `UMP does not know the instance "${spec.umpInstance}".` } };
+      throw e;
+    }
+    // One customer, one registration: an app name already used by another customer's registration is refused.
+    const others = (await repo.listRegistrations()).filter(
+      (r) =>
+        r.customer !== spec.customer &&
+        r.params.appName === spec.appName &&
+        r.params.serviceProviderFqdn === spec.serviceProviderFqdn,
+    );
+    if (others.length > 0)
+      return {
+        kind: "invalid",
+        errors: {
+          appName: `https://${spec.appName}.${spec.serviceProviderFqdn} already serves customer ${others[0]!.customer}.`,
+        },
+      };
+    const now = clock.now();
+    const plan = planProvisioning(spec, live, {
+      kind: input.kind,
+      service: input.service,
+      umpApi: options.umpTarget === "api",
+      now,
+    });
+    if (plan.changes.length === 0)
+      return { kind: "nothing-to-do", spec, registration: await repo.getRegistration(spec.customer) };
+    const request: RequestRecord = {
+      id: randomUUID(),
+      customer: spec.customer,
+      kind: input.kind,
+      params: input.params,
+      service: plan.service,
+      state: "planned",
+      requester: input.requester,
+      tenantId: input.tenantId,
+      conversation: input.conversation,
+      plan,
+      createdAt: now.toISOString(),
+      expiresAt: new Date(now.getTime() + options.approvalTtlHours * 3_600_000).toISOString(),
+      correlationId,
+    };
+    await repo.createRequest(request);
+    await audit(
+      request,
+      input.requester.name,
+      `${input.kind}.requested`,
+      "ok",
+      `${plan.changes.length} change(s), plan ${plan.hash.slice(0, 12)}`,
+    );
+    return { kind: "planned", request };
+  }
+
+  async function attachCard(requestId: string, activityId: string) {
+    await repo.updateRequest(requestId, (r) =>
+      r.cardActivityId === activityId ? null : { ...r, cardActivityId: activityId },
+    );
+  }
+
+  /** Approve: every check against the stored request, then one compare-and-set planned → approved. */
+  async function approve(requestId: string, actor: Actor, cardPlanHash?: unknown): Promise<ActionOutcome> {
+    const request = await repo.getRequest(requestId);
+    if (!request) return { ok: false, reason: "This request is unknown to syncbot.", request: null };
+    deps.resumeIfStale(request);
+    const pre = precheckApproval(request, actor, options, clock.now(), cardPlanHash);
+    if (!pre.ok) {
+      let current = request;
+      if (pre.code === "expired") current = (await expire(request)) ?? request;
+      if (pre.code !== "conflict") await audit(request, actor.name, "approval.refused", "refused", pre.reason);
+      return { ok: false, reason: pre.reason, request: current };
+    }
+    const eligibility = await checkEligibility(actor, options, (id) =>
+      directory.isGlobalAdministrator(id, { correlationId: request.correlationId }),
+    );
+    if (!eligibility.eligible) {
+      await audit(request, actor.name, "approval.refused", "refused", eligibility.reason);
+      return { ok: false, reason: eligibility.reason, request };
+    }
+    const at = nowIso();
+    const result = await repo.updateRequest(requestId, (r) =>
+      r.state === "planned" && Date.parse(r.expiresAt) > clock.now().getTime()
+        ? { ...r, state: "approved", approver: { ...actor, via: eligibility.via, at } }
+        : null,
+    );
+    if (!result?.changed) {
+      const current = result?.value ?? request;
+      return { ok: false, reason: `This request is already ${current.state}; nothing was changed.`, request: current };
+    }
+    await audit(
+      result.value,
+      actor.name,
+      "approval.approved",
+      "ok",
+      `via ${eligibility.via}; plan ${request.plan.hash.slice(0, 12)}`,
+    );
+    notify(result.value);
+    return { ok: true, request: result.value };
+  }
+
+  async function reject(requestId: string, actor: Actor): Promise<ActionOutcome> {
+    const request = await repo.getRequest(requestId);
+    if (!request) return { ok: false, reason: "This request is unknown to syncbot.", request: null };
+    deps.resumeIfStale(request);
+    // Rejecting needs no approver role: the requester may withdraw, and any colleague may stop a change.
+    const result = await repo.updateRequest(requestId, (r) =>
+      r.state === "planned" ? { ...r, state: "rejected", rejectedBy: { ...actor, at: nowIso() } } : null,
+    );
+    if (!result?.changed) {
+      const current = result?.value ?? request;
+      return { ok: false, reason: `This request is already ${current.state}; nothing was changed.`, request: current };
+    }
+    await audit(result.value, actor.name, "request.rejected", "ok");
+    notify(result.value);
+    return { ok: true, request: result.value };
+  }
+
+  async function expire(request: RequestRecord): Promise<RequestRecord | null> {
+    const result = await repo.updateRequest(request.id, (r) =>
+      r.state === "planned" ? { ...r, state: "expired" } : null,
+    );
+    if (result?.changed) {
+      await audit(result.value, "syncbot", "request.expired", "info");
+      notify(result.value);
+    }
+    return result?.value ?? null;
+  }
+
+  return { review, attachCard, approve, reject, expire };
+}

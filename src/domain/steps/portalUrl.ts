@@ -1,0 +1,56 @@
+// Step: set UMP's Customer Authentication Portal URL and wait for UMP to validate it (api mode).
+
+import { SyncbotError } from "../errors";
+import { type ProvisioningStep, umpSettingsFor } from "./stepContext";
+
+export const portalUrl: ProvisioningStep = {
+  name: "portalUrl",
+  title: "UMP Authentication Portal URL",
+  async run(ctx) {
+    const { services: s, request, run, spec, call } = ctx;
+    if (!s.ump) throw new SyncbotError("config_invalid", "UMP_TARGET=api needs UMP_BASE_URL.");
+    if (!request.plan.changes.some((c) => c.kind === "ump.portalUrl"))
+      return { status: "skipped", detail: "already validated" };
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      const { settings, etag } = await umpSettingsFor(ctx);
+      const portal = settings.customerAuthenticationPortalUrl;
+      if (portal.value === spec.portalUrl && portal.validationStatus === "Valid")
+        return { status: "done", detail: "validated", patch: { umpRevision: settings.revision } };
+      let operationId: string;
+      try {
+        await ctx.fence();
+        ({ operationId } = await s.ump.putPortalUrl(
+          spec.umpInstance,
+          etag,
+          spec.portalUrl,
+          `${run.id}-portal-${attempt}`,
+          call,
+        ));
+      } catch (e) {
+        if (e instanceof SyncbotError && e.code === "precondition_failed" && attempt < 3) continue;
+        throw e;
+      }
+      for (let poll = 0; poll < s.options.operationPollAttempts; poll++) {
+        const op = await s.ump.getOperation(operationId, call);
+        if (op.status === "CompletedSuccess") {
+          await s.audit(request, "syncbot", "ump.portalUrl.validated", "ok", spec.portalUrl);
+          // The revision after this write is read by the verification step, which reads UMP anyway.
+          return { status: "done", detail: "validated" };
+        }
+        if (op.status === "CompletedFailed")
+          throw new SyncbotError(
+            "upstream_rejected",
+            `UMP could not validate the portal URL: ${op.executionMessages.join("; ") || "no reason given"}`,
+            {
+              hint: `Check that ${spec.portalUrl} resolves and serves the UMP authentication page, then run provision again.`,
+            },
+          );
+        await s.sleep(s.options.operationPollMs);
+      }
+      throw new SyncbotError("upstream_failed", "UMP did not finish validating the portal URL in time.", {
+        hint: "Run provision again later; the step resumes.",
+      });
+    }
+    throw new SyncbotError("conflict", "UMP settings kept changing while syncbot wrote the portal URL.");
+  },
+};

@@ -1,0 +1,21 @@
+// The order of a run's steps for each UMP target. Adding a step: one file in this folder, one line here.
+
+import type { StepName } from "../records";
+import { addSecret } from "./addSecret";
+import { handoff } from "./handoff";
+import { portalUrl } from "./portalUrl";
+import type { ProvisioningStep } from "./stepContext";
+import { tidy } from "./tidy";
+import { upsertApplication } from "./upsertApplication";
+import { verify } from "./verify";
+import { writeUmp } from "./writeUmp";
+
+export const STEP_LISTS: Record<"api" | "handoff", ReadonlyArray<ProvisioningStep>> = {
+  api: [upsertApplication, addSecret, writeUmp, portalUrl, verify, tidy],
+  handoff: [upsertApplication, addSecret, verify, handoff, tidy],
+};
+
+/** What the card calls each step. */
+export const STEP_TITLES = Object.fromEntries(
+  [...STEP_LISTS.api, ...STEP_LISTS.handoff].map((s) => [s.name, s.title]),
+) as Record<StepName, string>;

@@ -1,0 +1,356 @@
+// The run engine on its own: fake steps over an in-memory store, no Graph, no UMP. A run resumes at the
+// right step after a crash, compensates completed steps when one fails, stops when it lost its lease,
+// and two engines racing for one run produce one winner.
+
+import { describe, expect, it } from "vitest";
+import { SyncbotError } from "../../src/domain/errors";
+import type { DocumentStore, Logger, StoredDoc } from "../../src/domain/ports";
+import type { RequestRecord, StepName } from "../../src/domain/records";
+import { createRepository, type Repository } from "../../src/domain/repository";
+import { createAuditTrail } from "../../src/domain/requests/createAuditTrail";
+import { createRunEngine, LeaseLost } from "../../src/domain/runs/createRunEngine";
+import type { RunContext, Step, StepOutcome } from "../../src/domain/runs/step";
+
+function memoryStore(): DocumentStore {
+  const data = new Map<string, StoredDoc<unknown>>();
+  let version = 0;
+  const id = (c: string, k: string) => `${c}\u0000${k}`;
+  const put = <T>(c: string, key: string, value: T) => {
+    const doc = { key, value: structuredClone(value), version: String(++version) };
+    data.set(id(c, key), doc);
+    return structuredClone(doc) as StoredDoc<T>;
+  };
+  return {
+    async get<T>(c: string, k: string) {
+      const d = data.get(id(c, k));
+      return d ? (structuredClone(d) as StoredDoc<T>) : null;
+    },
+    async insert<T>(c: string, k: string, v: T) {
+      return data.has(id(c, k)) ? null : put(c, k, v);
+    },
+    async replace<T>(c: string, k: string, v: T, ver: string) {
+      return data.get(id(c, k))?.version === ver ? put(c, k, v) : null;
+    },
+    async upsert<T>(c: string, k: string, v: T) {
+      return put(c, k, v);
+    },
+    async delete(c: string, k: string, ver?: string) {
+      const d = data.get(id(c, k));
+      if (!d || (ver !== undefined && d.version !== ver)) return false;
+      return data.delete(id(c, k));
+    },
+    async list<T>(c: string, o: { prefix?: string; after?: string; limit?: number } = {}) {
+      return [...data.entries()]
+        .filter(([k]) => k.startsWith(`${c}\u0000`))
+        .map(([, d]) => structuredClone(d) as StoredDoc<T>)
+        .filter((d) => (!o.prefix || d.key.startsWith(o.prefix)) && (!o.after || d.key > o.after))
+        .sort((a, b) => (a.key < b.key ? -1 : 1))
+        .slice(0, o.limit ?? Number.MAX_SAFE_INTEGER);
+    },
+    async ping() {},
+    async close() {},
+  };
+}
+
+const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => quiet };
+
+function approvedRequest(id = "req-1"): RequestRecord {
+  const at = new Date("2030-01-01T00:00:00Z").toISOString();
+  return {
+    id,
+    customer: "contoso",
+    kind: "provision",
+    params: {} as RequestRecord["params"],
+    service: "ump",
+    state: "approved",
+    requester: { id: "u1", name: "Requester" },
+    tenantId: "t",
+    conversation: {},
+    plan: { kind: "provision", customer: "contoso", service: "ump", targets: {} as never, changes: [], hash: "h" },
+    createdAt: at,
+    expiresAt: at,
+    approver: { id: "u2", name: "Approver", via: "allow-list", at },
+    correlationId: "corr",
+  };
+}
+
+/** What every fake step did, in order, across all engines of a test. */
+type Journal = string[];
+
+function fakeStep(name: StepName, journal: Journal, behaviour: Partial<Step> = {}): Step {
+  return {
+    name,
+    title: name,
+    async run(ctx: RunContext): Promise<StepOutcome> {
+      journal.push(`${name}:run${ctx.interrupted ? ":interrupted" : ""}`);
+      await ctx.fence();
+      journal.push(`${name}:write`);
+      return { status: "done", detail: `${name} done` };
+    },
+    async compensate(_ctx, failed) {
+      journal.push(`${name}:compensate(${failed})`);
+    },
+    ...behaviour,
+  };
+}
+
+function setup(steps: Step[], options: { leaseMs?: number } = {}) {
+  const repo = createRepository(memoryStore());
+  let t = Date.parse("2030-01-01T00:00:00Z");
+  const clock = { now: () => new Date(t) };
+  const engine = (instanceId: string, list: Step[] = steps, r: Repository = repo) =>
+    createRunEngine({
+      repo: r,
+      clock,
+      logger: quiet,
+      audit: createAuditTrail(r, clock),
+      notify: () => undefined,
+      instanceId,
+      leaseMs: options.leaseMs ?? 60_000,
+      stepsFor: () => list,
+      contextFor: (base) => base,
+    });
+  return { repo, engine, advance: (ms: number) => (t += ms) };
+}
+
+/** The audit actions, sorted (the fake clock stands still, so events share one timestamp). */
+async function auditActions(repo: Repository) {
+  return (await repo.listAudit("contoso", { limit: 100 })).events.map((e) => e.action).sort();
+}
+
+describe("run engine", () => {
+  it("runs every step in order, records each outcome and finishes", async () => {
+    const journal: Journal = [];
+    const { repo, engine } = setup(
+      ["upsertApplication", "addSecret", "tidy"].map((n) => fakeStep(n as StepName, journal)),
+    );
+    await repo.createRequest(approvedRequest());
+    const done = await engine("A").execute("req-1");
+    expect(done.state).toBe("succeeded");
+    expect(done.run!.steps.map((s) => `${s.name}=${s.status}:${s.detail}`)).toEqual([
+      "upsertApplication=done:upsertApplication done",
+      "addSecret=done:addSecret done",
+      "tidy=done:tidy done",
+    ]);
+    expect(journal.filter((j) => j.endsWith(":write"))).toEqual([
+      "upsertApplication:write",
+      "addSecret:write",
+      "tidy:write",
+    ]);
+    expect(await auditActions(repo)).toEqual(
+      ["run.started", "step.upsertApplication", "step.addSecret", "step.tidy", "run.succeeded"].sort(),
+    );
+    expect(await repo.store.get("locks", "contoso")).toBeNull();
+  });
+
+  it("after a crash between steps, another engine resumes at the interrupted step; the dead one writes nothing more", async () => {
+    const journal: Journal = [];
+    let release!: () => void;
+    const hang = new Promise<void>((r) => {
+      release = r;
+    });
+    // Engine A dies inside addSecret: its step never returns (and no heartbeat fires within a 60 s lease).
+    const stuck = fakeStep("addSecret", journal, {
+      async run(ctx) {
+        journal.push("addSecret:run(A)");
+        await hang;
+        await ctx.fence();
+        journal.push("addSecret:write(A)");
+        return { status: "done" };
+      },
+    });
+    const { repo, engine, advance } = setup([]);
+    const listB = [fakeStep("upsertApplication", journal), fakeStep("addSecret", journal), fakeStep("tidy", journal)];
+    const a = engine("A", [fakeStep("upsertApplication", journal), stuck, fakeStep("tidy", journal)]);
+    await repo.createRequest(approvedRequest());
+    const runA = a.execute("req-1");
+    await until(async () => journal.includes("addSecret:run(A)"));
+    const mid = (await repo.getRequest("req-1"))!;
+    expect(mid.run!.steps.map((s) => s.status)).toEqual(["done", "running", "pending"]);
+
+    // The lease is still held: nobody resumes yet.
+    const b = engine("B", listB);
+    expect(await b.resumeStale()).toEqual([]);
+    advance(61_000);
+    expect(await b.resumeStale()).toEqual(["req-1"]);
+    const finished = await until(async () => {
+      const r = await repo.getRequest("req-1");
+      return r?.state === "succeeded" ? r : null;
+    });
+    expect(finished.run!.owner).toBe("B");
+    // B did not redo the finished step, and ran the interrupted one under the resume rules.
+    expect(journal.filter((j) => !j.includes("(A)"))).toEqual([
+      "upsertApplication:run",
+      "upsertApplication:write",
+      "addSecret:run:interrupted",
+      "addSecret:write",
+      "tidy:run",
+      "tidy:write",
+    ]);
+    expect(await auditActions(repo)).toContain("run.resumed");
+
+    // The dead engine wakes up: it lost the lease, so it stops before its write and changes nothing.
+    release();
+    const last = await runA;
+    expect(journal).not.toContain("addSecret:write(A)");
+    expect(last.state).toBe("succeeded");
+    expect((await repo.getRequest("req-1"))!.run!.owner).toBe("B");
+    expect((await auditActions(repo)).filter((a) => a === "run.succeeded" || a === "run.failed")).toEqual([
+      "run.succeeded",
+    ]);
+  });
+
+  it("resumes after a crash that left the next step pending, without rerunning finished steps", async () => {
+    const journal: Journal = [];
+    const { repo, engine, advance } = setup([
+      fakeStep("upsertApplication", journal),
+      fakeStep("addSecret", journal),
+      fakeStep("tidy", journal),
+    ]);
+    const r = approvedRequest();
+    await repo.createRequest({
+      ...r,
+      state: "running",
+      run: {
+        id: "run-1",
+        startedAt: r.createdAt,
+        owner: "dead",
+        leaseUntil: new Date(Date.parse(r.createdAt) + 1000).toISOString(),
+        steps: [
+          { name: "upsertApplication", status: "done" },
+          { name: "addSecret", status: "pending" },
+          { name: "tidy", status: "pending" },
+        ],
+      },
+    });
+    advance(2000);
+    const done = await engine("B").execute("req-1");
+    expect(done.state).toBe("succeeded");
+    expect(journal).toEqual(["addSecret:run", "addSecret:write", "tidy:run", "tidy:write"]);
+  });
+
+  it("a step that throws: completed steps compensate in reverse, the run fails with the step's reason", async () => {
+    const journal: Journal = [];
+    const failing = fakeStep("writeUmp", journal, {
+      async run() {
+        journal.push("writeUmp:run");
+        throw new SyncbotError("upstream_failed", "UMP answered 503", { hint: "try later" });
+      },
+    });
+    const steps = [
+      fakeStep("upsertApplication", journal),
+      fakeStep("addSecret", journal),
+      failing,
+      fakeStep("verify", journal),
+    ];
+    const { repo, engine } = setup(steps);
+    await repo.createRequest(approvedRequest());
+    const done = await engine("A").execute("req-1");
+    expect(done.state).toBe("failed");
+    expect(done.run!.error).toEqual({
+      step: "writeUmp",
+      code: "upstream_failed",
+      message: "UMP answered 503",
+      hint: "try later",
+    });
+    expect(done.run!.steps.map((s) => s.status)).toEqual(["done", "done", "failed", "pending"]);
+    expect(journal.filter((j) => j.includes("compensate"))).toEqual([
+      "writeUmp:compensate(writeUmp)",
+      "addSecret:compensate(writeUmp)",
+      "upsertApplication:compensate(writeUmp)",
+    ]);
+    expect(journal).not.toContain("verify:run");
+    expect(await auditActions(repo)).toContain("run.failed");
+    expect(await auditActions(repo)).not.toContain("run.succeeded");
+    expect(await repo.store.get("locks", "contoso")).toBeNull();
+  });
+
+  it("a run that lost its lease stops before its next upstream write", async () => {
+    const journal: Journal = [];
+    const { repo, engine } = setup([]);
+    const thief = fakeStep("addSecret", journal, {
+      async run(ctx) {
+        // Another process takes the run over while this step works.
+        await repo.updateRequest("req-1", (r) => ({ ...r, run: { ...r.run!, owner: "other" } }));
+        journal.push("addSecret:run");
+        await ctx.fence();
+        journal.push("addSecret:write");
+        return { status: "done" };
+      },
+    });
+    const list = [fakeStep("upsertApplication", journal), thief, fakeStep("tidy", journal)];
+    await repo.createRequest(approvedRequest());
+    const r = await engine("A", list).execute("req-1");
+    expect(journal).toEqual(["upsertApplication:run", "upsertApplication:write", "addSecret:run"]);
+    expect(r.state).toBe("running");
+    expect(r.run!.owner).toBe("other");
+    expect(r.run!.steps.map((s) => s.status)).toEqual(["done", "running", "pending"]);
+    expect(await auditActions(repo)).not.toContain("run.failed");
+  });
+
+  it("a run whose lease was taken between steps runs no further step", async () => {
+    const journal: Journal = [];
+    const { repo, engine } = setup([]);
+    const first = fakeStep("upsertApplication", journal, {
+      async run(ctx) {
+        await ctx.fence();
+        journal.push("upsertApplication:write");
+        await repo.updateRequest("req-1", (r) => ({ ...r, run: { ...r.run!, owner: "other" } }));
+        return { status: "done" };
+      },
+    });
+    await repo.createRequest(approvedRequest());
+    const r = await engine("A", [first, fakeStep("tidy", journal)]).execute("req-1");
+    expect(journal).toEqual(["upsertApplication:write"]);
+    expect(r.state).toBe("running");
+    // The outcome of the step was not recorded by the loser either.
+    expect(r.run!.steps[0]!.status).toBe("running");
+  });
+
+  it("fence() throws LeaseLost once the run is owned by another engine", async () => {
+    const { repo, engine } = setup([]);
+    let caught: unknown;
+    const probe = fakeStep("upsertApplication", [], {
+      async run(ctx) {
+        await repo.updateRequest("req-1", (r) => ({ ...r, run: { ...r.run!, owner: "other" } }));
+        try {
+          await ctx.fence();
+        } catch (e) {
+          caught = e;
+          throw e;
+        }
+        return { status: "done" };
+      },
+    });
+    await repo.createRequest(approvedRequest());
+    await engine("A", [probe]).execute("req-1");
+    expect(caught).toBeInstanceOf(LeaseLost);
+  });
+
+  it("two engines racing for one run: one claims it, every step runs once", async () => {
+    const journal: Journal = [];
+    const steps = [fakeStep("upsertApplication", journal), fakeStep("addSecret", journal), fakeStep("tidy", journal)];
+    const { repo, engine } = setup(steps);
+    await repo.createRequest(approvedRequest());
+    const [a, b] = await Promise.all([engine("A").execute("req-1"), engine("B").execute("req-1")]);
+    const final = (await repo.getRequest("req-1"))!;
+    expect(final.state).toBe("succeeded");
+    expect(journal.filter((j) => j.endsWith(":write"))).toEqual([
+      "upsertApplication:write",
+      "addSecret:write",
+      "tidy:write",
+    ]);
+    expect([a.state, b.state]).toContain("succeeded");
+    expect((await auditActions(repo)).filter((x) => x === "run.started")).toHaveLength(1);
+  });
+});
+
+async function until<T>(probe: () => Promise<T | null | false | undefined>, ms = 5000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await probe();
+    if (v) return v;
+    if (Date.now() > end) throw new Error("condition not reached");
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
