@@ -354,3 +354,48 @@ async function until<T>(probe: () => Promise<T | null | false | undefined>, ms =
     await new Promise((r) => setTimeout(r, 5));
   }
 }
+
+describe("run engine: the audit trail never lags the request", () => {
+  it("run.succeeded and run.failed are in the audit trail before the request shows the final state", async () => {
+    for (const fail of [false, true]) {
+      const inner = memoryStore();
+      const seenAtFinalWrite: string[][] = [];
+      const store: DocumentStore = {
+        ...inner,
+        async replace(c, k, v, ver) {
+          const state = (v as { state?: string }).state;
+          if (c === "requests" && (state === "succeeded" || state === "failed"))
+            seenAtFinalWrite.push(
+              (await inner.list<{ action: string }>("audit"))
+                .map((d) => d.value.action)
+                .filter((a) => a.startsWith("run.")),
+            );
+          return inner.replace(c, k, v, ver);
+        },
+      };
+      const repo = createRepository(store);
+      const clock = { now: () => new Date("2030-01-01T00:00:00Z") };
+      const step = fakeStep(
+        "upsertApplication",
+        [],
+        fail ? { run: async () => Promise.reject(new Error("boom")) } : {},
+      );
+      const engine = createRunEngine({
+        repo,
+        clock,
+        logger: quiet,
+        audit: createAuditTrail(repo, clock),
+        notify: () => undefined,
+        instanceId: "A",
+        leaseMs: 60_000,
+        stepsFor: () => [step],
+        contextFor: (base) => base,
+      });
+      await repo.createRequest(approvedRequest());
+      const done = await engine.execute("req-1");
+      expect(done.state).toBe(fail ? "failed" : "succeeded");
+      expect(seenAtFinalWrite).toHaveLength(1);
+      expect(seenAtFinalWrite[0]).toContain(fail ? "run.failed" : "run.succeeded");
+    }
+  });
+});

@@ -250,19 +250,23 @@ export function createRunEngine<Ctx extends RunContext>(deps: RunEngineDeps<Ctx>
     state: "succeeded" | "failed",
     error?: RunRecord["error"],
   ): Promise<RequestRecord> {
+    const finishable = (r: RequestRecord | null) => r?.state === "running" || r?.state === "approved";
+    // The audit event is written before the state change becomes visible, so `history` right after a
+    // finished card always shows it.
+    if (finishable(await repo.getRequest(request.id)))
+      await audit(
+        request,
+        "syncbot",
+        `run.${state}`,
+        state === "succeeded" ? "ok" : "failed",
+        error ? `${error.step}: ${error.message}` : undefined,
+      );
     const result = await repo.updateRequest(request.id, (r) =>
-      r.state === "running" || r.state === "approved"
+      finishable(r)
         ? { ...r, state, run: r.run ? { ...r.run, finishedAt: nowIso(), waiting: undefined, error } : r.run }
         : null,
     );
     const final = result?.value ?? request;
-    await audit(
-      final,
-      "syncbot",
-      `run.${state}`,
-      state === "succeeded" ? "ok" : "failed",
-      error ? `${error.step}: ${error.message}` : undefined,
-    );
     log.info("run finished", {
       requestId: request.id,
       customer: request.customer,
