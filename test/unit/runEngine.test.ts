@@ -4,53 +4,13 @@
 
 import { describe, expect, it } from "vitest";
 import { SyncbotError } from "../../src/domain/errors";
-import type { DocumentStore, Logger, StoredDoc } from "../../src/domain/ports";
+import { memoryStore } from "../support/memoryStore";
+import type { DocumentStore, Logger } from "../../src/domain/ports";
 import type { RequestRecord, StepName } from "../../src/domain/records";
 import { createRepository, type Repository } from "../../src/domain/repository";
 import { createAuditTrail } from "../../src/domain/requests/createAuditTrail";
 import { createRunEngine, LeaseLost } from "../../src/domain/runs/createRunEngine";
 import type { RunContext, Step, StepOutcome } from "../../src/domain/runs/step";
-
-function memoryStore(): DocumentStore {
-  const data = new Map<string, StoredDoc<unknown>>();
-  let version = 0;
-  const id = (c: string, k: string) => `${c}\u0000${k}`;
-  const put = <T>(c: string, key: string, value: T) => {
-    const doc = { key, value: structuredClone(value), version: String(++version) };
-    data.set(id(c, key), doc);
-    return structuredClone(doc) as StoredDoc<T>;
-  };
-  return {
-    async get<T>(c: string, k: string) {
-      const d = data.get(id(c, k));
-      return d ? (structuredClone(d) as StoredDoc<T>) : null;
-    },
-    async insert<T>(c: string, k: string, v: T) {
-      return data.has(id(c, k)) ? null : put(c, k, v);
-    },
-    async replace<T>(c: string, k: string, v: T, ver: string) {
-      return data.get(id(c, k))?.version === ver ? put(c, k, v) : null;
-    },
-    async upsert<T>(c: string, k: string, v: T) {
-      return put(c, k, v);
-    },
-    async delete(c: string, k: string, ver?: string) {
-      const d = data.get(id(c, k));
-      if (!d || (ver !== undefined && d.version !== ver)) return false;
-      return data.delete(id(c, k));
-    },
-    async list<T>(c: string, o: { prefix?: string; after?: string; limit?: number } = {}) {
-      return [...data.entries()]
-        .filter(([k]) => k.startsWith(`${c}\u0000`))
-        .map(([, d]) => structuredClone(d) as StoredDoc<T>)
-        .filter((d) => (!o.prefix || d.key.startsWith(o.prefix)) && (!o.after || d.key > o.after))
-        .sort((a, b) => (a.key < b.key ? -1 : 1))
-        .slice(0, o.limit ?? Number.MAX_SAFE_INTEGER);
-    },
-    async ping() {},
-    async close() {},
-  };
-}
 
 const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => quiet };
 

@@ -102,6 +102,17 @@ export function createRequestLifecycle(deps: RequestLifecycleDeps) {
           appName: `https://${spec.appName}.${spec.serviceProviderFqdn} already serves customer ${others[0]!.customer}.`,
         },
       };
+    // One UMP instance, one customer: writing another customer's instance would overwrite its sync app.
+    const sharing = (await repo.listRegistrations()).find(
+      (r) => r.customer !== spec.customer && r.params.umpInstance === spec.umpInstance,
+    );
+    if (sharing)
+      return {
+        kind: "invalid",
+        errors: {
+          umpInstance: `UMP instance "${spec.umpInstance}" is already used by customer ${sharing.customer}'s registration; nothing was changed.`,
+        },
+      };
     const now = clock.now();
     const plan = planProvisioning(spec, live, {
       kind: input.kind,
