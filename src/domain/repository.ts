@@ -166,6 +166,18 @@ export function createRepository(store: DocumentStore) {
       }
       throw new Error(`could not lock ${lock.customer}: too much contention`);
     },
+    /** Extends a lock this run holds; false when another run holds it now (this one must stop writing). */
+    async renewLock(lock: LockRecord): Promise<boolean> {
+      for (let i = 0; i < MAX_CAS_ATTEMPTS; i++) {
+        const doc = await store.get<LockRecord>(C.locks, lock.customer);
+        if (!doc || doc.value.requestId !== lock.requestId || doc.value.owner !== lock.owner) return false;
+        if (await store.replace(C.locks, lock.customer, lock, doc.version)) return true;
+      }
+      throw new Error(`could not renew the lock of ${lock.customer}: too much contention`);
+    },
+    async getLock(customer: string): Promise<LockRecord | null> {
+      return (await store.get<LockRecord>(C.locks, customer))?.value ?? null;
+    },
     async releaseLock(customer: string, requestId: string): Promise<void> {
       const doc = await store.get<LockRecord>(C.locks, customer);
       if (doc && doc.value.requestId === requestId) await store.delete(C.locks, customer, doc.version);

@@ -359,3 +359,70 @@ describe("run engine: the audit trail never lags the request", () => {
     }
   });
 });
+
+describe("run engine: the per-customer lock", () => {
+  function realClockEngine(repo: Repository, instanceId: string, steps: Step[], leaseMs: number) {
+    const clock = { now: () => new Date() };
+    return createRunEngine({
+      repo,
+      clock,
+      logger: quiet,
+      audit: createAuditTrail(repo, clock),
+      notify: () => undefined,
+      instanceId,
+      leaseMs,
+      stepsFor: () => steps,
+      contextFor: (base) => base,
+    });
+  }
+
+  it("is renewed with the heartbeat: a run stalled longer than the lease keeps a second run for the customer out", async () => {
+    const repo = createRepository(memoryStore());
+    const journal: Journal = [];
+    let release!: () => void;
+    const stall = new Promise<void>((r) => {
+      release = r;
+    });
+    const slow = fakeStep("upsertApplication", journal, {
+      async run(ctx) {
+        await stall; // e.g. Graph throttling for two minutes
+        await ctx.fence();
+        journal.push("A:write");
+        return { status: "done" };
+      },
+    });
+    await repo.createRequest(approvedRequest("req-1"));
+    await repo.createRequest(approvedRequest("req-2"));
+    const runA = realClockEngine(repo, "A", [slow], 300).execute("req-1");
+    await new Promise((r) => setTimeout(r, 900)); // three leases long
+    const b = await realClockEngine(repo, "B", [fakeStep("upsertApplication", journal)], 300).execute("req-2");
+    expect(b.state).toBe("failed");
+    expect(b.run!.error?.message).toMatch(/Another run for contoso is in progress/);
+    release();
+    expect((await runA).state).toBe("succeeded");
+    expect(journal).toEqual(["A:write"]);
+  });
+
+  it("a run whose customer lock another run took stops before its next write", async () => {
+    const journal: Journal = [];
+    const { repo, engine } = setup([]);
+    const step = fakeStep("upsertApplication", journal, {
+      async run(ctx) {
+        await repo.store.upsert("locks", "contoso", {
+          customer: "contoso",
+          requestId: "req-other",
+          owner: "B",
+          until: "2999-01-01T00:00:00Z",
+        });
+        await ctx.fence();
+        journal.push("A:write");
+        return { status: "done" };
+      },
+    });
+    await repo.createRequest(approvedRequest());
+    const r = await engine("A", [step, fakeStep("tidy", journal)]).execute("req-1");
+    expect(journal).toEqual([]);
+    expect(r.state).toBe("running");
+    expect((await repo.getLock("contoso"))?.requestId).toBe("req-other");
+  });
+});

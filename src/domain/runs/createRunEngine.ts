@@ -76,18 +76,25 @@ export function createRunEngine<Ctx extends RunContext>(deps: RunEngineDeps<Ctx>
     }
     let lost = false;
     const owns = (r: RequestRecord | null) => !!r?.run && r.run.owner === instanceId && r.run.id === runId;
+    const customer = request.customer;
+    const lockRecord = () => ({ customer, requestId, owner: instanceId, until: leaseEnd() });
+    // Fencing: a run writes upstream only while it owns both its request's lease and its customer's lock.
     const fence = async () => {
-      const current = lost ? null : await repo.getRequest(requestId);
-      if (!owns(current) || current!.state !== "running") {
+      const [current, lockNow] = lost
+        ? [null, null]
+        : await Promise.all([repo.getRequest(requestId), repo.getLock(customer)]);
+      const holdsLock = lockNow?.requestId === requestId && lockNow.owner === instanceId;
+      if (!owns(current) || current!.state !== "running" || !holdsLock) {
         lost = true;
         throw new LeaseLost(requestId);
       }
     };
     const heartbeat = setInterval(
       () => {
-        void renewLease(requestId, runId)
-          .then((stillOwner) => {
-            if (!stillOwner) lost = true;
+        // The customer's lock is renewed with the lease, so a stalled run keeps a second run out.
+        void Promise.all([renewLease(requestId, runId), repo.renewLock(lockRecord())])
+          .then(([stillOwner, stillLocked]) => {
+            if (!stillOwner || !stillLocked) lost = true;
           })
           .catch(() => undefined);
       },
