@@ -14,6 +14,20 @@ export type ApplicationOperations = Pick<
 export const appPath = (objectId: string) => `/applications/${encodeURIComponent(objectId)}`;
 export const uniqueNamePath = (uniqueName: string) => `/applications(uniqueName=${odataString(uniqueName)})`;
 
+/**
+ * `web` is written whole (the object as read plus syncbot's changes), whether Graph merges or replaces
+ * complex values; only redirectUriSettings is lined up with redirectUris, one entry per URI.
+ */
+export function withWholeWeb(fields: ApplicationFields): ApplicationFields {
+  const web = fields.web;
+  if (!web?.redirectUriSettings) return fields;
+  const index = new Map(web.redirectUriSettings.map((r) => [r.uri, r.index]));
+  return {
+    ...fields,
+    web: { ...web, redirectUriSettings: web.redirectUris.map((uri) => ({ uri, index: index.get(uri) ?? null })) },
+  };
+}
+
 export function createApplicationOperations(http: GraphHttp): ApplicationOperations {
   return {
     async getApplicationByUniqueName(uniqueName, ctx = {}) {
@@ -32,7 +46,7 @@ export function createApplicationOperations(http: GraphHttp): ApplicationOperati
     },
 
     async upsertApplication(uniqueName, fields: ApplicationFields, ctx = {}) {
-      const { status, body } = await http.call("PATCH", uniqueNamePath(uniqueName), ctx, fields, {
+      const { status, body } = await http.call("PATCH", uniqueNamePath(uniqueName), ctx, withWholeWeb(fields), {
         Prefer: "create-if-missing",
       });
       const created = status === 201;
@@ -43,7 +57,7 @@ export function createApplicationOperations(http: GraphHttp): ApplicationOperati
     },
 
     async updateApplication(objectId, fields, ctx = {}) {
-      await http.call("PATCH", appPath(objectId), ctx, fields);
+      await http.call("PATCH", appPath(objectId), ctx, withWholeWeb(fields));
     },
 
     async *listApplicationsByTag(tag, select, ctx = {}) {

@@ -2,21 +2,27 @@
 // (the SDK with our middleware chain and error translation, see createGraphHttp) and the operations
 // grouped by concern. `secretText` stays out of everything except the NewSecret addPassword returns.
 
-import type { Directory } from "../domain/ports";
+import type { FullDirectory } from "../domain/ports";
 import { createApplicationOperations } from "./createApplicationOperations";
 import { createGraphHttp, type GraphHttpDeps } from "./createGraphHttp";
 import { createPasswordOperations } from "./createPasswordOperations";
+import { createPolicyOperations } from "./createPolicyOperations";
 import { createRoleOperations } from "./createRoleOperations";
 import { createScopeOperations } from "./createScopeOperations";
+import { createServicePrincipalOperations } from "./createServicePrincipalOperations";
+import { createStandingOperations } from "./createStandingOperations";
 
 export type GraphDirectoryDeps = GraphHttpDeps;
 
-export function createGraphDirectory(deps: GraphDirectoryDeps): Directory {
+export function createGraphDirectory(deps: GraphDirectoryDeps): FullDirectory {
   const http = createGraphHttp(deps);
   return {
     ...createApplicationOperations(http),
     ...createPasswordOperations(http),
     ...createScopeOperations(http),
     ...createRoleOperations(http),
+    ...createServicePrincipalOperations(http),
+    ...createPolicyOperations(http),
+    ...createStandingOperations(http),
   };
 }

@@ -53,6 +53,8 @@ export interface GraphHttp {
   ): Promise<GraphAnswer>;
   /** The `value` of each page, following `@odata.nextLink` on our own host only. */
   pages<T>(firstPath: string, ctx?: CallContext): AsyncGenerator<T[]>;
+  /** Claims of syncbot's own access token for Graph (null without a credential); see AuthAndHeadersMiddleware. */
+  tokenClaims(): Promise<Record<string, unknown> | null>;
   readonly logger?: Logger;
 }
 
@@ -170,5 +172,13 @@ export function createGraphHttp(deps: GraphHttpDeps): GraphHttp {
     }
   }
 
-  return { call, pages, logger };
+  async function tokenClaims(): Promise<Record<string, unknown> | null> {
+    try {
+      return await auth.claims();
+    } catch (e) {
+      throw unansweredGraphError(e);
+    }
+  }
+
+  return { call, pages, tokenClaims, logger };
 }

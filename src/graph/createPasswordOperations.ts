@@ -1,10 +1,12 @@
 // The Directory's password operations: addPassword (the only answer that carries a secret value,
-// handed back as a NewSecret and nowhere else) and removePassword.
+// handed back as a NewSecret and nowhere else) and removePassword, which decides "already removed"
+// from the application's credentials, not from a status code.
 
 import { SyncbotError } from "../domain/errors";
 import type { Directory, NewSecret } from "../domain/ports";
 import { appPath } from "./createApplicationOperations";
 import type { GraphHttp } from "./createGraphHttp";
+import type { GraphAppJson } from "./toLiveApplication";
 
 export type PasswordOperations = Pick<Directory, "addPassword" | "removePassword">;
 
@@ -33,12 +35,20 @@ export function createPasswordOperations(http: GraphHttp): PasswordOperations {
       try {
         await http.call("POST", `${appPath(objectId)}/removePassword`, ctx, { keyId });
       } catch (e) {
-        // Graph answers 404 for a keyId the application no longer has: already removed is removed.
-        if (e instanceof SyncbotError && e.code === "not_found") {
-          http.logger?.info("password already absent", { objectId, keyId, correlationId: ctx.correlationId });
-          return;
+        // Clients see a 400 (sometimes a 404) for a keyId the application no longer has. The status
+        // alone proves nothing, so the credentials are re-read: only "keyId absent" counts as removed.
+        if (!(e instanceof SyncbotError) || (e.status !== 400 && e.status !== 404)) throw e;
+        let keyIds: string[];
+        try {
+          const { body } = await http.call("GET", `${appPath(objectId)}?$select=id,passwordCredentials`, ctx);
+          keyIds = ((body as GraphAppJson | undefined)?.passwordCredentials ?? []).map((p) =>
+            (p.keyId ?? "").toLowerCase(),
+          );
+        } catch {
+          throw e;
         }
-        throw e;
+        if (keyIds.includes(keyId.toLowerCase())) throw e;
+        http.logger?.info("password already absent", { objectId, keyId, correlationId: ctx.correlationId });
       }
     },
   };

@@ -25,6 +25,9 @@ export interface GraphAppJson {
   signInAudience?: string | null;
   tags?: string[] | null;
   web?: {
+    homePageUrl?: string | null;
+    logoutUrl?: string | null;
+    redirectUriSettings?: Array<{ uri?: string | null; index?: number | null }> | null;
     redirectUris?: string[] | null;
     implicitGrantSettings?: { enableAccessTokenIssuance?: boolean; enableIdTokenIssuance?: boolean } | null;
   } | null;
@@ -34,6 +37,21 @@ export interface GraphAppJson {
 }
 
 export function toLiveApplication(j: GraphAppJson): LiveApplication {
+  const web: LiveApplication["web"] = {
+    redirectUris: j.web?.redirectUris ?? [],
+    implicitGrantSettings: {
+      enableAccessTokenIssuance: j.web?.implicitGrantSettings?.enableAccessTokenIssuance ?? false,
+      enableIdTokenIssuance: j.web?.implicitGrantSettings?.enableIdTokenIssuance ?? false,
+    },
+  };
+  // The rest of `web` travels as read, so the whole object can be written back (issue 10).
+  if (j.web && "homePageUrl" in j.web) web.homePageUrl = j.web.homePageUrl ?? null;
+  if (j.web && "logoutUrl" in j.web) web.logoutUrl = j.web.logoutUrl ?? null;
+  if (j.web?.redirectUriSettings) {
+    web.redirectUriSettings = j.web.redirectUriSettings
+      .filter((r): r is { uri: string; index?: number | null } => typeof r.uri === "string")
+      .map((r) => ({ uri: r.uri, index: r.index ?? null }));
+  }
   return {
     id: j.id ?? "",
     appId: j.appId ?? "",
@@ -41,13 +59,7 @@ export function toLiveApplication(j: GraphAppJson): LiveApplication {
     displayName: j.displayName ?? "",
     signInAudience: j.signInAudience ?? "",
     tags: j.tags ?? [],
-    web: {
-      redirectUris: j.web?.redirectUris ?? [],
-      implicitGrantSettings: {
-        enableAccessTokenIssuance: j.web?.implicitGrantSettings?.enableAccessTokenIssuance ?? false,
-        enableIdTokenIssuance: j.web?.implicitGrantSettings?.enableIdTokenIssuance ?? false,
-      },
-    },
+    web,
     isFallbackPublicClient: j.isFallbackPublicClient ?? null,
     requiredResourceAccess: (j.requiredResourceAccess ?? []).map((r) => ({
       resourceAppId: r.resourceAppId,

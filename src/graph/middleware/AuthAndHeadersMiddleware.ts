@@ -35,6 +35,22 @@ export class AuthAndHeadersMiddleware implements Middleware {
     await this.next!.execute(context);
   }
 
+  /**
+   * The claims of the current access token (its middle, base64url JSON segment); null without a
+   * credential or when the token is not a JWT. Only claims are returned, never the token itself.
+   */
+  async claims(): Promise<Record<string, unknown> | null> {
+    if (!this.credential) return null;
+    const payload = (await this.token()).split(".")[1];
+    if (!payload) return null;
+    try {
+      const parsed: unknown = JSON.parse(Buffer.from(payload, "base64url").toString("utf8"));
+      return parsed && typeof parsed === "object" ? (parsed as Record<string, unknown>) : null;
+    } catch {
+      return null;
+    }
+  }
+
   // Credentials cache too, but not all of them; holding the token until 2 minutes before expiry
   // keeps a 50,000-app sweep from asking for one per page.
   private async token(): Promise<string> {
