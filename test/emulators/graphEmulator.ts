@@ -96,7 +96,8 @@ export interface GraphApplication {
   keyCredentials: unknown[];
 }
 
-export type SeedApplication = Partial<Omit<GraphApplication, "passwordCredentials">> & {
+export type SeedApplication = Partial<Omit<GraphApplication, "passwordCredentials" | "web">> & {
+  web?: Partial<GraphApplication["web"]>;
   passwordCredentials?: Array<Partial<GraphPasswordCredential> & { endDateTime: string }>;
   /** Directory object ids of the owners; default: the emulator's caller (as if syncbot created it). */
   owners?: string[];
