@@ -74,7 +74,9 @@ export function desiredApplicationFields(spec: Spec, app: LiveApplication | null
     displayName: spec.displayName,
     signInAudience: spec.signInAudience,
     tags: [...spec.tags, ...otherTags],
+    // `web` is written whole: what others set in it (homePageUrl, logoutUrl, ...) is sent back as read.
     web: {
+      ...app?.web,
       redirectUris,
       implicitGrantSettings: { enableAccessTokenIssuance: true, enableIdTokenIssuance: true },
     },

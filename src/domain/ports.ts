@@ -39,6 +39,10 @@ export interface RequiredResourceAccess {
 export interface WebSettings {
   redirectUris: string[];
   implicitGrantSettings: { enableAccessTokenIssuance: boolean; enableIdTokenIssuance: boolean };
+  // Read and written back as they are, so a PATCH of `web` (written whole) keeps what others set.
+  homePageUrl?: string | null;
+  logoutUrl?: string | null;
+  redirectUriSettings?: Array<{ uri: string; index: number | null }>;
 }
 
 export interface LiveApplication {
@@ -90,7 +94,10 @@ export interface Directory {
     credential: { displayName: string; endDateTime: string },
     ctx?: CallContext & { justCreated?: boolean },
   ): Promise<NewSecret>;
-  /** Resolves also when the keyId no longer exists (already removed is removed). */
+  /**
+   * Resolves also when the keyId no longer exists (already removed is removed): a 400 or 404 is
+   * checked by re-reading the application's passwordCredentials; any other failure stays a failure.
+   */
   removePassword(objectId: string, keyId: string, ctx?: CallContext): Promise<void>;
   /** Every application carrying `tag`, page by page (`$top` at most 999, `$select` only `select`). */
   listApplicationsByTag(tag: string, select: readonly string[], ctx?: CallContext): AsyncIterable<LiveApplication[]>;
@@ -98,6 +105,82 @@ export interface Directory {
   getGraphDelegatedScopes(ctx?: CallContext): Promise<Map<string, string>>;
   /** Live check: does this user hold the Global Administrator role (directly or through a group)? */
   isGlobalAdministrator(userObjectId: string, ctx?: CallContext): Promise<boolean>;
+}
+
+/** The Graph adapter implements both; domain code asks for what it uses. */
+export type FullDirectory = Directory & DirectoryStanding;
+
+/** An application's service principal (enterprise application) in the directory's tenant. */
+export interface ServicePrincipalInfo {
+  id: string; // object id
+  appId: string;
+  displayName: string;
+  tags: string[];
+}
+
+/** An owner of an application, as Graph names it. */
+export interface DirectoryOwner {
+  id: string;
+  kind: "user" | "servicePrincipal" | "other";
+  displayName: string | null;
+  userPrincipalName: string | null; // users only
+  appId: string | null; // service principals only
+}
+
+/** The password restrictions of one app management policy (tenant default or the app's own). */
+export interface PasswordRestrictions {
+  /** A passwordAddition restriction: no new passwords at all. */
+  passwordAdditionBlocked: boolean;
+  /** A passwordLifetime restriction, as Graph gives it (ISO 8601 duration, e.g. "P180D"). */
+  maxPasswordLifetime: string | null;
+  /** The same in whole days when it converts exactly (days, weeks); null otherwise or when absent. */
+  maxPasswordLifetimeDays: number | null;
+}
+
+/** App management policies that apply to an application; `checked: false` when syncbot may not read them. */
+export type AppManagementPolicyRead =
+  | { checked: false; reason: "forbidden" }
+  | {
+      checked: true;
+      /** The tenant default, null when it is disabled. */
+      tenantDefault: PasswordRestrictions | null;
+      /** The application's own policy, which takes the place of the default; null when none is assigned. */
+      application: PasswordRestrictions | null;
+    };
+
+/** Global Administrator check of an approver; `unverified` when group membership could not be read. */
+export type AdminRoleCheck = "eligible" | "not_eligible" | "unverified";
+
+/** An application permission (app role) granted to syncbot's own service principal. */
+export interface OwnAppRoleAssignment {
+  appRoleId: string;
+  resourceDisplayName: string | null;
+  /** The permission's value (e.g. "Application.ReadWrite.OwnedBy") when the resource's roles were readable. */
+  value: string | null;
+}
+
+/** Extra Directory operations for issue 10 (service principal, ownership, policies, doctor). */
+export interface DirectoryStanding {
+  /** GET /servicePrincipals(appId='…'); null when the application has none in this tenant. */
+  getServicePrincipal(appId: string, ctx?: CallContext): Promise<ServicePrincipalInfo | null>;
+  /** POST /servicePrincipals {appId, tags}; the caller owns what it creates. */
+  createServicePrincipal(appId: string, tags: readonly string[], ctx?: CallContext): Promise<ServicePrincipalInfo>;
+  /** GET /applications/{id}/owners (every page). */
+  listOwners(appObjectId: string, ctx?: CallContext): Promise<DirectoryOwner[]>;
+  /** Tenant default and the app's own policy (Policy.Read.All); a 403 is `checked: false`, not an error. */
+  getAppManagementPolicies(appObjectId: string | null, ctx?: CallContext): Promise<AppManagementPolicyRead>;
+  /** The `roles` claim of syncbot's own Graph access token; null when there is no token (no credential). */
+  getOwnTokenRoles(ctx?: CallContext): Promise<string[] | null>;
+  /**
+   * App role assignments of syncbot's own service principal (its object id from the token's `oid`, or
+   * given); `null` when that id is unknown, `readable: false` on a 403.
+   */
+  listOwnAppRoleAssignments(
+    servicePrincipalId?: string,
+    ctx?: CallContext,
+  ): Promise<null | { readable: false } | { readable: true; assignments: OwnAppRoleAssignment[] }>;
+  /** Global Administrator directly (role assignments) or through a group where membership is readable. */
+  checkGlobalAdministrator(userObjectId: string, ctx?: CallContext): Promise<AdminRoleCheck>;
 }
 
 /** Proves a client secret works: a client-credentials token request against the tenant's token endpoint. */

@@ -7,12 +7,46 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import {
+  accessCheck,
+  type Caller,
+  GRAPH_APP_ROLE_IDS,
+  type GraphAppPermission,
+  LEAST_PRIVILEGE,
+} from "./graph/strictAccess";
+
+export { type GraphAppPermission, LEAST_PRIVILEGE } from "./graph/strictAccess";
 
 export interface GraphEmulatorOptions {
   port?: number;
   tenantId: string;
   latencyMs?: number;
   seed?: number;
+  /**
+   * Behave as strictly as Microsoft Graph: the caller holds only `permissions` (application
+   * permissions; default the documented least-privilege set) and gets 403 Authorization_RequestDenied
+   * outside them, Application.ReadWrite.OwnedBy reaches only owned objects, the token endpoint needs a
+   * service principal, and a PATCH of `web` replaces the whole complex value. Off by default.
+   */
+  strict?: boolean;
+  permissions?: readonly GraphAppPermission[];
+}
+
+/** A password restriction of an app management policy (tenant default or the app's own). */
+export interface PasswordPolicySpec {
+  /** Maximum lifetime of a new password in days; null for none. */
+  maxLifetimeDays?: number | null;
+  /** passwordAddition: no new passwords at all. */
+  blockPasswordAddition?: boolean;
+}
+
+export interface GraphServicePrincipal {
+  id: string;
+  appId: string;
+  displayName: string;
+  servicePrincipalType: string;
+  tags: string[];
+  appOwnerOrganizationId: string | null;
 }
 
 export interface RecordedRequest {
@@ -52,6 +86,7 @@ export interface GraphApplication {
     homePageUrl: string | null;
     logoutUrl: string | null;
     redirectUris: string[];
+    redirectUriSettings: Array<{ uri: string; index: number | null }>;
     implicitGrantSettings: { enableAccessTokenIssuance: boolean; enableIdTokenIssuance: boolean };
   };
   spa: { redirectUris: string[] };
@@ -61,8 +96,11 @@ export interface GraphApplication {
   keyCredentials: unknown[];
 }
 
-export type SeedApplication = Partial<Omit<GraphApplication, "passwordCredentials">> & {
+export type SeedApplication = Partial<Omit<GraphApplication, "passwordCredentials" | "web">> & {
+  web?: Partial<GraphApplication["web"]>;
   passwordCredentials?: Array<Partial<GraphPasswordCredential> & { endDateTime: string }>;
+  /** Directory object ids of the owners; default: the emulator's caller (as if syncbot created it). */
+  owners?: string[];
 };
 
 export interface SeedUser {
@@ -70,6 +108,7 @@ export interface SeedUser {
   displayName: string;
   userPrincipalName?: string;
   globalAdmin?: boolean;
+  /** The Global Administrator role comes through a role-assignable group the user is a member of. */
   viaGroup?: boolean;
 }
 
@@ -130,6 +169,20 @@ export interface GraphEmulator {
   setPasswordLifetimePolicy(maxDays: number | null): void;
   setPropagationDelay(ms: number): void;
   onRequest(hook: GraphRequestHook | null): void;
+  /** Strict mode on or off; `permissions` (when given) become the configured caller's permissions. */
+  setStrict(strict: boolean, permissions?: readonly GraphAppPermission[]): void;
+  /** The identity calling without an emulator-issued bearer token (syncbot with GRAPH_CREDENTIAL=none). */
+  readonly caller: { appId: string; servicePrincipalId: string };
+  /** An access token for the configured caller, its `roles` claim holding the configured permissions. */
+  callerToken(): string;
+  servicePrincipals(): GraphServicePrincipal[];
+  /** Adds the service principal of an application by hand (as the portal does). */
+  seedServicePrincipal(appId: string, owners?: string[]): GraphServicePrincipal;
+  owners(objectId: string): string[];
+  /** The tenant's default app management policy (null: disabled). */
+  setDefaultAppManagementPolicy(policy: PasswordPolicySpec | null): void;
+  /** An app management policy assigned to one application (null: none). */
+  setApplicationPolicy(objectId: string, policy: PasswordPolicySpec | null): void;
   close(): Promise<void>;
 }
 
@@ -166,12 +219,7 @@ const GRAPH_SCOPES: Array<[string, string, "Admin" | "User"]> = [
   ["Mail.Read", "570282fd-fa5c-430d-a7fd-fc8dc98a9dca", "User"],
   ["Group.Read.All", "5f8c59db-677d-491f-a6b8-5f174b11ec1d", "Admin"],
 ];
-const GRAPH_APP_ROLES: Array<[string, string]> = [
-  ["Application.ReadWrite.OwnedBy", "18a4783c-866b-4cc7-a460-3d5e5662c884"],
-  ["Application.ReadWrite.All", "1bfefb4e-e0b5-418b-a88f-73c46d2cc8e9"],
-  ["RoleManagement.Read.Directory", "483bed4a-2ad3-4361-a73b-c83ccdbdc53c"],
-  ["User.Read.All", "df021288-bdef-4463-88db-98f22de89214"],
-];
+const GRAPH_APP_ROLES: Array<[string, string]> = Object.entries(GRAPH_APP_ROLE_IDS);
 
 // Properties a client may write; anything else in a body is refused as Graph does.
 const WRITABLE = new Set([
@@ -198,7 +246,17 @@ interface StoredApp {
   app: GraphApplication;
   secrets: Map<string, SecretMaterial>;
   notFoundRemaining: number;
+  owners: string[];
+  policy: PasswordPolicySpec | null;
 }
+
+interface StoredSp {
+  sp: GraphServicePrincipal;
+  owners: string[];
+}
+
+export const CALLER_APP_ID = "5ca11e70-5b0c-4d1e-9a7f-0000000000b1";
+const CALLER_SP_ID = "5ca11e70-5b0c-4d1e-9a7f-0000000000b2";
 
 interface ActiveFault {
   status: number;
@@ -279,6 +337,7 @@ function cloneApp(a: GraphApplication): GraphApplication {
     web: {
       ...a.web,
       redirectUris: [...a.web.redirectUris],
+      redirectUriSettings: a.web.redirectUriSettings.map((r) => ({ ...r })),
       implicitGrantSettings: { ...a.web.implicitGrantSettings },
     },
     spa: { redirectUris: [...a.spa.redirectUris] },
@@ -384,6 +443,7 @@ function blankApp(tenantId: string): GraphApplication {
       homePageUrl: null,
       logoutUrl: null,
       redirectUris: [],
+      redirectUriSettings: [],
       implicitGrantSettings: { enableAccessTokenIssuance: false, enableIdTokenIssuance: false },
     },
     spa: { redirectUris: [] },
@@ -394,10 +454,30 @@ function blankApp(tenantId: string): GraphApplication {
   };
 }
 
-function applyBody(app: GraphApplication, body: Record<string, unknown>): void {
+// redirectUriSettings mirrors redirectUris (one entry per URI, index null unless set).
+function syncRedirectUriSettings(web: GraphApplication["web"]): void {
+  const byUri = new Map(web.redirectUriSettings.map((r) => [r.uri, r.index]));
+  web.redirectUriSettings = web.redirectUris.map((uri) => ({ uri, index: byUri.get(uri) ?? null }));
+}
+
+function applyBody(app: GraphApplication, body: Record<string, unknown>, replaceComplex = false): void {
   for (const [key, value] of Object.entries(body)) {
     if (key.startsWith("@odata.") || key === "uniqueName") continue;
-    if (key === "web") {
+    if (key === "web" && replaceComplex) {
+      // Strict reading: a complex value is written whole; what the body leaves out is reset.
+      const web = value as Partial<GraphApplication["web"]>;
+      app.web = {
+        homePageUrl: web.homePageUrl ?? null,
+        logoutUrl: web.logoutUrl ?? null,
+        redirectUris: [...(web.redirectUris ?? [])],
+        redirectUriSettings: (web.redirectUriSettings ?? []).map((r) => ({ uri: r.uri, index: r.index ?? null })),
+        implicitGrantSettings: {
+          enableAccessTokenIssuance: web.implicitGrantSettings?.enableAccessTokenIssuance ?? false,
+          enableIdTokenIssuance: web.implicitGrantSettings?.enableIdTokenIssuance ?? false,
+        },
+      };
+      syncRedirectUriSettings(app.web);
+    } else if (key === "web") {
       // Complex values merge property by property; collections inside them are replaced whole.
       const web = value as Partial<GraphApplication["web"]>;
       if (web.redirectUris) app.web.redirectUris = [...web.redirectUris];
@@ -405,6 +485,8 @@ function applyBody(app: GraphApplication, body: Record<string, unknown>): void {
         app.web.implicitGrantSettings = { ...app.web.implicitGrantSettings, ...web.implicitGrantSettings };
       if ("homePageUrl" in web) app.web.homePageUrl = web.homePageUrl ?? null;
       if ("logoutUrl" in web) app.web.logoutUrl = web.logoutUrl ?? null;
+      if (web.redirectUriSettings) app.web.redirectUriSettings = web.redirectUriSettings.map((r) => ({ ...r }));
+      syncRedirectUriSettings(app.web);
     } else {
       (app as unknown as Record<string, unknown>)[key] = clone(value);
     }
@@ -498,7 +580,94 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions): Promise<Gr
   let throttle: { rate: number; retryAfterSeconds: number; rand: () => number } | null = null;
   let notFoundAfterCreate = 0;
   let latencyMs = opts.latencyMs ?? 0;
-  let lifetimePolicyDays: number | null = null;
+  let defaultPolicy: PasswordPolicySpec | null = null;
+  let strict = opts.strict ?? false;
+  let callerPermissions = new Set<string>(opts.permissions ?? LEAST_PRIVILEGE);
+  const sps = new Map<string, StoredSp>(); // by object id
+  const spByAppId = new Map<string, string>(); // lower-cased appId → object id
+  function addSp(sp: GraphServicePrincipal, owners: string[]): StoredSp {
+    const stored = { sp, owners };
+    sps.set(sp.id, stored);
+    spByAppId.set(sp.appId.toLowerCase(), sp.id);
+    return stored;
+  }
+  addSp(
+    {
+      id: GRAPH_SP_ID,
+      appId: GRAPH_APP_ID,
+      displayName: "Microsoft Graph",
+      servicePrincipalType: "Application",
+      tags: [],
+      appOwnerOrganizationId: "f8cdef31-a31e-4b4a-93e4-5f571e91255a",
+    },
+    [],
+  );
+  // syncbot's own identity (a managed identity has a service principal and no app registration here).
+  addSp(
+    {
+      id: CALLER_SP_ID,
+      appId: CALLER_APP_ID,
+      displayName: "syncbot",
+      servicePrincipalType: "ManagedIdentity",
+      tags: [],
+      appOwnerOrganizationId: null,
+    },
+    [],
+  );
+  const configuredCaller = (): Caller => ({
+    appId: CALLER_APP_ID,
+    servicePrincipalId: CALLER_SP_ID,
+    permissions: callerPermissions,
+  });
+
+  function b64url(v: unknown): string {
+    return Buffer.from(JSON.stringify(v)).toString("base64url");
+  }
+  function issueToken(appId: string, spId: string | null, roles: string[]): string {
+    const now = Math.floor(Date.now() / 1000);
+    const claims: Record<string, unknown> = {
+      aud: "https://graph.microsoft.com",
+      iss: `https://sts.windows.net/${tenantId}/`,
+      iat: now,
+      exp: now + 3599,
+      appid: appId,
+      tid: tenantId,
+      idtyp: "app",
+    };
+    if (spId) claims.oid = spId;
+    // Entra leaves the roles claim out when the client holds no application permission.
+    if (roles.length > 0) claims.roles = roles;
+    return `${b64url({ typ: "JWT", alg: "none", kid: "graph-emulator" })}.${b64url(claims)}.c2ln`;
+  }
+
+  // An emulator-issued bearer token names its caller and permissions; without one the configured caller calls.
+  function callerOf(headers: Record<string, string>): Caller {
+    const m = /^Bearer\s+[^.]+\.([^.]+)\.[^.]*$/i.exec(headers["authorization"] ?? "");
+    if (m) {
+      try {
+        const claims = JSON.parse(Buffer.from(m[1]!, "base64url").toString("utf8")) as {
+          appid?: string;
+          oid?: string;
+          roles?: string[];
+          tid?: string;
+        };
+        if (claims.appid && claims.tid === tenantId) {
+          return {
+            appId: claims.appid,
+            servicePrincipalId: claims.oid ?? "",
+            permissions: new Set(claims.roles ?? []),
+          };
+        }
+      } catch {
+        // Not one of ours: the configured caller it is.
+      }
+    }
+    return configuredCaller();
+  }
+
+  function effectivePolicy(stored: StoredApp): PasswordPolicySpec | null {
+    return stored.policy ?? defaultPolicy;
+  }
   let propagationDelayMs = 0;
   let requestHook: GraphRequestHook | null = null;
   let seedCounter = opts.seed ?? 1;
@@ -542,11 +711,18 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions): Promise<Gr
     return s;
   }
 
-  function createApp(body: Record<string, unknown>, uniqueName: string | null): StoredApp {
+  // The creator owns what it creates (Application.ReadWrite.OwnedBy: "apps that this app creates or owns").
+  function createApp(body: Record<string, unknown>, uniqueName: string | null, creator: Caller): StoredApp {
     const app = blankApp(tenantId);
     app.uniqueName = uniqueName;
     applyBody(app, body);
-    const stored: StoredApp = { app, secrets: new Map(), notFoundRemaining: notFoundAfterCreate };
+    const stored: StoredApp = {
+      app,
+      secrets: new Map(),
+      notFoundRemaining: notFoundAfterCreate,
+      owners: [creator.servicePrincipalId],
+      policy: null,
+    };
     indexApp(stored);
     return stored;
   }
@@ -563,7 +739,12 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions): Promise<Gr
     if (Number.isNaN(start.getTime()) || Number.isNaN(end.getTime()) || end <= start) {
       throw badRequest("Invalid value specified for property 'endDateTime' of resource 'PasswordCredential'.");
     }
-    if (enforcePolicy && lifetimePolicyDays !== null && end.getTime() - start.getTime() > lifetimePolicyDays * DAY_MS) {
+    const policy = enforcePolicy ? effectivePolicy(stored) : null;
+    if (policy?.blockPasswordAddition) {
+      throw badRequest("Credential type not allowed as per assigned policy.", "CredentialTypeNotAllowedAsPerAppPolicy");
+    }
+    const maxDays = policy?.maxLifetimeDays ?? null;
+    if (maxDays !== null && end.getTime() - start.getTime() > maxDays * DAY_MS) {
       throw badRequest(
         "Credential lifetime exceeds the max value allowed as per assigned policy.",
         "CredentialInvalidLifetimeAsPerAppPolicy",
@@ -617,7 +798,11 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions): Promise<Gr
     return id ? (apps.get(id) ?? null) : null;
   }
 
-  function listApplications(query: Record<string, string>, base: string): Record<string, unknown> {
+  function listApplications(
+    query: Record<string, string>,
+    base: string,
+    visible: (s: StoredApp) => boolean,
+  ): Record<string, unknown> {
     const topRaw = query["$top"];
     const top = topRaw === undefined ? 100 : Number(topRaw);
     if (!Number.isInteger(top) || top < 1 || top > 999) {
@@ -649,7 +834,7 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions): Promise<Gr
     let more = false;
     for (const id of candidates) {
       const stored = apps.get(id);
-      if (!stored || !clauses.every((c) => appMatches(stored.app, c))) continue;
+      if (!stored || !visible(stored) || !clauses.every((c) => appMatches(stored.app, c))) continue;
       if (seen++ < offset) continue;
       if (page.length === top) {
         more = true;
@@ -678,7 +863,7 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions): Promise<Gr
       throw badRequest("Property 'uniqueName' is immutable and cannot be changed once set.");
     }
     const beforeTags = stored.app.tags;
-    applyBody(stored.app, body);
+    applyBody(stored.app, body, strict);
     reindexTags(stored, beforeTags);
   }
 
@@ -754,6 +939,75 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions): Promise<Gr
     };
   }
 
+  function spJson(st: StoredSp): Record<string, unknown> {
+    if (st.sp.id === GRAPH_SP_ID) return servicePrincipal();
+    return { ...st.sp, tags: [...st.sp.tags], accountEnabled: true, appDisplayName: st.sp.displayName };
+  }
+
+  function directoryObject(id: string): Record<string, unknown> {
+    const user = users.get(id);
+    if (user) {
+      return {
+        "@odata.type": "#microsoft.graph.user",
+        id,
+        displayName: user.displayName,
+        userPrincipalName: user.userPrincipalName ?? null,
+      };
+    }
+    const sp = sps.get(id);
+    if (sp) {
+      return {
+        "@odata.type": "#microsoft.graph.servicePrincipal",
+        id,
+        displayName: sp.sp.displayName,
+        appId: sp.sp.appId,
+      };
+    }
+    return { "@odata.type": "#microsoft.graph.directoryObject", id };
+  }
+
+  // passwordCredentialConfiguration entries (restrictionType, maxLifetime as ISO 8601 duration).
+  function passwordRestrictions(p: PasswordPolicySpec): Array<Record<string, unknown>> {
+    const out: Array<Record<string, unknown>> = [];
+    if (p.blockPasswordAddition) {
+      out.push({ restrictionType: "passwordAddition", maxLifetime: null, restrictForAppsCreatedAfterDateTime: null });
+    }
+    if (p.maxLifetimeDays != null) {
+      out.push({
+        restrictionType: "passwordLifetime",
+        maxLifetime: `P${p.maxLifetimeDays}D`,
+        restrictForAppsCreatedAfterDateTime: null,
+      });
+    }
+    return out;
+  }
+
+  function tenantPolicyJson(base: string): Record<string, unknown> {
+    return {
+      "@odata.context": `${base}/v1.0/$metadata#policies/defaultAppManagementPolicy/$entity`,
+      id: "00000000-0000-0000-0000-000000000000",
+      displayName: "Default app management tenant policy",
+      description:
+        "Default tenant policy that enforces app management restrictions on applications and service principals.",
+      isEnabled: defaultPolicy !== null,
+      applicationRestrictions: {
+        passwordCredentials: defaultPolicy ? passwordRestrictions(defaultPolicy) : [],
+        keyCredentials: [],
+      },
+      servicePrincipalRestrictions: { passwordCredentials: [], keyCredentials: [] },
+    };
+  }
+
+  function appPolicyJson(p: PasswordPolicySpec, id: string): Record<string, unknown> {
+    return {
+      id,
+      displayName: "Credential policy",
+      description: "Restrictions assigned to this application.",
+      isEnabled: true,
+      restrictions: { passwordCredentials: passwordRestrictions(p), keyCredentials: [] },
+    };
+  }
+
   interface Reply {
     status: number;
     body?: unknown;
@@ -767,8 +1021,18 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions): Promise<Gr
     headers: Record<string, string>,
     body: unknown,
     base: string,
+    caller: Caller,
   ): Reply {
     const obj = (body ?? {}) as Record<string, unknown>;
+    const access = accessCheck(strict, caller);
+    const denied = () =>
+      new HttpError(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.");
+    const need = (op: Parameters<typeof access.allows>[0]) => {
+      if (!access.allows(op)) throw denied();
+    };
+    const needOn = (op: Parameters<typeof access.reaches>[0], owners: readonly string[]) => {
+      if (!access.reaches(op, owners)) throw denied();
+    };
     const requireObject = () => {
       if (body === null || typeof body !== "object" || Array.isArray(body)) {
         throw badRequest("Empty Payload. JSON content expected.", "BadRequest");
@@ -777,8 +1041,14 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions): Promise<Gr
     let m: RegExpExecArray | null;
 
     if (path === "/applications") {
-      if (method === "GET") return { status: 200, body: listApplications(query, base) };
+      if (method === "GET") {
+        need("listApplications");
+        const ownedOnly = access.ownedOnly("listApplications");
+        const visible = (st: StoredApp) => !ownedOnly || st.owners.includes(caller.servicePrincipalId);
+        return { status: 200, body: listApplications(query, base, visible) };
+      }
       if (method === "POST") {
+        need("writeApplication");
         requireObject();
         validateBody(obj);
         if (typeof obj.displayName !== "string" || obj.displayName === "") {
@@ -788,7 +1058,7 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions): Promise<Gr
         if (un !== null && byUniqueName.has(un.toLowerCase())) {
           throw badRequest("Another object with the same value for property uniqueName already exists.");
         }
-        const stored = createApp(obj, un);
+        const stored = createApp(obj, un, caller);
         return {
           status: 201,
           body: appOut(stored, null),
@@ -803,12 +1073,16 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions): Promise<Gr
       const value = unquote(m[2]!);
       const stored = findByKey(key, value);
       if (method === "GET") {
+        need("readApplication");
         if (!stored) throw notFound(`${key}=${value}`);
+        needOn("readApplication", stored.owners);
         return { status: 200, body: appOut(stored, parseSelect(query)) };
       }
       if (method === "PATCH") {
+        need("writeApplication");
         requireObject();
         if (stored) {
+          needOn("writeApplication", stored.owners);
           patchApp(stored, obj);
           return { status: 204 };
         }
@@ -823,7 +1097,7 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions): Promise<Gr
         if ("uniqueName" in obj && obj.uniqueName !== value) {
           throw badRequest("Property 'uniqueName' in the payload does not match the key.");
         }
-        const created = createApp(obj, value);
+        const created = createApp(obj, value, caller);
         return {
           status: 201,
           body: appOut(created, null),
@@ -835,6 +1109,40 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions): Promise<Gr
       }
     }
 
+    m = /^\/applications\/([^/]+)\/(owners|appManagementPolicies)$/.exec(path);
+    if (m && method === "GET") {
+      const id = m[1]!;
+      if (!GUID_RE.test(id)) throw badRequest(`Invalid object identifier '${id}'.`);
+      if (m[2] === "owners") {
+        need("listOwners");
+        const stored = laggedById(id);
+        needOn("listOwners", stored.owners);
+        return {
+          status: 200,
+          body: {
+            "@odata.context": `${base}/v1.0/$metadata#directoryObjects`,
+            value: stored.owners.map(directoryObject),
+          },
+        };
+      }
+      need("readPolicy");
+      need("readApplication");
+      const stored = laggedById(id);
+      needOn("readApplication", stored.owners);
+      return {
+        status: 200,
+        body: {
+          "@odata.context": `${base}/v1.0/$metadata#policies/appManagementPolicies`,
+          value: stored.policy ? [appPolicyJson(stored.policy, `${stored.app.id.slice(0, 8)}-policy`)] : [],
+        },
+      };
+    }
+
+    if (path === "/policies/defaultAppManagementPolicy" && method === "GET") {
+      need("readPolicy");
+      return { status: 200, body: tenantPolicyJson(base) };
+    }
+
     m =
       /^\/applications\/([^/]+)(?:\/(addPassword|removePassword|microsoft\.graph\.addPassword|microsoft\.graph\.removePassword))?$/.exec(
         path,
@@ -843,14 +1151,25 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions): Promise<Gr
       const id = m[1]!;
       if (!GUID_RE.test(id)) throw badRequest(`Invalid object identifier '${id}'.`);
       const action = m[2]?.replace("microsoft.graph.", "");
-      if (!action && method === "GET") return { status: 200, body: appOut(laggedById(id), parseSelect(query)) };
+      if (!action && method === "GET") {
+        need("readApplication");
+        const stored = laggedById(id);
+        needOn("readApplication", stored.owners);
+        return { status: 200, body: appOut(stored, parseSelect(query)) };
+      }
+      // Every write below needs write access to this very application.
+      const writable = (st: StoredApp) => {
+        need("writeApplication");
+        needOn("writeApplication", st.owners);
+        return st;
+      };
       if (!action && method === "PATCH") {
         requireObject();
-        patchApp(laggedById(id), obj);
+        patchApp(writable(laggedById(id)), obj);
         return { status: 204 };
       }
       if (!action && method === "DELETE") {
-        const stored = getStored(id);
+        const stored = writable(getStored(id));
         unindexTags(stored.app);
         apps.delete(stored.app.id);
         byAppId.delete(stored.app.appId.toLowerCase());
@@ -858,7 +1177,7 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions): Promise<Gr
         return { status: 204 };
       }
       if (action === "addPassword" && method === "POST") {
-        const stored = laggedById(id);
+        const stored = writable(laggedById(id));
         const cred = (obj.passwordCredential ?? {}) as Record<string, string | null>;
         const added = addPassword(stored, cred, true);
         return {
@@ -876,15 +1195,14 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions): Promise<Gr
         };
       }
       if (action === "removePassword" && method === "POST") {
-        const stored = laggedById(id);
+        const stored = writable(laggedById(id));
         const keyId = typeof obj.keyId === "string" ? obj.keyId : "";
         if (!GUID_RE.test(keyId)) throw invalidValue("keyId");
         const idx = stored.app.passwordCredentials.findIndex((p) => p.keyId.toLowerCase() === keyId.toLowerCase());
-        // Graph refuses to remove a keyId the application does not have with a 404
-        // (Request_ResourceNotFound) rather than succeeding silently; clients that want
-        // "already removed is removed" must treat that 404 as done.
+        // The removePassword doc lists only its 204; clients see a 400 for a keyId the application
+        // does not have (issue 10), so "already removed" must be decided by re-reading the credentials.
         if (idx < 0) {
-          throw new HttpError(404, "Request_ResourceNotFound", `No password credential found with keyId '${keyId}'.`);
+          throw badRequest(`No password credential found with keyId '${keyId}'.`);
         }
         stored.app.passwordCredentials.splice(idx, 1);
         stored.secrets.delete(keyId);
@@ -894,16 +1212,123 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions): Promise<Gr
 
     m = new RegExp(`^/servicePrincipals\\(appId=${Q}\\)$`).exec(path);
     if (m && method === "GET") {
-      if (unquote(m[1]!) !== GRAPH_APP_ID) throw notFound(`appId=${m[1]}`);
-      return { status: 200, body: selectProps(servicePrincipal(), parseSelect(query), "servicePrincipal") };
+      need("readServicePrincipal");
+      const appId = unquote(m[1]!);
+      const st = sps.get(spByAppId.get(appId.toLowerCase()) ?? "");
+      if (!st) throw notFound(`appId=${appId}`);
+      needOn("readServicePrincipal", st.owners);
+      return { status: 200, body: selectProps(spJson(st), parseSelect(query), "servicePrincipal") };
+    }
+
+    if (path === "/servicePrincipals" && method === "GET") {
+      need("readServicePrincipal");
+      const f = query["$filter"];
+      let wanted: string | null = null;
+      if (f) {
+        const fm = new RegExp(`^appId\\s+eq\\s+${Q}$`).exec(f.trim());
+        if (!fm) {
+          throw badRequest(`Unsupported or invalid query filter clause specified: '${f}'.`, "Request_UnsupportedQuery");
+        }
+        wanted = unquote(fm[1]!).toLowerCase();
+      }
+      const ownedOnly = access.ownedOnly("readServicePrincipal");
+      const select = parseSelect(query);
+      const value = [...sps.values()]
+        .filter(
+          (st) =>
+            (wanted === null || st.sp.appId.toLowerCase() === wanted) &&
+            (!ownedOnly || st.owners.includes(caller.servicePrincipalId)),
+        )
+        .map((st) => selectProps(spJson(st), select, "servicePrincipal"));
+      return { status: 200, body: { "@odata.context": `${base}/v1.0/$metadata#servicePrincipals`, value } };
+    }
+
+    if (path === "/servicePrincipals" && method === "POST") {
+      need("createServicePrincipal");
+      requireObject();
+      const appId = typeof obj.appId === "string" ? obj.appId : "";
+      for (const k of Object.keys(obj)) {
+        if (!["appId", "tags", "displayName"].includes(k) && !k.startsWith("@odata.")) {
+          throw badRequest(
+            `Property '${k}' is read-only or does not exist on type 'microsoft.graph.servicePrincipal'.`,
+          );
+        }
+      }
+      if ("tags" in obj && !isStringArray(obj.tags))
+        throw badRequest("Invalid value specified for property 'tags' of resource 'ServicePrincipal'.");
+      const app = findByKey("appId", appId);
+      if (!app) {
+        throw badRequest(
+          `The appId '${appId}' of the service principal does not reference a valid application object.`,
+        );
+      }
+      needOn("createServicePrincipal", app.owners);
+      if (spByAppId.has(appId.toLowerCase())) {
+        throw new HttpError(
+          409,
+          "Request_MultipleObjectsWithSameKeyValue",
+          "Another object with the same value for property servicePrincipalNames already exists.",
+        );
+      }
+      const st = addSp(
+        {
+          id: randomUUID(),
+          appId: app.app.appId,
+          displayName: app.app.displayName,
+          servicePrincipalType: "Application",
+          tags: isStringArray(obj.tags) ? [...obj.tags] : [],
+          appOwnerOrganizationId: tenantId,
+        },
+        [caller.servicePrincipalId],
+      );
+      return {
+        status: 201,
+        body: spJson(st),
+        headers: { location: `${base}/v1.0/servicePrincipals/${st.sp.id}` },
+      };
+    }
+
+    m = /^\/servicePrincipals\/([^/(]+)(?:\/(appRoleAssignments))?$/.exec(path);
+    if (m && method === "GET") {
+      const st = sps.get(m[1]!.toLowerCase());
+      if (m[2]) {
+        need("listAppRoleAssignments");
+        if (!st) throw notFound(m[1]!);
+        const held = st.sp.id === CALLER_SP_ID ? [...callerPermissions] : [];
+        return {
+          status: 200,
+          body: {
+            "@odata.context": `${base}/v1.0/$metadata#servicePrincipals('${st.sp.id}')/appRoleAssignments`,
+            value: held
+              .filter((p) => p in GRAPH_APP_ROLE_IDS)
+              .map((p) => ({
+                id: sha256Hex(`${st.sp.id}/${p}`).slice(0, 43),
+                appRoleId: GRAPH_APP_ROLE_IDS[p as GraphAppPermission],
+                principalDisplayName: st.sp.displayName,
+                principalId: st.sp.id,
+                principalType: "ServicePrincipal",
+                resourceDisplayName: "Microsoft Graph",
+                resourceId: GRAPH_SP_ID,
+              })),
+          },
+        };
+      }
+      need("readServicePrincipal");
+      if (!st) throw notFound(m[1]!);
+      needOn("readServicePrincipal", st.owners);
+      return { status: 200, body: selectProps(spJson(st), parseSelect(query), "servicePrincipal") };
     }
 
     if (path === "/roleManagement/directory/roleAssignments" && method === "GET") {
+      need("listRoleAssignments");
       return { status: 200, body: listRoleAssignments(query) };
     }
 
     m = /^\/users\/([^/]+)\/transitiveMemberOf\/microsoft\.graph\.directoryRole$/.exec(path);
-    if (m && method === "GET") return { status: 200, body: directoryRolesOf(m[1]!) };
+    if (m && method === "GET") {
+      need("transitiveMemberOf");
+      return { status: 200, body: directoryRolesOf(m[1]!) };
+    }
 
     if (method !== "GET" && method !== "POST" && method !== "PATCH" && method !== "DELETE") {
       throw new HttpError(405, "Request_BadRequest", `The HTTP method '${method}' is not allowed.`);
@@ -953,6 +1378,14 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions): Promise<Gr
         `AADSTS700016: Application with identifier '${clientId}' was not found in the directory '${tenantId}'.`,
       );
     }
+    const spId = spByAppId.get(clientId.toLowerCase()) ?? null;
+    if (strict && !spId) {
+      return tokenError(
+        401,
+        "invalid_client",
+        `AADSTS7000229: The client application ${clientId} is missing service principal in the tenant ${tenantId}. See instructions here: https://go.microsoft.com/fwlink/?linkid=2225119`,
+      );
+    }
     const digest = Buffer.from(sha256Hex(secret), "hex");
     const now = Date.now();
     let expired = false;
@@ -964,10 +1397,14 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions): Promise<Gr
         continue;
       }
       if (now - mat.createdAt < propagationDelayMs) break; // not replicated to the token service yet
-      const token = Buffer.from(JSON.stringify({ appid: clientId, tid: tenantId, iat: now })).toString("base64url");
       return {
         status: 200,
-        body: { token_type: "Bearer", expires_in: 3599, ext_expires_in: 3599, access_token: `emu.${token}.sig` },
+        body: {
+          token_type: "Bearer",
+          expires_in: 3599,
+          ext_expires_in: 3599,
+          access_token: issueToken(stored.app.appId, spId, []),
+        },
       };
     }
     if (expired) {
@@ -1162,7 +1599,7 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions): Promise<Gr
       return;
     }
     try {
-      send(graphRoute(method, rawPath.slice(5) || "/", query, headers, body, base));
+      send(graphRoute(method, rawPath.slice(5) || "/", query, headers, body, base, callerOf(headers)));
     } catch (e) {
       if (e instanceof HttpError) send(odataError(e));
       else
@@ -1212,6 +1649,7 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions): Promise<Gr
         homePageUrl: p.web?.homePageUrl ?? null,
         logoutUrl: p.web?.logoutUrl ?? null,
         redirectUris: p.web?.redirectUris ? [...p.web.redirectUris] : [],
+        redirectUriSettings: (p.web?.redirectUris ?? []).map((uri) => ({ uri, index: null })),
         implicitGrantSettings: {
           enableAccessTokenIssuance: p.web?.implicitGrantSettings?.enableAccessTokenIssuance ?? false,
           enableIdTokenIssuance: p.web?.implicitGrantSettings?.enableIdTokenIssuance ?? false,
@@ -1231,7 +1669,13 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions): Promise<Gr
       })),
       keyCredentials: p.keyCredentials ? clone(p.keyCredentials) : [],
     };
-    const stored: StoredApp = { app, secrets: new Map(), notFoundRemaining: 0 };
+    const stored: StoredApp = {
+      app,
+      secrets: new Map(),
+      notFoundRemaining: 0,
+      owners: p.owners ? [...p.owners] : [CALLER_SP_ID],
+      policy: null,
+    };
     indexApp(stored);
     return stored;
   }
@@ -1335,13 +1779,50 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions): Promise<Gr
       latencyMs = ms;
     },
     setPasswordLifetimePolicy(maxDays) {
-      lifetimePolicyDays = maxDays;
+      defaultPolicy = maxDays === null ? null : { maxLifetimeDays: maxDays };
     },
     setPropagationDelay(ms) {
       propagationDelayMs = ms;
     },
     onRequest(hook) {
       requestHook = hook;
+    },
+    setStrict(on, permissions) {
+      strict = on;
+      if (permissions) callerPermissions = new Set(permissions);
+    },
+    caller: { appId: CALLER_APP_ID, servicePrincipalId: CALLER_SP_ID },
+    callerToken() {
+      return issueToken(CALLER_APP_ID, CALLER_SP_ID, [...callerPermissions]);
+    },
+    servicePrincipals() {
+      return [...sps.values()].map((st) => ({ ...st.sp, tags: [...st.sp.tags] }));
+    },
+    seedServicePrincipal(appId, owners = []) {
+      const app = findByKey("appId", appId);
+      if (!app) throw new Error(`seedServicePrincipal: no application with appId ${appId}`);
+      if (spByAppId.has(appId.toLowerCase())) throw new Error(`seedServicePrincipal: ${appId} has one already`);
+      const st = addSp(
+        {
+          id: randomUUID(),
+          appId: app.app.appId,
+          displayName: app.app.displayName,
+          servicePrincipalType: "Application",
+          tags: [],
+          appOwnerOrganizationId: tenantId,
+        },
+        owners,
+      );
+      return { ...st.sp };
+    },
+    owners(objectId) {
+      return [...getStored(objectId).owners];
+    },
+    setDefaultAppManagementPolicy(policy) {
+      defaultPolicy = policy ? { ...policy } : null;
+    },
+    setApplicationPolicy(objectId, policy) {
+      getStored(objectId).policy = policy ? { ...policy } : null;
     },
     async close() {
       await new Promise<void>((resolve) => {

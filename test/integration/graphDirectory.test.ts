@@ -6,7 +6,8 @@ import type { AccessToken, TokenCredential } from "@azure/identity";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { isSyncbotError, SyncbotError } from "../../src/domain/errors";
 import type { Logger, RetryNotice } from "../../src/domain/ports";
-import { createGraphDirectory, type GraphDirectoryDeps, parseRetryAfter } from "../../src/graph/createGraphDirectory";
+import { createGraphDirectory, type GraphDirectoryDeps } from "../../src/graph/createGraphDirectory";
+import { parseRetryAfter } from "../../src/graph/middleware/ThrottleRetryMiddleware";
 import { createTokenProver } from "../../src/graph/createTokenProver";
 import { type GraphEmulator, type RecordedRequest, startGraphEmulator } from "../emulators/graphEmulator";
 
