@@ -2,7 +2,8 @@
 // and the HTTP server by hand; tests pass overrides (clock, store, logger) and boot it on port 0.
 
 import type { AddressInfo } from "node:net";
-import { handoffCard, reminderCard } from "./bot/cards";
+import { handoffCard } from "./bot/cards/handoffCard";
+import { reminderCard } from "./bot/cards/reminderCard";
 import { createTeamsBot } from "./bot/createTeamsBot";
 import type { Config } from "./config";
 import { createProvisioning } from "./domain/createProvisioning";

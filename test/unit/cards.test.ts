@@ -4,17 +4,15 @@
 
 import { describe, expect, it } from "vitest";
 import { freshPlan, NOW, PARAMS } from "../support/fixtures";
-import {
-  approvalCard,
-  type Card,
-  driftCard,
-  handoffCard,
-  helpCard,
-  historyCard,
-  parametersCard,
-  reminderCard,
-  statusCard,
-} from "../../src/bot/cards";
+import { approvalCard } from "../../src/bot/cards/approvalCard";
+import { driftCard } from "../../src/bot/cards/driftCard";
+import { handoffCard } from "../../src/bot/cards/handoffCard";
+import { helpCard } from "../../src/bot/cards/helpCard";
+import { historyCard } from "../../src/bot/cards/historyCard";
+import { parametersCard } from "../../src/bot/cards/parametersCard";
+import { reminderCard } from "../../src/bot/cards/reminderCard";
+import type { Card } from "../../src/bot/cards/renderCard";
+import { statusCard } from "../../src/bot/cards/statusCard";
 import type { AuditEvent, RegistrationRecord, RequestRecord, RequestState, RunRecord } from "../../src/domain/records";
 
 const TENANT = "11111111-2222-3333-4444-555555555555";

@@ -1,0 +1,39 @@
+// What every command and card action is given: the domain services, configuration and the messenger.
+// Commands and actions are plain values ({ name, run } / { verb, run }) registered by createTeamsBot.
+
+import type { TurnContext } from "botbuilder";
+import type { Config } from "../config";
+import type { Provisioning } from "../domain/createProvisioning";
+import type { Sweeper } from "../domain/createSweeper";
+import type { Clock, Logger } from "../domain/ports";
+import type { Actor, RequestRecord } from "../domain/records";
+import type { Repository } from "../domain/repository";
+import type { ApprovalView } from "./cards/approvalCard";
+import type { Card } from "./cards/renderCard";
+import type { Messenger } from "./createMessenger";
+
+export interface BotKit {
+  config: Readonly<Config>;
+  provisioning: Provisioning;
+  repo: Repository;
+  clock: Clock;
+  log: Logger;
+  sweeper: () => Sweeper | undefined;
+  messenger: Messenger;
+  cardView(request: RequestRecord, notice?: string): ApprovalView;
+}
+
+/** A chat command: `name` is the first word the user types. */
+export interface Command {
+  name: string;
+  run(context: TurnContext, args: string[], actor: Actor | null, kit: BotKit): Promise<void>;
+}
+
+/** What an invoke answers: a card (seen by the presser only) or a short text. */
+export type InvokeAnswer = Card | string;
+
+/** A card button (Action.Execute) by its verb. */
+export interface CardAction {
+  verb: string;
+  run(context: TurnContext, data: Record<string, unknown>, kit: BotKit): Promise<InvokeAnswer>;
+}

@@ -1,0 +1,114 @@
+// The approval card: one request's plan, its state, the run's progress and, after a success, every
+// identifier the operator needs (never the secret). The shared message of a request always shows it.
+
+import { STEP_TITLES } from "../../domain/steps/stepLists";
+import { describeChange } from "../../domain/plan";
+import type { RequestRecord } from "../../domain/records";
+import { adminConsentUrl, portalUrlFor, redirectUrlFor } from "../../domain/spec";
+import { type Card, fact, renderCard, utc } from "./renderCard";
+
+export interface ApprovalView {
+  request: RequestRecord;
+  spTenantId: string;
+  allowSelfApproval: boolean;
+  /** A refusal or note for the person who pressed a button. */
+  notice?: string;
+}
+
+const STATE_LINES: Record<RequestRecord["state"], [string, string]> = {
+  planned: ["Waiting for approval.", "Default"],
+  approved: ["Approved; starting.", "Good"],
+  running: ["Applying the plan…", "Accent"],
+  succeeded: ["Done.", "Good"],
+  failed: ["Failed.", "Attention"],
+  rejected: ["Rejected; nothing was changed.", "Warning"],
+  expired: ["The approval request expired; nothing was changed.", "Warning"],
+};
+
+export function approvalCard(view: ApprovalView): Card {
+  const r = view.request;
+  const p = r.params;
+  const run = r.run;
+  const [stateText, stateColor] = STATE_LINES[r.state];
+  let stateLine = stateText;
+  if (r.approver) stateLine += ` Approved by ${r.approver.name} (${r.approver.via}) at ${utc(r.approver.at)}.`;
+  if (r.rejectedBy) stateLine += ` Rejected by ${r.rejectedBy.name} at ${utc(r.rejectedBy.at)}.`;
+  if (r.state === "succeeded" && run?.verification)
+    stateLine += run.verification.ok ? " Verified." : " Verification found differences.";
+
+  const requestFacts = [
+    fact("Customer", r.customer),
+    fact("Requested by", `${r.requester.name} at ${utc(r.createdAt)}`),
+    fact("Approval expires", utc(r.expiresAt)),
+    fact("Redirect URL", redirectUrlFor(p.appName, p.serviceProviderFqdn)),
+    fact("UMP instance", p.umpInstance),
+    fact("Plan", r.plan.hash.slice(0, 12)),
+    fact("Correlation id", r.correlationId),
+  ];
+
+  const steps = (run?.steps ?? [])
+    .filter((s) => s.status !== "pending" || r.state === "running")
+    .map((s) => fact(STEP_TITLES[s.name], `${s.status}${s.detail ? `: ${s.detail}` : ""}`));
+
+  const result =
+    r.state === "succeeded" && run
+      ? [
+          fact("Application (client) ID", run.appId),
+          fact("Object ID", run.objectId),
+          fact("Redirect URL", redirectUrlFor(p.appName, p.serviceProviderFqdn)),
+          fact("Authentication Portal URL", portalUrlFor(p.appName, p.serviceProviderFqdn)),
+          fact("Secret keyId", run.newSecret?.keyId ?? "unchanged"),
+          fact("Secret hint", run.newSecret?.hint ?? "unchanged"),
+          fact("Secret expires", run.newSecret ? run.newSecret.endDateTime.slice(0, 10) : "unchanged"),
+          fact("UMP revision", run.umpRevision),
+          fact(
+            "Verification result",
+            run.verification
+              ? run.verification.ok
+                ? `verified (token proof ${run.verification.tokenProof})`
+                : run.verification.differences.join("; ")
+              : "—",
+          ),
+          fact("Admin consent link", run.appId ? adminConsentUrl(view.spTenantId, run.appId) : "—"),
+        ]
+      : [];
+
+  const error = run?.error;
+  const errorText = error
+    ? `Step "${STEP_TITLES[error.step]}" failed (${error.code}): ${error.message}${error.hint ? ` What to do: ${error.hint}` : ""} Correlation id ${r.correlationId}.`
+    : "";
+
+  const selfApprovalWarning =
+    view.allowSelfApproval && r.state === "planned"
+      ? "Four-eyes is OFF (ALLOW_SELF_APPROVAL=true): the requester may approve their own request. Use this only for local development."
+      : "";
+
+  return renderCard("approval", {
+    title: `${r.kind === "rotate" ? "Rotate the secret" : "Provision"} for ${r.customer}: ${r.state === "planned" ? "approval needed" : r.state}`,
+    stateLine,
+    stateColor,
+    selfApprovalWarning,
+    requestFacts,
+    changes: r.plan.changes.map(describeChange),
+    steps,
+    waiting: r.state === "running" && run?.waiting ? run.waiting : "",
+    result,
+    resultTitle: "Result (the secret itself is never shown)",
+    // Long URLs have no break opportunity and are clipped in a fact's value column: repeat them in full.
+    resultLinks:
+      result.length > 0
+        ? [
+            `Redirect URL: ${redirectUrlFor(p.appName, p.serviceProviderFqdn)}`,
+            `Authentication Portal URL: ${portalUrlFor(p.appName, p.serviceProviderFqdn)}`,
+            ...(run?.appId ? [`Admin consent link: ${adminConsentUrl(view.spTenantId, run.appId)}`] : []),
+          ]
+        : [],
+    errorText,
+    notice: view.notice ?? "",
+    showButtons: r.state === "planned",
+    showRetry: r.state === "failed" || r.state === "expired",
+    requestId: r.id,
+    planHash: r.plan.hash,
+    ...p,
+  });
+}
