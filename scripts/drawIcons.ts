@@ -63,7 +63,10 @@ function inTriangle(x: number, y: number, a: [number, number], b: [number, numbe
   return !((d1 < 0 || d2 < 0 || d3 < 0) && (d1 > 0 || d2 > 0 || d3 > 0));
 }
 
-const rect = (x0: number, y0: number, x1: number, y1: number): Shape => (x, y) => x >= x0 && x <= x1 && y >= y0 && y <= y1;
+const rect =
+  (x0: number, y0: number, x1: number, y1: number): Shape =>
+  (x, y) =>
+    x >= x0 && x <= x1 && y >= y0 && y <= y1;
 
 // Two arrows chasing each other round a circle, and a key across the middle.
 const R = 0.7;
@@ -78,7 +81,12 @@ const keyHead: Shape = (x, y) => {
   const d = Math.hypot(x + 0.24, y);
   return d <= 0.22 && d >= 0.1;
 };
-const key: Shape[] = [keyHead, rect(-0.04, -0.06, 0.42, 0.06), rect(0.2, 0.06, 0.28, 0.18), rect(0.34, 0.06, 0.42, 0.2)];
+const key: Shape[] = [
+  keyHead,
+  rect(-0.04, -0.06, 0.42, 0.06),
+  rect(0.2, 0.06, 0.28, 0.18),
+  rect(0.34, 0.06, 0.42, 0.2),
+];
 const symbol: Shape = (x, y) => parts.some((p) => p(x, y)) || key.some((p) => p(x, y));
 
 const dir = join(__dirname, "..", "appPackage");

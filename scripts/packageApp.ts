@@ -118,9 +118,14 @@ export async function validateManifest(manifest: Record<string, unknown>): Promi
     problems.push(`$schema must be ${expectedUrl} for manifestVersion ${version} (got ${String(manifest.$schema)})`);
   let schemaPath: string;
   try {
-    schemaPath = require.resolve(`@microsoft/app-manifest/build/json-schemas/teams/v${version}/MicrosoftTeams.schema.json`);
+    schemaPath = require.resolve(
+      `@microsoft/app-manifest/build/json-schemas/teams/v${version}/MicrosoftTeams.schema.json`,
+    );
   } catch {
-    return [...problems, `manifestVersion ${version} has no schema in @microsoft/app-manifest (not a released version?)`];
+    return [
+      ...problems,
+      `manifestVersion ${version} has no schema in @microsoft/app-manifest (not a released version?)`,
+    ];
   }
   // The published schemas contain "\a" in a regex, which JSON.parse refuses; the toolkit rewrites it the same way.
   const schema = JSON.parse(readFileSync(schemaPath, "utf8").replace(/\\a/g, "\\u0007").replace(/\\v/g, "\\u000b"));
