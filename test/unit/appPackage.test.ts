@@ -34,7 +34,13 @@ function project(env: Record<string, string>): string {
   );
   return root;
 }
-const GOOD = { TEAMSFX_ENV: "dev", APP_NAME_SUFFIX: "", TEAMS_APP_ID: APP_ID, BOT_ID, BOT_DOMAIN: "syncbot.example.net" };
+const GOOD = {
+  TEAMSFX_ENV: "dev",
+  APP_NAME_SUFFIX: "",
+  TEAMS_APP_ID: APP_ID,
+  BOT_ID,
+  BOT_DOMAIN: "syncbot.example.net",
+};
 
 async function problemsOf(root: string): Promise<string[]> {
   try {
@@ -67,7 +73,8 @@ describe("npm run package", () => {
     const color = PNG.sync.read(readFileSync(join(ROOT, "appPackage", "color.png")));
     expect([color.width, color.height]).toEqual([192, 192]);
     const colours = new Set<string>();
-    for (let i = 0; i < color.data.length; i += 4) colours.add(`${color.data[i]},${color.data[i + 1]},${color.data[i + 2]}`);
+    for (let i = 0; i < color.data.length; i += 4)
+      colours.add(`${color.data[i]},${color.data[i + 1]},${color.data[i + 2]}`);
     expect(colours.size).toBeGreaterThan(50); // a drawing, not a flat placeholder
     const outline = PNG.sync.read(readFileSync(join(ROOT, "appPackage", "outline.png")));
     expect([outline.width, outline.height]).toEqual([32, 32]);
@@ -128,7 +135,9 @@ describe("npm run package", () => {
     const icon = new PNG({ width: 32, height: 32 });
     for (let i = 0; i < icon.data.length; i += 4) icon.data.set([0x1f, 0x6f, 0xeb, i < 2048 ? 255 : 0], i);
     writeFileSync(join(root, "appPackage", "outline.png"), PNG.sync.write(icon));
-    expect(await problemsOf(root)).toContain("icons.outline: outline.png has 512 visible pixel(s) that are not white (#FFFFFF)");
+    expect(await problemsOf(root)).toContain(
+      "icons.outline: outline.png has 512 visible pixel(s) that are not white (#FFFFFF)",
+    );
   });
 
   it("reads env/.env.<env>.user over env/.env.<env>, and refuses a missing environment", async () => {

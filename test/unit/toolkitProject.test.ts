@@ -54,7 +54,8 @@ describe("Agents Toolkit project", () => {
       for (const stage of ["provision", "deploy", "publish"]) {
         const steps = (doc[stage] ?? []) as Step[];
         const known = new Set(defined); // a stage starts from the env file (provision's results are written there)
-        if (stage !== "provision") for (const s of (doc.provision ?? []) as Step[]) for (const n of written(s)) known.add(n);
+        if (stage !== "provision")
+          for (const s of (doc.provision ?? []) as Step[]) for (const n of written(s)) known.add(n);
         for (const step of steps) {
           expect(step.uses, `${file} ${stage}`).toMatch(/^[a-zA-Z]+\/[a-zA-Z]+$|^script$/);
           let used = placeholders(JSON.stringify(step.with ?? {}));
@@ -105,7 +106,9 @@ describe("Agents Toolkit project", () => {
     const launch = strip(read(".vscode/launch.json"));
     const tasks = strip(read(".vscode/tasks.json"));
     const labels = new Set(tasks.tasks.map((t: { label: string }) => t.label));
-    const compound = launch.compounds.find((c: { name: string }) => c.name === "Debug in Microsoft 365 Agents Playground");
+    const compound = launch.compounds.find(
+      (c: { name: string }) => c.name === "Debug in Microsoft 365 Agents Playground",
+    );
     expect(compound).toBeDefined();
     for (const c of launch.compounds) expect(labels.has(c.preLaunchTask), c.preLaunchTask).toBe(true);
     for (const t of tasks.tasks) for (const d of t.dependsOn ?? []) expect(labels.has(d), d).toBe(true);
@@ -122,9 +125,10 @@ describe("infra/azure.bicep", () => {
     "APPLICATIONINSIGHTS_CONNECTION_STRING",
     "ApplicationInsightsAgent_EXTENSION_VERSION",
   ]);
-  const settings = [...BICEP.matchAll(/\{ name: '([A-Za-z_][A-Za-z0-9_]*)', value: (.*) \}/g)].map(
-    (m) => ({ name: m[1]!, value: m[2]! }),
-  );
+  const settings = [...BICEP.matchAll(/\{ name: '([A-Za-z_][A-Za-z0-9_]*)', value: (.*) \}/g)].map((m) => ({
+    name: m[1]!,
+    value: m[2]!,
+  }));
 
   /** A plausible runtime value for each Bicep expression (what Azure resolves it to). */
   function runtimeValue(name: string, expr: string): string {
@@ -162,7 +166,11 @@ describe("infra/azure.bicep", () => {
     expect(config).toMatchObject({
       microsoftAppType: "UserAssignedMSI",
       graphCredential: "managed-identity",
-      store: { kind: "azure-tables", endpoint: "https://syncbotabc.table.core.windows.net", connectionString: undefined },
+      store: {
+        kind: "azure-tables",
+        endpoint: "https://syncbotabc.table.core.windows.net",
+        connectionString: undefined,
+      },
     });
     expect(config.handoffKey?.length).toBe(32);
   });
