@@ -108,9 +108,11 @@ describe("npm run package", () => {
     expect((await problemsOf(project({ ...GOOD, TEAMS_APP_ID: "not-a-guid" }))).join("\n")).toMatch(/^schema.*\/id/m);
     const { BOT_DOMAIN: _omit, ...noDomain } = GOOD;
     expect(await problemsOf(project(noDomain))).toContain(
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the toolkit's placeholder syntax, not a template
       "manifest.json uses ${{BOT_DOMAIN}}, which env/.env.dev does not define",
     );
     expect(await problemsOf(project({ ...GOOD, BOT_ID: "" }))).toContain(
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the toolkit's placeholder syntax, not a template
       "${{BOT_ID}} is empty in env/.env.dev (atk provision --env dev writes it)",
     );
   });
