@@ -4,7 +4,9 @@
 import type { ApprovalPolicy } from "./domain/approval";
 import { SyncbotError } from "./domain/errors";
 import type { LogLevel } from "./domain/ports";
+import type { StoreConfig } from "./store/createStore";
 
+export type MicrosoftAppType = "SingleTenant" | "MultiTenant" | "UserAssignedMSI";
 export type GraphCredentialKind = "managed-identity" | "client-secret" | "client-certificate" | "default" | "none";
 
 export interface Config {
@@ -12,7 +14,8 @@ export interface Config {
   botAuth: "enabled" | "disabled";
   microsoftAppId: string;
   microsoftAppPassword: string;
-  microsoftAppType: string;
+  /** "" only for an anonymous bot (BOT_AUTH=disabled without MicrosoftAppId). */
+  microsoftAppType: MicrosoftAppType | "";
   microsoftAppTenantId: string;
   /** Every env var, for botbuilder's ConfigurationBotFrameworkAuthentication (it reads its own names). */
   botFrameworkEnv: Record<string, string | undefined>;
@@ -30,7 +33,7 @@ export interface Config {
   handoffKey?: Buffer;
   handoffTtlMinutes: number;
   publicBaseUrl?: string;
-  store: { kind: "sqlite"; path: string } | { kind: "azure-tables"; connectionString: string; tableName: string };
+  store: StoreConfig;
   approvalPolicy: ApprovalPolicy;
   approverIds: string[];
   approvalTtlHours: number;
@@ -109,6 +112,25 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       "MicrosoftAppId is empty: set the bot's app id, or BOT_AUTH=disabled for local development and tests only",
     );
 
+  // Bot Framework identity: single-tenant by default (new multi-tenant registrations are no longer
+  // created); UserAssignedMSI is the App Service's managed identity and has no password.
+  const APP_TYPES = ["SingleTenant", "MultiTenant", "UserAssignedMSI"] as const;
+  const rawAppType = get("MicrosoftAppType");
+  let microsoftAppType: MicrosoftAppType | "" = microsoftAppId ? "SingleTenant" : "";
+  if (rawAppType) {
+    const known = APP_TYPES.find((t) => t.toLowerCase() === rawAppType.toLowerCase());
+    if (known) microsoftAppType = known;
+    else problems.push(`MicrosoftAppType must be one of ${APP_TYPES.join(", ")} (got "${rawAppType}")`);
+  }
+  if (microsoftAppType === "UserAssignedMSI") {
+    if (!microsoftAppId)
+      problems.push("MicrosoftAppType=UserAssignedMSI needs MicrosoftAppId (the managed identity's client id)");
+    if (get("MicrosoftAppPassword"))
+      problems.push(
+        "MicrosoftAppType=UserAssignedMSI must not have a MicrosoftAppPassword (the managed identity has none)",
+      );
+  }
+
   const spTenantId = get("SP_TENANT_ID") ?? "";
   if (!spTenantId) problems.push("SP_TENANT_ID is required (the service provider's Entra tenant id)");
   else if (!GUID.test(spTenantId)) problems.push(`SP_TENANT_ID must be a tenant GUID (got "${spTenantId}")`);
@@ -155,8 +177,32 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   let store: Config["store"];
   if (storeKind === "azure-tables") {
     const cs = get("AZURE_STORAGE_CONNECTION_STRING");
-    if (!cs) problems.push("STORE=azure-tables needs AZURE_STORAGE_CONNECTION_STRING");
-    store = { kind: "azure-tables", connectionString: cs ?? "", tableName: get("AZURE_TABLE_NAME") ?? "syncbot" };
+    const endpoint = url("AZURE_TABLES_ENDPOINT");
+    if (!cs && !endpoint)
+      problems.push(
+        "STORE=azure-tables needs AZURE_TABLES_ENDPOINT (with the managed identity) or AZURE_STORAGE_CONNECTION_STRING",
+      );
+    if (cs && endpoint) problems.push("set AZURE_TABLES_ENDPOINT or AZURE_STORAGE_CONNECTION_STRING, not both");
+    if (endpoint && !cs && graphCredential === "none")
+      problems.push("AZURE_TABLES_ENDPOINT needs a token credential: GRAPH_CREDENTIAL must not be none");
+    store = {
+      kind: "azure-tables",
+      connectionString: cs,
+      tableName: get("AZURE_TABLE_NAME") ?? "syncbot",
+      ...(endpoint && !cs
+        ? {
+            endpoint,
+            credential: {
+              kind: graphCredential,
+              tenantId: spTenantId.toLowerCase(),
+              authorityHost: url("AUTHORITY_HOST", "https://login.microsoftonline.com")!,
+              clientId: get("AZURE_CLIENT_ID"),
+              clientSecret: get("AZURE_CLIENT_SECRET"),
+              certificatePath: get("AZURE_CLIENT_CERTIFICATE_PATH"),
+            },
+          }
+        : {}),
+    };
   } else store = { kind: "sqlite", path: get("SQLITE_PATH") ?? ".data/syncbot.db" };
 
   const approvalPolicy = oneOf("APPROVAL_POLICY", ["global-admin", "allow-list", "either"] as const, "global-admin");
@@ -185,8 +231,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     botAuth,
     microsoftAppId,
     microsoftAppPassword: get("MicrosoftAppPassword") ?? "",
-    microsoftAppType: get("MicrosoftAppType") ?? (microsoftAppId ? "MultiTenant" : ""),
-    microsoftAppTenantId: get("MicrosoftAppTenantId") ?? "",
+    microsoftAppType,
+    // A single-tenant or managed-identity bot lives in a tenant; by default the service provider's.
+    microsoftAppTenantId:
+      get("MicrosoftAppTenantId") ??
+      (microsoftAppType && microsoftAppType !== "MultiTenant" ? spTenantId.toLowerCase() : ""),
     botFrameworkEnv: { ...env },
     spTenantId: spTenantId.toLowerCase(),
     graphBaseUrl,

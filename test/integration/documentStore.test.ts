@@ -11,7 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DocumentStore } from "../../src/domain/ports";
 import { createSqliteStore, prefixUpperBound, sqliteMigrations } from "../../src/store/createSqliteStore";
 import { createStore } from "../../src/store/createStore";
-import { createTableStore, decodeKey, encodeKey } from "../../src/store/createTableStore";
+import { createTableStore } from "../../src/store/createTableStore";
+import { decodeKey, encodeKey } from "../../src/store/tableKeys";
 import { type AzuriteHandle, startAzurite } from "../support/azurite";
 
 /** Code point order: what SQLite's BINARY collation and the Azure key encoding both give. */

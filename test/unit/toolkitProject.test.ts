@@ -1,0 +1,211 @@
+// The Agents Toolkit project is consistent offline: every ${{VAR}} the m365agents*.yml files, the
+// manifest and the ARM parameters use is defined by the environment's env file or written by an earlier
+// step; every app setting infra/azure.bicep gives syncbot is one loadConfig reads, and loadConfig
+// accepts the whole set. The toolkit itself (atk) and Azure are not reachable here.
+
+import { readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { parse as parseDotenv } from "dotenv";
+import { describe, expect, it } from "vitest";
+import { parse as parseYaml } from "yaml";
+import { loadConfig } from "../../src/config";
+
+const ROOT = resolve(__dirname, "../..");
+const read = (p: string) => readFileSync(join(ROOT, p), "utf8");
+const placeholders = (text: string) => [...text.matchAll(/\$\{\{\s*([A-Za-z0-9_]+)\s*\}\}/g)].map((m) => m[1]!);
+
+/** Set by the toolkit itself, not by a file: the signed-in Microsoft 365 tenant (aka.ms/teamsfx-v5.0-guide). */
+const TOOLKIT_BUILT_INS = new Set(["TEAMS_APP_TENANT_ID"]);
+const BICEP = read("infra/azure.bicep");
+const BICEP_OUTPUTS = [...BICEP.matchAll(/^output\s+([A-Z0-9_]+)\s/gm)].map((m) => m[1]!);
+
+interface Step {
+  uses: string;
+  with?: Record<string, unknown>;
+  writeToEnvironmentFile?: Record<string, string>;
+}
+
+/** Names a step adds to the environment: writeToEnvironmentFile, arm/deploy outputs, script ::set-teamsfx-env. */
+function written(step: Step): string[] {
+  const names = Object.values(step.writeToEnvironmentFile ?? {});
+  if (step.uses === "arm/deploy") names.push(...BICEP_OUTPUTS);
+  if (step.uses === "script") {
+    const run = String(step.with?.run ?? "");
+    const file = /node (scripts\/[\w.]+\.js)/.exec(run)?.[1];
+    const source = file ? read(file) : run;
+    names.push(...[...source.matchAll(/\b(SECRET_[A-Z0-9_]+|[A-Z][A-Z0-9_]+)(?=: \(\) =>|=)/g)].map((m) => m[1]!));
+  }
+  return names;
+}
+
+const PROJECTS = [
+  { file: "m365agents.yml", env: "dev" },
+  { file: "m365agents.local.yml", env: "local" },
+  { file: "m365agents.playground.yml", env: "playground" },
+];
+
+describe("Agents Toolkit project", () => {
+  for (const { file, env } of PROJECTS)
+    it(`${file}: every \${{VAR}} is defined in env/.env.${env} or written by an earlier step`, () => {
+      const doc = parseYaml(read(file)) as Record<string, unknown>;
+      expect(doc.version).toBe("v1.11");
+      const defined = new Set([...Object.keys(parseDotenv(read(`env/.env.${env}`))), ...TOOLKIT_BUILT_INS]);
+      const missing: string[] = [];
+      for (const stage of ["provision", "deploy", "publish"]) {
+        const steps = (doc[stage] ?? []) as Step[];
+        const known = new Set(defined); // a stage starts from the env file (provision's results are written there)
+        if (stage !== "provision")
+          for (const s of (doc.provision ?? []) as Step[]) for (const n of written(s)) known.add(n);
+        for (const step of steps) {
+          expect(step.uses, `${file} ${stage}`).toMatch(/^[a-zA-Z]+\/[a-zA-Z]+$|^script$/);
+          let used = placeholders(JSON.stringify(step.with ?? {}));
+          // The files a step reads are filled from the same environment.
+          if (step.uses === "teamsApp/validateManifest" || step.uses === "teamsApp/zipAppPackage")
+            used = used.concat(placeholders(read("appPackage/manifest.json")));
+          if (step.uses === "arm/deploy") used = used.concat(placeholders(read("infra/azure.parameters.json")));
+          for (const name of used) if (!known.has(name)) missing.push(`${stage} ${step.uses}: \${{${name}}}`);
+          for (const name of written(step)) known.add(name);
+        }
+      }
+      expect(missing).toEqual([]);
+    });
+
+  it("the env files commit no secret: every SECRET_ value is empty", () => {
+    for (const env of ["dev", "local", "playground"])
+      for (const [k, v] of Object.entries(parseDotenv(read(`env/.env.${env}`))))
+        if (k.startsWith("SECRET_")) expect(v, `env/.env.${env} ${k}`).toBe("");
+    expect(read(".gitignore")).toMatch(/^env\/\.env\.\*\.user$/m);
+  });
+
+  it("uses only the toolkit's real action names", () => {
+    const actions = new Set<string>();
+    for (const { file } of PROJECTS) {
+      const doc = parseYaml(read(file)) as Record<string, Step[]>;
+      for (const stage of ["provision", "deploy", "publish"]) for (const s of doc[stage] ?? []) actions.add(s.uses);
+    }
+    const KNOWN = [
+      "teamsApp/create",
+      "teamsApp/validateManifest",
+      "teamsApp/zipAppPackage",
+      "teamsApp/validateAppPackage",
+      "teamsApp/update",
+      "teamsApp/publishAppPackage",
+      "aadApp/create",
+      "botFramework/create",
+      "arm/deploy",
+      "azureAppService/zipDeploy",
+      "cli/runNpmCommand",
+      "file/createOrUpdateEnvironmentFile",
+      "script",
+    ];
+    expect([...actions].filter((a) => !KNOWN.includes(a))).toEqual([]);
+  });
+
+  it("VS Code offers Debug in Microsoft 365 Agents Playground, wired to tasks that exist", () => {
+    const strip = (s: string) => JSON.parse(s);
+    const launch = strip(read(".vscode/launch.json"));
+    const tasks = strip(read(".vscode/tasks.json"));
+    const labels = new Set(tasks.tasks.map((t: { label: string }) => t.label));
+    const compound = launch.compounds.find(
+      (c: { name: string }) => c.name === "Debug in Microsoft 365 Agents Playground",
+    );
+    expect(compound).toBeDefined();
+    for (const c of launch.compounds) expect(labels.has(c.preLaunchTask), c.preLaunchTask).toBe(true);
+    for (const t of tasks.tasks) for (const d of t.dependsOn ?? []) expect(labels.has(d), d).toBe(true);
+    const scripts = JSON.parse(read("package.json")).scripts;
+    for (const t of tasks.tasks)
+      if (t.type === "shell") expect(scripts[/^npm run ([\w:-]+)/.exec(t.command)![1]!], t.command).toBeDefined();
+  });
+});
+
+describe("infra/azure.bicep", () => {
+  // App Service platform settings, read by Azure and not by syncbot.
+  const PLATFORM = new Set([
+    "SCM_DO_BUILD_DURING_DEPLOYMENT",
+    "APPLICATIONINSIGHTS_CONNECTION_STRING",
+    "ApplicationInsightsAgent_EXTENSION_VERSION",
+  ]);
+  const settings = [...BICEP.matchAll(/\{ name: '([A-Za-z_][A-Za-z0-9_]*)', value: (.*) \}/g)].map((m) => ({
+    name: m[1]!,
+    value: m[2]!,
+  }));
+
+  /** A plausible runtime value for each Bicep expression (what Azure resolves it to). */
+  function runtimeValue(name: string, expr: string): string {
+    if (/^'[^'$]*'$/.test(expr)) return expr.slice(1, -1);
+    if (expr.startsWith("'@Microsoft.KeyVault(")) {
+      if (name === "HANDOFF_KEY") return Buffer.alloc(32, 1).toString("base64");
+      return "a-key-vault-secret-of-43-characters-xxxxxxxx";
+    }
+    if (/clientId|tenantId/.test(expr)) return "0d5b1c2e-3f40-4a51-8b62-7c8d9e0f1a2b";
+    if (/primaryEndpoints\.table/.test(expr)) return "https://syncbotabc.table.core.windows.net/";
+    if (/azurewebsites\.net/.test(expr)) return "https://syncbot-abc.azurewebsites.net";
+    if (name === "UMP_BASE_URL") return "https://ump.example.net/api/ump-adapter/v1";
+    if (name === "SP_TENANT_ID") return "5f3c2a10-1b2c-4d3e-8f40-0a1b2c3d4e5f";
+    if (name === "UMP_TARGET") return "api";
+    if (name === "APPROVAL_POLICY") return "global-admin";
+    if (name === "APPROVER_IDS") return "11111111-1111-4111-8111-111111111111";
+    if (name === "DEFAULT_SP_FQDN") return "ump.example.net";
+    return "x";
+  }
+
+  it("sets only variables loadConfig reads, and loadConfig accepts them as Azure resolves them", () => {
+    expect(settings.length).toBeGreaterThan(15);
+    const env: Record<string, string> = {};
+    for (const s of settings) env[s.name] = runtimeValue(s.name, s.value);
+    const read = new Set<string>();
+    const spy = new Proxy(env, {
+      get(target, key) {
+        if (typeof key === "string") read.add(key);
+        return Reflect.get(target, key);
+      },
+    });
+    const config = loadConfig(spy);
+    const unknown = settings.map((s) => s.name).filter((n) => !PLATFORM.has(n) && !read.has(n));
+    expect(unknown).toEqual([]);
+    expect(config).toMatchObject({
+      microsoftAppType: "UserAssignedMSI",
+      graphCredential: "managed-identity",
+      store: {
+        kind: "azure-tables",
+        endpoint: "https://syncbotabc.table.core.windows.net",
+        connectionString: undefined,
+      },
+    });
+    expect(config.handoffKey?.length).toBe(32);
+  });
+
+  it("has what the issue asks of the resources: MSI bot, Teams channel, hardened App Service, RBAC, Key Vault", () => {
+    expect(BICEP).toMatch(/msaAppType: 'UserAssignedMSI'/);
+    expect(BICEP).toMatch(/msaAppMSIResourceId: identity\.id/);
+    expect(BICEP).toMatch(/channelName: 'MsTeamsChannel'/);
+    for (const p of [
+      /alwaysOn: true/,
+      /healthCheckPath: '\/healthz'/,
+      /httpsOnly: true/,
+      /ftpsState: 'Disabled'/,
+      /minTlsVersion: '1\.2'/,
+      /linuxFxVersion: 'NODE\|20-lts'/,
+      /allowSharedKeyAccess: false/,
+      /keyVaultReferenceIdentity: identity\.id/,
+    ])
+      expect(BICEP).toMatch(p);
+    // Storage Table Data Contributor and Key Vault Secrets User, by their built-in role ids.
+    expect(BICEP).toContain("0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3");
+    expect(BICEP).toContain("4633458b-17de-408a-b874-0445c86b69e6");
+    expect(BICEP).not.toMatch(/listKeys|AccountKey|MicrosoftAppPassword/);
+    for (const secret of ["JOBS_KEY", "HANDOFF_KEY", "UMP_TOKEN"]) {
+      const s = settings.find((x) => x.name === secret);
+      expect(s?.value, secret).toMatch(/^'@Microsoft\.KeyVault\(VaultName=\$\{vaultName\};SecretName=[A-Z-]+\)'$/);
+    }
+  });
+
+  it("the parameters file carries no literal secret: secure parameters come from SECRET_ variables", () => {
+    const params = JSON.parse(read("infra/azure.parameters.json")).parameters as Record<string, { value: string }>;
+    const secure = [...BICEP.matchAll(/@secure\(\)\s*(?:@description\('[^']*'\)\s*)?param\s+(\w+)/g)].map((m) => m[1]!);
+    expect(secure.sort()).toEqual(["handoffKey", "jobsKey", "umpToken"]);
+    for (const name of secure) expect(params[name]?.value, name).toMatch(/^\$\{\{SECRET_[A-Z_]+\}\}$/);
+    const declared = new Set([...BICEP.matchAll(/^param\s+(\w+)/gm)].map((m) => m[1]!));
+    for (const name of Object.keys(params)) expect(declared.has(name), name).toBe(true);
+  });
+});
