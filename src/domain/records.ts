@@ -54,6 +54,11 @@ export interface RunRecord {
   /** Waiting/retry note shown on the card while a step waits out throttling. */
   waiting?: string;
   handoff?: { tokenHash: string; expiresAt: string; appliedBy?: Actor; appliedAt?: string };
+  /**
+   * Written before addPassword: the display name (`syncbot:<service>:<run id>`) the new secret gets, so
+   * a secret created but not recorded (store failure, crash) is recognised and removed.
+   */
+  secretIntent?: { displayName: string; at: string };
 }
 
 export interface RequestRecord {

@@ -38,6 +38,12 @@ export const addSecret: ProvisioningStep = {
       }
     }
     const endDateTime = addMonths(s.clock.now(), request.params.secretLifetimeMonths).toISOString();
+    // Record the intent first: if the store fails right after addPassword, the secret is still
+    // recognisable by this run's display name and compensation removes it.
+    await ctx.fence();
+    await s.repo.updateRequest(request.id, (r) =>
+      r.run?.id === run.id ? { ...r, run: { ...r.run, secretIntent: { displayName, at: nowIso(s) } } } : null,
+    );
     await ctx.fence();
     const secret = await s.directory.addPassword(objectId, { displayName, endDateTime }, { ...call, justCreated });
     s.held.put(run.id, secret.secretText);
@@ -111,7 +117,10 @@ export const addSecret: ProvisioningStep = {
   async compensate(ctx, failed) {
     const { services: s, request, run } = ctx;
     const secret = run.newSecret;
-    if (!secret) return;
+    if (!secret) {
+      await removeUnrecorded(ctx);
+      return;
+    }
     const secretDelivered =
       run.steps.find((st) => st.name === "writeUmp")?.status === "done" ||
       run.steps.find((st) => st.name === "handoff")?.status === "done";
@@ -166,4 +175,20 @@ async function valueLost(ctx: StepContext): Promise<boolean> {
     if (settings.syncApp.clientSecret.fingerprint === run.newSecret.fingerprint) return false;
   }
   return true;
+}
+
+/** addPassword may have succeeded without the run recording it (the store failed): remove what the intent names. */
+async function removeUnrecorded(ctx: StepContext): Promise<void> {
+  const { services: s, request, run } = ctx;
+  const intent = run.secretIntent;
+  if (!intent || !run.objectId) return;
+  const call = { correlationId: request.correlationId };
+  const app = await s.directory.getApplication(run.objectId, call);
+  for (const p of app.passwordCredentials) {
+    if (p.displayName !== intent.displayName) continue;
+    await s.directory.removePassword(run.objectId, p.keyId, call);
+    s.held.drop(run.id);
+    await forgetSecret(s.repo, request.customer, p.keyId, nowIso(s));
+    await s.audit(request, "syncbot", "secret.removed", "ok", `${p.keyId} (created, but the run could not record it)`);
+  }
 }
