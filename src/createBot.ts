@@ -146,6 +146,15 @@ export async function createBot(config: Readonly<Config>, overrides: BotOverride
     sendNotice: async (conversation, text) => {
       await bot!.post(conversation, text);
     },
+    // Before removing a secret, the sweep asks UMP which one it holds (invariant 9).
+    umpFingerprint: ump
+      ? async (registration) => {
+          const secret = (await ump.getSettings(registration.params.umpInstance)).settings.syncApp.clientSecret;
+          if (!secret.isSet) return null;
+          if (!secret.fingerprint) throw new Error("UMP does not report which secret it holds");
+          return secret.fingerprint;
+        }
+      : undefined,
   });
 
   bot = createTeamsBot({

@@ -1,5 +1,6 @@
 // `npm run reminders -- [--at ISO-DATE] [--dry-run]`: one secret-expiry sweep and exit, for cron and
-// container jobs. Builds the same bot as `npm start` (same store, same Graph and connector settings)
+// container jobs. `--at` evaluates reminders as of that instant and may send them (tests, what-if); they
+// are recorded apart from the real ones, and removals always follow the real clock. Builds the same bot as `npm start` (same store, same Graph and connector settings)
 // without listening. The summary goes to stdout; log lines go to stderr so the summary stays readable.
 // Exit codes: 0 done, 1 the sweep had failures (or crashed), 2 bad arguments or configuration.
 // The secret value is never in reach here: a sweep knows secrets by keyId, hint and expiry only.
@@ -41,6 +42,12 @@ export function parseArgs(argv: readonly string[]): CliArgs | { error: string } 
 export function formatSummary(result: SweepResult): string[] {
   const lines = [
     `expiry sweep at ${result.at}${result.dryRun ? " (dry run: nothing sent, nothing removed)" : ""}`,
+    ...(result.simulated
+      ? [
+          "simulated instant: its reminders are recorded apart and never stand in for the real ones; " +
+            "superseded and orphan secrets are removed by the real clock only",
+        ]
+      : []),
     `${result.applications} application(s), ${result.secrets} secret(s); ${result.due.length} reminder(s) due, ${result.sent} sent; ` +
       `skipped: ${result.skipped.alreadySent} already sent, ${result.skipped.inFlight} in flight elsewhere, ${result.skipped.snoozed} snoozed, ${result.skipped.noConversation} without a conversation`,
   ];
@@ -52,6 +59,10 @@ export function formatSummary(result: SweepResult): string[] {
   const removals = result.dryRun ? result.wouldRemoveSuperseded : result.removedSuperseded;
   for (const k of removals)
     lines.push(`${result.dryRun ? "would remove" : "removed"} superseded secret ${k} (grace period over)`);
+  for (const k of result.dryRun ? result.wouldRemoveOrphans : result.removedOrphans)
+    lines.push(`${result.dryRun ? "would remove" : "removed"} orphan secret ${k} (claimed by no run or registration)`);
+  if (result.skipped.orphanUmpUnclear > 0)
+    lines.push(`kept ${result.skipped.orphanUmpUnclear} orphan secret(s): cannot tell which secret UMP holds`);
   for (const f of result.failures) lines.push(`FAILED: ${f}`);
   return lines;
 }

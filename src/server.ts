@@ -33,20 +33,36 @@ export function createServer(deps: ServerDeps): restify.Server {
       return;
     }
     try {
-      const query = (req.query ?? {}) as Record<string, string>;
-      const at = query.at ? new Date(query.at) : undefined;
-      if (at && Number.isNaN(at.getTime())) {
-        res.send(400, { error: "bad_request", message: "at must be an ISO date" });
-        return;
+      const query = (req.query ?? {}) as Record<string, unknown>;
+      const dryRun = query.dryRun === "true";
+      if (query.at !== undefined) {
+        // A sweep "at" another instant over HTTP could post false reminders; it may only look.
+        if (!dryRun) {
+          res.send(400, {
+            error: "bad_request",
+            message:
+              "at is accepted only together with dryRun=true (a what-if that sends and removes nothing); to send reminders for a simulated instant use npm run reminders -- --at",
+          });
+          return;
+        }
+        if (typeof query.at !== "string" || Number.isNaN(new Date(query.at).getTime())) {
+          res.send(400, { error: "bad_request", message: "at must be one ISO date" });
+          return;
+        }
       }
-      const result = await deps.sweeper.sweep({ at, dryRun: query.dryRun === "true" });
+      const at = typeof query.at === "string" ? new Date(query.at) : undefined;
+      const result = await deps.sweeper.sweep({ at, dryRun });
       res.send(200, {
         at: result.at,
+        dryRun: result.dryRun,
         applications: result.applications,
         secrets: result.secrets,
         due: result.due.length,
         sent: result.sent,
         removedSuperseded: result.removedSuperseded.length,
+        removedOrphans: result.removedOrphans.length,
+        wouldRemoveSuperseded: result.wouldRemoveSuperseded.length,
+        wouldRemoveOrphans: result.wouldRemoveOrphans.length,
         failures: result.failures,
       });
     } catch (e) {

@@ -1,14 +1,17 @@
-// One secret-expiry sweep: reads every managed application from Graph (Entra is the source of truth,
-// so secrets rotated or deleted by hand are seen), sends each due reminder at most once (a claim in
-// the store before sending; a claim left "sending" by a crashed sweep is taken over later, so each
-// reminder also arrives at least once), and removes superseded secrets whose grace period is over.
+// One secret-expiry sweep: reads every managed application from Graph page by page (Entra is the
+// source of truth, so secrets rotated or deleted by hand are seen), sends each due reminder at most once
+// (sweepReminders), removes superseded secrets whose grace period is over (sweepSuperseded) and orphan
+// secrets no run or registration claims (sweepOrphans). Memory is bounded by a page, not by the fleet.
 
 import { describeError } from "./errors";
-import type { Clock, Directory, Logger } from "./ports";
-import type { Actor, ConversationRef, RegistrationRecord, ReminderClaim } from "./records";
+import type { Clock, Directory, LiveApplication, Logger } from "./ports";
+import type { Actor, ConversationRef, RegistrationRecord } from "./records";
 import { daysUntil, dueThreshold } from "./reminders";
 import type { Repository } from "./repository";
-import { customerTag, MANAGED_TAG } from "./spec";
+import { customerTag, MANAGED_TAG, uniqueNameFor } from "./spec";
+import { createOrphanSweep } from "./sweepOrphans";
+import { createReminderSender } from "./sweepReminders";
+import { removeSupersededSecrets } from "./sweepSuperseded";
 
 export interface ReminderNotice {
   customer: string;
@@ -32,31 +35,59 @@ export interface SweepDeps {
   sendReminder: (conversation: ConversationRef, notice: ReminderNotice) => Promise<void>;
   /** Posts a plain notice (old secret removed after rotation). */
   sendNotice?: (conversation: ConversationRef, text: string) => Promise<void>;
+  /**
+   * The fingerprint of the secret UMP holds for this registration right now (null: it holds none);
+   * throws when UMP cannot tell. Without it the sweep relies on the fingerprint last recorded.
+   */
+  umpFingerprint?: (registration: RegistrationRecord) => Promise<string | null>;
   /** A claim still "sending" after this long belongs to a sweep that died: take it over. */
   staleClaimMs?: number;
   snoozeDays?: number;
+  /** An unrecorded `syncbot:` secret is an orphan only once it is this old (default one hour). */
+  orphanMinAgeMs?: number;
 }
 
 export interface SweepResult {
   at: string;
+  /** Evaluated at an instant given by the caller (`--at`), not the clock's. */
+  simulated: boolean;
   applications: number;
   secrets: number;
   due: ReminderNotice[];
   sent: number;
-  skipped: { snoozed: number; alreadySent: number; inFlight: number; noConversation: number };
+  skipped: {
+    snoozed: number;
+    alreadySent: number;
+    inFlight: number;
+    noConversation: number;
+    /** Orphans kept because the sweep cannot tell whether UMP holds one of them. */
+    orphanUmpUnclear: number;
+  };
   removedSuperseded: string[];
   /** Dry run only: superseded secrets whose grace period is over and that a real sweep would remove. */
   wouldRemoveSuperseded: string[];
+  removedOrphans: string[];
+  /** Dry run only: orphan secrets a real sweep would remove. */
+  wouldRemoveOrphans: string[];
   failures: string[];
   dryRun: boolean;
 }
 
+/** One sweep's options and running tally, shared by its parts. */
+export interface SweepRun {
+  /** The instant reminders are evaluated at (thresholds, snoozes). Removals always use the real clock. */
+  at: Date;
+  simulated: boolean;
+  dryRun: boolean;
+  result: SweepResult;
+}
+
 const CUSTOMER_TAG_PREFIX = customerTag("");
 const SELECT = ["id", "appId", "uniqueName", "tags", "passwordCredentials"] as const;
+/** Applications of one Graph page handled at a time (each may read the store and post a reminder). */
+const APP_CONCURRENCY = 8;
 
 export type Sweeper = ReturnType<typeof createSweeper>;
-
-const REMINDER_CONCURRENCY = 8;
 
 /** Runs the tasks with at most `limit` in flight. */
 async function inParallel(tasks: Array<() => Promise<void>>, limit: number): Promise<void> {
@@ -69,199 +100,120 @@ async function inParallel(tasks: Array<() => Promise<void>>, limit: number): Pro
 
 export function createSweeper(deps: SweepDeps) {
   const { directory, repo, logger: log } = deps;
-  const staleClaimMs = deps.staleClaimMs ?? 10 * 60_000;
   const thresholds = [...deps.reminderDays].sort((a, b) => a - b);
+  const remind = createReminderSender(deps);
 
+  /**
+   * `at` evaluates reminders as of that instant (tests, what-if); their claims are kept apart from the
+   * real ones. Removing superseded and orphan secrets always follows the real clock.
+   */
   async function sweep(options: { at?: Date; dryRun?: boolean } = {}): Promise<SweepResult> {
-    // `at` is the instant the sweep evaluates as (thresholds, snoozes, grace periods: `--at`);
-    // claims are stamped with the real clock so a crashed sweep's claim goes stale in real time.
-    const now = options.at ?? deps.clock.now();
+    const at = options.at ?? deps.clock.now();
     const dryRun = options.dryRun ?? false;
+    const simulated = options.at !== undefined;
     const result: SweepResult = {
-      at: now.toISOString(),
+      at: at.toISOString(),
+      simulated,
       applications: 0,
       secrets: 0,
       due: [],
       sent: 0,
-      skipped: { snoozed: 0, alreadySent: 0, inFlight: 0, noConversation: 0 },
+      skipped: { snoozed: 0, alreadySent: 0, inFlight: 0, noConversation: 0, orphanUmpUnclear: 0 },
       removedSuperseded: [],
       wouldRemoveSuperseded: [],
+      removedOrphans: [],
+      wouldRemoveOrphans: [],
       failures: [],
       dryRun,
     };
-    const registrations = new Map<string, RegistrationRecord>();
-    for (const r of await repo.listRegistrations()) registrations.set(r.objectId, r);
+    const run: SweepRun = { at, simulated, dryRun, result };
 
     // Old secrets first: one removed now is not listed (nor reminded about) below.
-    await removeSupersededSecrets(now, dryRun, result, [...registrations.values()]);
+    await removeSupersededSecrets(deps, run);
 
-    const due: Array<() => Promise<void>> = [];
+    const orphans = createOrphanSweep(deps);
+    const realNow = deps.clock.now();
     for await (const page of directory.listApplicationsByTag(MANAGED_TAG, SELECT)) {
-      for (const app of page) {
-        result.applications++;
-        const registration = registrations.get(app.id);
-        for (const p of app.passwordCredentials) {
-          result.secrets++;
-          if (!p.endDateTime) continue;
-          const threshold = dueThreshold({ keyId: p.keyId, endDateTime: p.endDateTime }, now, thresholds);
-          if (!threshold) continue;
-          const recorded = registration?.secrets.find((s) => s.keyId === p.keyId);
-          // A superseded secret is on its way out; reminding about it would only confuse.
-          if (recorded?.status === "superseded") continue;
-          const notice: ReminderNotice = {
-            customer: registration?.customer ?? customerOf(app.tags) ?? app.uniqueName ?? app.appId,
-            service: recorded?.service ?? serviceOf(p.displayName),
-            clientId: app.appId,
-            keyId: p.keyId,
-            hint: p.hint ?? "",
-            endDateTime: p.endDateTime,
-            daysLeft: daysUntil(p.endDateTime, now),
-            threshold,
-          };
-          due.push(async () => {
-            try {
-              await remind(notice, registration, now, dryRun, result);
-            } catch (e) {
-              // A store hiccup on one reminder must not starve the others; its claim (if any) goes stale
-              // and a later sweep takes it over.
-              result.failures.push(`${notice.customer}/${notice.keyId}: ${describeError(e).message}`);
-            }
-          });
+      const tasks = page.map((app) => async () => {
+        try {
+          await sweepApplication(app, run, orphans, realNow);
+        } catch (e) {
+          // A store hiccup on one application must not starve the others; a claim it left goes stale
+          // and a later sweep takes it over.
+          result.failures.push(`${customerOf(app.tags) ?? app.appId}: ${describeError(e).message}`);
         }
-      }
-      // Each reminder is an independent post (tens of ms on the wire): a few at a time per page.
-      await inParallel(due.splice(0), REMINDER_CONCURRENCY);
+      });
+      // Each page is done before the next is asked for: nothing of a page outlives it.
+      await inParallel(tasks, APP_CONCURRENCY);
     }
+    await orphans.settle(run);
+
     log.info("expiry sweep finished", {
       at: result.at,
+      simulated,
       applications: result.applications,
       secrets: result.secrets,
       due: result.due.length,
       sent: result.sent,
       removedSuperseded: result.removedSuperseded.length,
+      removedOrphans: result.removedOrphans.length,
       failures: result.failures.length,
       dryRun,
     });
     return result;
   }
 
-  async function remind(
-    notice: ReminderNotice,
-    registration: RegistrationRecord | undefined,
-    now: Date,
-    dryRun: boolean,
-    result: SweepResult,
+  async function sweepApplication(
+    app: LiveApplication,
+    run: SweepRun,
+    orphans: ReturnType<typeof createOrphanSweep>,
+    realNow: Date,
   ) {
-    // Without a stored conversation there is nowhere to post (an app tagged by hand): cheap check first,
-    // so sweeping thousands of such apps costs no store reads.
-    if (!registration) {
-      result.skipped.noConversation++;
-      return;
-    }
-    const existing = await repo.getReminder(notice.keyId, notice.threshold);
-    if (existing?.value.state === "sent") {
-      result.skipped.alreadySent++;
-      return;
-    }
-    const realNow = deps.clock.now().getTime();
-    const stale = existing ? Date.parse(existing.value.claimedAt) + staleClaimMs <= realNow : false;
-    if (existing && !stale) {
-      result.skipped.inFlight++; // another sweep is sending it right now
-      return;
-    }
-    const snooze = await repo.getSnooze(notice.keyId);
-    if (snooze && Date.parse(snooze.until) > now.getTime()) {
-      result.skipped.snoozed++;
-      return;
-    }
-    if (dryRun) {
-      result.due.push(notice);
-      return;
-    }
-
-    const claim: ReminderClaim = {
-      keyId: notice.keyId,
-      threshold: notice.threshold,
-      customer: notice.customer,
-      state: "sending",
-      claimedAt: new Date(realNow).toISOString(),
-      owner: deps.instanceId,
-    };
-    const doc = existing ? await repo.takeOverReminder(existing, claim) : await repo.claimReminder(claim);
-    if (!doc) {
-      result.skipped.inFlight++; // another sweep won the claim
-      return;
-    }
-    result.due.push(notice);
-    try {
-      await deps.sendReminder(registration.conversation, notice);
-    } catch (e) {
-      // Not delivered: give the claim back so the next sweep tries again (at least once).
-      await repo.releaseReminder(doc).catch(() => undefined);
-      result.failures.push(`${notice.customer}/${notice.keyId}: ${describeError(e).message}`);
-      return;
-    }
-    await repo.markReminderSent(doc, deps.clock.now().toISOString());
-    result.sent++;
-    await repo.audit({
-      at: deps.clock.now().toISOString(),
-      customer: notice.customer,
-      actor: "syncbot",
-      action: "reminder.sent",
-      outcome: "ok",
-      correlationId: `sweep-${result.at}`,
-      detail: `${notice.keyId} threshold ${notice.threshold} (${notice.daysLeft} days left)`,
+    const { result } = run;
+    result.applications++;
+    result.secrets += app.passwordCredentials.length;
+    const due = app.passwordCredentials.flatMap((p) => {
+      const threshold = p.endDateTime
+        ? dueThreshold({ keyId: p.keyId, endDateTime: p.endDateTime }, run.at, thresholds)
+        : null;
+      return threshold ? [{ p, threshold, endDateTime: p.endDateTime! }] : [];
     });
-  }
+    const suspects = app.passwordCredentials.filter((p) => orphans.mightBeOrphan(p, realNow));
+    // Most applications need nothing from the store: no reminder due, no secret to account for.
+    if (due.length === 0 && suspects.length === 0) return;
+    const registration = await registrationOf(app);
+    if (registration) for (const p of suspects) orphans.consider(p, registration);
 
-  async function removeSupersededSecrets(
-    now: Date,
-    dryRun: boolean,
-    result: SweepResult,
-    registrations: RegistrationRecord[],
-  ) {
-    for (const reg of registrations) {
-      const due = reg.secrets.filter(
-        (s) => s.status === "superseded" && s.removeAfter && Date.parse(s.removeAfter) <= now.getTime(),
-      );
-      for (const s of due) {
-        if (dryRun) {
-          result.wouldRemoveSuperseded.push(s.keyId);
-          continue;
-        }
-        try {
-          // Idempotent in Graph (already removed is removed); the record update below is a
-          // compare-and-set, so when two sweeps race only one audits and tells the conversation.
-          await directory.removePassword(reg.objectId, s.keyId);
-          const updated = await repo.update<RegistrationRecord>("registrations", reg.customer, (cur) =>
-            cur.secrets.some((x) => x.keyId === s.keyId)
-              ? {
-                  ...cur,
-                  secrets: cur.secrets.filter((x) => x.keyId !== s.keyId),
-                  updatedAt: deps.clock.now().toISOString(),
-                }
-              : null,
-          );
-          if (!updated?.changed) continue;
-          result.removedSuperseded.push(s.keyId);
-          await repo.audit({
-            at: deps.clock.now().toISOString(),
-            customer: reg.customer,
-            actor: "syncbot",
-            action: "secret.removed",
-            outcome: "ok",
-            correlationId: `sweep-${result.at}`,
-            detail: `${s.keyId} (superseded; grace period over)`,
-          });
-          await deps.sendNotice?.(
-            reg.conversation,
-            `Rotation of ${reg.customer} complete: the old secret ${s.keyId} (hint ${s.hint}) was removed after its grace period.`,
-          );
-        } catch (e) {
-          result.failures.push(`${reg.customer}/${s.keyId}: ${describeError(e).message}`);
-        }
+    for (const { p, threshold, endDateTime } of due) {
+      const recorded = registration?.secrets.find((s) => s.keyId === p.keyId);
+      // A superseded secret is on its way out; reminding about it would only confuse.
+      if (recorded?.status === "superseded") continue;
+      const notice: ReminderNotice = {
+        customer: registration?.customer ?? customerOf(app.tags) ?? app.uniqueName ?? app.appId,
+        service: recorded?.service ?? serviceOf(p.displayName),
+        clientId: app.appId,
+        keyId: p.keyId,
+        hint: p.hint ?? "",
+        endDateTime,
+        daysLeft: daysUntil(endDateTime, run.at),
+        threshold,
+      };
+      try {
+        await remind(notice, registration, run);
+      } catch (e) {
+        result.failures.push(`${notice.customer}/${notice.keyId}: ${describeError(e).message}`);
       }
     }
+  }
+
+  /** syncbot's record of this application: found by its customer tag (or uniqueName), same object id. */
+  async function registrationOf(app: LiveApplication): Promise<RegistrationRecord | undefined> {
+    const customer =
+      customerOf(app.tags) ??
+      (app.uniqueName?.startsWith(uniqueNameFor("")) ? app.uniqueName.slice(uniqueNameFor("").length) : null);
+    if (!customer) return undefined;
+    const reg = await repo.getRegistration(customer);
+    return reg?.objectId === app.id ? reg : undefined;
   }
 
   /** Snooze a secret's reminders for a week, recorded with who asked. */

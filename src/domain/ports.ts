@@ -266,6 +266,21 @@ export interface ListOptions {
   limit?: number;
 }
 
+export interface PageOptions {
+  /** Only keys starting with this prefix. */
+  prefix?: string;
+  /** At most this many documents in the page (a page may hold fewer, even none, and still have a cursor). */
+  limit: number;
+  /** The `cursor` of the previous page; absent for the first page. Opaque: only the store that issued it reads it. */
+  cursor?: string;
+}
+
+export interface DocumentPage<T> {
+  docs: StoredDoc<T>[];
+  /** Where the next page starts; absent when there is none. */
+  cursor?: string;
+}
+
 export interface DocumentStore {
   get<T>(collection: string, key: string): Promise<StoredDoc<T> | null>;
   /** Creates the document; resolves null (and writes nothing) when the key exists. */
@@ -278,6 +293,8 @@ export interface DocumentStore {
   delete(collection: string, key: string, version?: string): Promise<boolean>;
   /** Ascending key order. */
   list<T>(collection: string, options?: ListOptions): Promise<StoredDoc<T>[]>;
+  /** One page of a collection in ascending key order, so a caller walks any collection in bounded memory. */
+  listPage<T>(collection: string, options: PageOptions): Promise<DocumentPage<T>>;
   /** Throws when the store is unreachable (health check). */
   ping(): Promise<void>;
   close(): Promise<void>;

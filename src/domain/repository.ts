@@ -14,6 +14,7 @@ const C = {
   snoozes: "snoozes",
   locks: "locks",
   handoffs: "handoffs",
+  simulatedReminders: "simulatedReminders",
 } as const;
 
 export interface LockRecord {
@@ -199,6 +200,40 @@ export function createRepository(store: DocumentStore) {
     },
     async listHandoffs(): Promise<HandoffRecord[]> {
       return (await listAll<HandoffRecord>(C.handoffs)).map((d) => d.value);
+    },
+
+    /** One page of registration records (ascending customer); pass the returned cursor for the next. */
+    async pageRegistrations(
+      cursor?: string,
+      limit = 200,
+    ): Promise<{ registrations: RegistrationRecord[]; cursor?: string }> {
+      const page = await store.listPage<RegistrationRecord>(C.registrations, { limit, cursor });
+      return { registrations: page.docs.map((d) => d.value), cursor: page.cursor };
+    },
+    /** One page of requests (by request id); pass the returned cursor for the next. */
+    async pageRequests(cursor?: string, limit = 200): Promise<{ requests: RequestRecord[]; cursor?: string }> {
+      const page = await store.listPage<RequestRecord>(C.requests, { limit, cursor });
+      return { requests: page.docs.map((d) => d.value), cursor: page.cursor };
+    },
+    /**
+     * The reminder claims of real sweeps, or those of sweeps evaluated at a simulated instant (`--at`),
+     * kept apart so a reminder sent for a simulated instant never suppresses the real one.
+     */
+    reminderClaims(kind: "real" | "simulated") {
+      const collection = kind === "real" ? C.reminders : C.simulatedReminders;
+      const keyOf = (keyId: string, threshold: string) => `${keyId}|${threshold}`;
+      return {
+        claim: (claim: ReminderClaim) => store.insert(collection, keyOf(claim.keyId, claim.threshold), claim),
+        get: (keyId: string, threshold: string) => store.get<ReminderClaim>(collection, keyOf(keyId, threshold)),
+        takeOver: (doc: StoredDoc<ReminderClaim>, claim: ReminderClaim) =>
+          store.replace(collection, doc.key, claim, doc.version),
+        release: (doc: StoredDoc<ReminderClaim>) => store.delete(collection, doc.key, doc.version),
+        markSent: (doc: StoredDoc<ReminderClaim>, sentAt: string) =>
+          store.replace<ReminderClaim>(collection, doc.key, { ...doc.value, state: "sent", sentAt }, doc.version),
+        async list(keyId: string): Promise<ReminderClaim[]> {
+          return (await store.list<ReminderClaim>(collection, { prefix: `${keyId}|` })).map((d) => d.value);
+        },
+      };
     },
   };
 

@@ -7,7 +7,7 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { SyncbotError } from "../domain/errors";
-import type { DocumentStore, ListOptions, StoredDoc } from "../domain/ports";
+import type { DocumentStore, ListOptions, PageOptions, StoredDoc } from "../domain/ports";
 
 export interface SqliteStoreOptions {
   /** File path, or ":memory:" for a private in-process database (tests). */
@@ -114,7 +114,7 @@ export function createSqliteStore(options: SqliteStoreOptions): DocumentStore {
 
   const doc = <T>(key: string, value: T, version: number): StoredDoc<T> => ({ key, value, version: String(version) });
 
-  return {
+  const store: DocumentStore = {
     async get<T>(collection: string, key: string) {
       checkKey(key);
       const row = stmts.get.get(collection, key);
@@ -180,6 +180,17 @@ export function createSqliteStore(options: SqliteStoreOptions): DocumentStore {
       return rows.map((r) => doc<T>(r.key, JSON.parse(r.value) as T, r.version));
     },
 
+    // Keyset paging: the cursor is the page's last key, so a page costs one index range scan however
+    // deep into the collection it starts (no OFFSET), and documents written meanwhile are not skipped.
+    async listPage<T>(collection: string, options: PageOptions) {
+      const limit = Math.max(1, Math.trunc(options.limit));
+      const after = options.cursor === undefined ? undefined : decodeCursor(options.cursor);
+      const docs = await store.list<T>(collection, { prefix: options.prefix, after, limit: limit + 1 });
+      if (docs.length <= limit) return { docs };
+      docs.length = limit;
+      return { docs, cursor: encodeCursor(docs[limit - 1]!.key) };
+    },
+
     async ping() {
       stmts.ping.get();
     },
@@ -188,6 +199,18 @@ export function createSqliteStore(options: SqliteStoreOptions): DocumentStore {
       if (db.open) db.close();
     },
   };
+  return store;
+}
+
+function encodeCursor(key: string): string {
+  return Buffer.from(key, "utf8").toString("base64url");
+}
+
+function decodeCursor(cursor: string): string {
+  const key = /^[A-Za-z0-9_-]*$/.test(cursor) ? Buffer.from(cursor, "base64url").toString("utf8") : "";
+  if (key === "" || encodeCursor(key) !== cursor)
+    throw new SyncbotError("validation_failed", "store: this page cursor was not issued by this store");
+  return key;
 }
 
 function applyMigrations(db: Database.Database): void {

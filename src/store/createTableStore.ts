@@ -5,7 +5,7 @@
 import type { TokenCredential } from "@azure/identity";
 import { type RestError, TableClient, type TableEntity, type TableEntityResult, odata } from "@azure/data-tables";
 import { SyncbotError } from "../domain/errors";
-import type { DocumentStore, ListOptions, StoredDoc } from "../domain/ports";
+import type { DocumentStore, ListOptions, PageOptions, StoredDoc } from "../domain/ports";
 import { decodeKey, encodeKey, PREFIX_END } from "./tableKeys";
 
 export type TableStoreOptions = (
@@ -153,6 +153,30 @@ export function createTableStore(options: TableStoreOptions): DocumentStore {
       return docs;
     },
 
+    // One service page per call, resumed from the service's own continuation token: the table is
+    // never read past the page asked for, and no page is held once the caller moves on.
+    async listPage<T>(collection: string, options: PageOptions) {
+      const limit = Math.min(1000, Math.max(1, Math.trunc(options.limit)));
+      let filter = odata`PartitionKey eq ${encodeKey(collection)}`;
+      if (options.prefix !== undefined && options.prefix !== "") {
+        const lower = encodeKey(options.prefix);
+        filter += odata` and RowKey ge ${lower} and RowKey lt ${lower + PREFIX_END}`;
+      }
+      if (options.cursor !== undefined) checkCursor(options.cursor);
+      await ensureTable();
+      try {
+        const pages = client
+          .listEntities<Record<string, unknown>>({ queryOptions: { filter } })
+          .byPage({ maxPageSize: limit, continuationToken: options.cursor });
+        const { value: page } = await pages.next();
+        const docs = ((page ?? []) as TableEntityResult<Record<string, unknown>>[]).map((e) => toDoc<T>(e));
+        const cursor = (page as { continuationToken?: string } | undefined)?.continuationToken;
+        return cursor ? { docs, cursor } : { docs };
+      } catch (e) {
+        throw upstream("list", e);
+      }
+    },
+
     async ping() {
       await ensureTable();
       try {
@@ -215,6 +239,22 @@ function joinValue(entity: Record<string, unknown>): unknown {
 
 function isEtag(version: string): boolean {
   return /^W\/".*"$/.test(version);
+}
+
+/**
+ * The SDK's continuation token is base64 JSON naming where the service stopped (opaque values on Azure,
+ * plain keys on Azurite). Anything else was not issued here; the collection filter still applies to a
+ * token from another collection, so it can never reach another collection's documents.
+ */
+function checkCursor(cursor: string): void {
+  let next: unknown;
+  try {
+    next = JSON.parse(Buffer.from(cursor, "base64").toString("utf8"));
+  } catch {
+    next = null;
+  }
+  if (typeof (next as { nextPartitionKey?: unknown } | null)?.nextPartitionKey !== "string")
+    throw new SyncbotError("validation_failed", "store: this page cursor was not issued by this store");
 }
 
 function isHttpEndpoint(connectionString: string): boolean {

@@ -4,7 +4,17 @@
 
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { secretFingerprint } from "../emulators/umpEmulator";
-import { CHANNEL, cardText, fact, JOBS_KEY, manualClock, type Stack, startStack, USERS } from "../support/stack";
+import {
+  CHANNEL,
+  cardText,
+  expectNoSecretIn,
+  fact,
+  JOBS_KEY,
+  manualClock,
+  type Stack,
+  startStack,
+  USERS,
+} from "../support/stack";
 
 const DAY = 86_400_000;
 let stack: Stack;
@@ -135,6 +145,57 @@ describe("expiry reminders", () => {
     expect(
       await stack.bot.repo.listReminders(stack.graph.applications()[0]!.passwordCredentials[0]!.keyId),
     ).toHaveLength(0);
+  });
+
+  it("over HTTP, at is accepted only with dryRun=true: a key holder cannot post false reminders or remove early", async () => {
+    const { secret } = await provision();
+    const at = new Date(Date.parse(secret.endDateTime!) + DAY).toISOString(); // "EXPIRED" there
+    const sweepAt = async (query: string) => {
+      const res = await fetch(`${stack.url}/api/jobs/expiry-sweep?${query}`, {
+        method: "POST",
+        headers: { "x-jobs-key": JOBS_KEY },
+      });
+      return { status: res.status, body: (await res.json()) as any };
+    };
+    for (const query of [`at=${at}`, `at=${at}&dryRun=false`, `at=${at}&dryRun=1`]) {
+      const refused = await sweepAt(query);
+      expect(refused.status, query).toBe(400);
+      expect(refused.body.message).toMatch(/at is accepted only together with dryRun=true/);
+    }
+    expect((await sweepAt(`at=${at}&at=${at}&dryRun=true`)).status).toBe(400);
+    expect((await sweepAt("at=tomorrow&dryRun=true")).status).toBe(400);
+    const whatIf = await sweepAt(`at=${encodeURIComponent(at)}&dryRun=true`);
+    expect(whatIf.status).toBe(200);
+    expect(whatIf.body).toMatchObject({ at, dryRun: true, due: 1, sent: 0, removedSuperseded: 0, removedOrphans: 0 });
+    expect(reminderMessages()).toHaveLength(0);
+    expect(await stack.bot.repo.listReminders(secret.keyId)).toHaveLength(0);
+    // The real threshold is still sent when its time comes.
+    clock.t = Date.parse(secret.endDateTime!) - 59 * DAY;
+    expect((await sweepNow()).body).toMatchObject({ due: 1, sent: 1 });
+  });
+
+  it("the sweep removes a syncbot: secret no run or registration claims once it is an hour old, and keeps UMP's", async () => {
+    const { app, secret } = await provision();
+    const orphan = stack.graph.addPasswordByHand(app.id, {
+      displayName: "syncbot:ump:0f6a3c2e-4b1d-4e8f-9a7b-2c5d8e1f3a4b",
+      endDateTime: new Date(Date.now() + 300 * DAY).toISOString(),
+    });
+    const live = () => stack.graph.applications()[0]!.passwordCredentials.map((p) => p.keyId);
+    clock.t = Date.now() + 30 * 60_000; // half an hour: a run may still be about to record it
+    expect((await sweepNow()).body).toMatchObject({ removedOrphans: 0, failures: [] });
+    expect(live()).toContain(orphan.keyId);
+    clock.t = Date.now() + 61 * 60_000;
+    expect((await sweepNow()).body).toMatchObject({ removedOrphans: 1, failures: [] });
+    expect(live()).toEqual([secret.keyId]);
+    // UMP still holds the provisioned secret, which stays.
+    expect(stack.ump.settings("ump-contoso").syncApp.clientSecret.fingerprint).toBe(
+      (await stack.bot.repo.getRegistration("contoso"))!.secrets[0]!.fingerprint,
+    );
+    const audit = await stack.bot.repo.listAudit("contoso", { limit: 50 });
+    expect(
+      audit.events.some((e) => e.action === "secret.removed" && e.detail?.startsWith(`${orphan.keyId} (orphan`)),
+    ).toBe(true);
+    expectNoSecretIn(stack.everything(), stack.graph.issuedSecrets());
   });
 
   it("no reminder, card or log line carries the secret value", async () => {

@@ -108,20 +108,76 @@ describe("npm run reminders", () => {
     const real = await runCli(["--at", at]);
     expect(real.code).toBe(0);
     expect(real.stdout).toMatch(/1 reminder\(s\) due, 1 sent/);
+    expect(real.stdout).toContain("simulated instant: its reminders are recorded apart");
     await stack.connector.waitFor(() => (reminderCards().length > 0 ? true : undefined), 5000);
     expect(reminderCards()).toHaveLength(1);
     expect(reminderCards()[0]!.activity.attachments[0].content.body[0].text).toBe(
       "The ump secret of contoso expires in 59 days",
     );
+    // The same what-if again sends nothing (its claims are in the shared store, apart from the real ones).
+    const again = await runCli(["--at", at]);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/, 0 sent;/);
+    expect(reminderCards()).toHaveLength(1);
+    expect(await stack.bot.repo.listReminders(keyId)).toHaveLength(0);
 
-    // The bot's own sweep (jobs endpoint) knows it was sent: the claim is in the shared store.
+    // Over HTTP, `at` is only a what-if.
     const res = await fetch(`${stack.url}/api/jobs/expiry-sweep?at=${encodeURIComponent(at)}`, {
       method: "POST",
       headers: { "x-jobs-key": JOBS_KEY },
     });
-    expect(((await res.json()) as any).sent).toBe(0);
-    expect(reminderCards()).toHaveLength(1);
+    expect(res.status).toBe(400);
+
+    // The simulated reminder never stands in for the real one: once the real clock reaches the 60-day
+    // threshold (the secret's expiry moved by hand in Entra), the bot's own sweep sends it.
+    stack.graph.mutateApplication(stack.graph.applications()[0]!.id, (a) => {
+      a.passwordCredentials[0]!.endDateTime = new Date(Date.now() + 59.5 * DAY).toISOString();
+    });
+    const sweep = await fetch(`${stack.url}/api/jobs/expiry-sweep`, {
+      method: "POST",
+      headers: { "x-jobs-key": JOBS_KEY },
+    });
+    expect(((await sweep.json()) as any).sent).toBe(1);
+    expect(reminderCards()).toHaveLength(2);
+    expect(reminderCards()[1]!.activity.attachments[0].content.body[0].text).toBe(
+      "The ump secret of contoso expires in 60 days",
+    );
     // The summary never carries more than keyId and hint.
     expect(`${dry.stdout}${real.stdout}`).not.toMatch(/secretText|clientSecret"/);
+  });
+
+  it("--at never removes a superseded secret before its grace period is over on the real clock", async () => {
+    const app = stack.graph.applications()[0]!;
+    const old = stack.graph.addPasswordByHand(app.id, {
+      displayName: "syncbot:ump:earlier-run",
+      endDateTime: new Date(Date.now() + 300 * DAY).toISOString(),
+    });
+    await stack.bot.repo.saveRegistration("contoso", (cur) => ({
+      ...cur!,
+      secrets: [
+        ...cur!.secrets,
+        {
+          keyId: old.keyId,
+          service: "ump",
+          runId: "earlier-run",
+          displayName: "syncbot:ump:earlier-run",
+          hint: old.hint,
+          endDateTime: old.endDateTime,
+          fingerprint: "sha256:1111111111111111",
+          createdAt: new Date().toISOString(),
+          status: "superseded",
+          removeAfter: new Date(Date.now() + 7 * DAY).toISOString(),
+        },
+      ],
+    }));
+    const later = new Date(Date.now() + 30 * DAY).toISOString();
+    const r = await runCli(["--at", later]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).not.toMatch(/removed superseded secret/);
+    const live = () => stack.graph.applications()[0]!.passwordCredentials.map((p) => p.keyId);
+    expect(live()).toContain(old.keyId);
+    const dry = await runCli(["--at", later, "--dry-run"]);
+    expect(dry.stdout).not.toMatch(/would remove superseded secret/);
+    expect((await stack.bot.repo.getRegistration("contoso"))!.secrets.map((s) => s.keyId)).toContain(old.keyId);
   });
 });

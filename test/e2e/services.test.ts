@@ -10,6 +10,7 @@ import {
   expectNoSecretIn,
   findAction,
   JOBS_KEY,
+  manualClock,
   runFinished,
   type Stack,
   startStack,
@@ -18,8 +19,11 @@ import {
 
 const DAY = 86_400_000;
 let stack: Stack;
+const clock = manualClock();
 beforeEach(async () => {
+  clock.t = Date.now();
   stack = await startStack({
+    clock,
     env: { HANDOFF_KEY: Buffer.alloc(32, 9).toString("base64"), PUBLIC_BASE_URL: "http://127.0.0.1:1" },
   });
 });
@@ -77,12 +81,14 @@ describe("several services on one registration", () => {
     expect(reg?.secrets.map((s) => `${s.service}:${s.status}`).sort()).toEqual(["teams-sync:active", "ump:active"]);
 
     // Reminders: one per service's secret, each naming its service, each with its own Rotate button.
-    const at = new Date(Date.parse(teamsKey.endDateTime!) - 10 * DAY).toISOString();
-    const sweep = await fetch(`${stack.url}/api/jobs/expiry-sweep?at=${encodeURIComponent(at)}`, {
+    // The bot's clock moves to ten days before expiry for the sweep (over HTTP, `at` is only a what-if).
+    clock.t = Date.parse(teamsKey.endDateTime!) - 10 * DAY;
+    const sweep = await fetch(`${stack.url}/api/jobs/expiry-sweep`, {
       method: "POST",
       headers: { "x-jobs-key": JOBS_KEY },
     });
     expect(((await sweep.json()) as { sent: number }).sent).toBe(2);
+    clock.t = Date.now();
     const reminders = stack.connector.activities
       .filter(
         (a) =>

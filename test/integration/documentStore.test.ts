@@ -223,6 +223,48 @@ function describeDocumentStore(name: string, open: () => Promise<Opened>) {
       expect(await store.list(c, { limit: 0 })).toEqual([]);
     });
 
+    it("listPage: cursors walk a collection (and a prefix) once, in order, in pages of at most the limit", async () => {
+      const c = freshCollection();
+      const other = freshCollection();
+      const keys = Array.from(
+        { length: 250 },
+        (_, i) => `${AWKWARD[i % AWKWARD.length]}|${String(i).padStart(3, "0")}`,
+      );
+      await Promise.all(keys.map((k) => store.insert(c, k, { k })));
+      await store.insert(other, keys[0]!, { k: "other" });
+      const sorted = [...keys].sort(byCodePoint);
+
+      const walk = async (prefix?: string) => {
+        const seen: string[] = [];
+        let cursor: string | undefined;
+        let pages = 0;
+        do {
+          const page = await store.listPage<{ k: string }>(c, { prefix, limit: 40, cursor });
+          expect(page.docs.length).toBeLessThanOrEqual(40);
+          expect(page.docs.every((d) => d.value.k === d.key)).toBe(true);
+          seen.push(...page.docs.map((d) => d.key));
+          cursor = page.cursor;
+          pages++;
+        } while (cursor !== undefined && pages < 100);
+        return { seen, pages };
+      };
+      const all = await walk();
+      expect(all.seen).toEqual(sorted);
+      expect(all.pages).toBeGreaterThanOrEqual(Math.ceil(250 / 40));
+      const plain = await walk("plain|");
+      expect(plain.seen).toEqual(sorted.filter((k) => k.startsWith("plain|")));
+
+      // A page's documents carry versions the compare-and-set accepts.
+      const first = (await store.listPage<{ k: string }>(c, { limit: 1 })).docs[0]!;
+      expect(await store.replace(c, first.key, { k: first.key }, first.version)).not.toBeNull();
+
+      // An empty collection is one empty page; a cursor this store never issued is refused.
+      expect(await store.listPage(freshCollection(), { limit: 10 })).toEqual({ docs: [] });
+      await expect(store.listPage(c, { limit: 10, cursor: "not a cursor" })).rejects.toMatchObject({
+        code: "validation_failed",
+      });
+    });
+
     it("values larger than 64 KiB of JSON round-trip", async () => {
       const c = freshCollection();
       // Non-ASCII throughout, so cuts land between the bytes or surrogates of a character somewhere.

@@ -9,8 +9,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createSweeper, type ReminderNotice, type SweepDeps } from "../../src/domain/createSweeper";
+import { ORPHAN_MIN_AGE_MS } from "../../src/domain/sweepOrphans";
 import type { DocumentStore } from "../../src/domain/ports";
-import type { ConversationRef, RegistrationRecord, SecretRecord } from "../../src/domain/records";
+import type { ConversationRef, RegistrationRecord, RequestRecord, SecretRecord } from "../../src/domain/records";
 import { createRepository, type Repository } from "../../src/domain/repository";
 import { MANAGED_TAG } from "../../src/domain/spec";
 import { createGraphDirectory } from "../../src/graph/createGraphDirectory";
@@ -140,10 +141,11 @@ describe("expiry sweep", () => {
     const [app] = await seedCustomers(repo, [{ customer: "contoso", daysLeft: 70 }]);
     const sent: Sent[] = [];
     const sweeper = makeSweeper(repo, sent);
-    // Daily for 75 days; a sweep repeated right after one that sent must add nothing.
+    // Daily for 75 days of the clock; a sweep repeated right after one that sent must add nothing.
     for (let t = T0.getTime(); t <= T0.getTime() + 75 * DAY; t += DAY) {
-      const first = await sweeper.sweep({ at: new Date(t) });
-      if (first.sent > 0) expect((await sweeper.sweep({ at: new Date(t) })).sent).toBe(0);
+      clock.t = t;
+      const first = await sweeper.sweep();
+      if (first.sent > 0) expect((await sweeper.sweep()).sent).toBe(0);
     }
     expect(sent.map((s) => s.notice.threshold)).toEqual(["60", "30", "14", "7", "1", "expired"]);
     expect(sent.map((s) => s.notice.daysLeft)).toEqual([60, 30, 14, 7, 1, -1]);
@@ -378,6 +380,185 @@ describe("expiry sweep", () => {
     expect(notices[0]).toMatch(/old secret .* was removed after its grace period/);
     // The superseded secret (20 days left) got no reminder: it is on its way out.
     expect(sent).toHaveLength(0);
+  });
+
+  it("a sweep at a simulated instant keeps its reminders apart and removes superseded secrets by the real clock", async () => {
+    const repo = openRepo();
+    const [app] = await seedCustomers(repo, [{ customer: "contoso", daysLeft: 59 }]);
+    const keyId = app!.passwordCredentials[0]!.keyId;
+    const old = graph.addPasswordByHand(app!.id, {
+      displayName: "syncbot:ump:old-run",
+      endDateTime: new Date(T0.getTime() + 400 * DAY).toISOString(),
+    });
+    await repo.saveRegistration("contoso", (cur) => ({
+      ...cur!,
+      secrets: [
+        ...cur!.secrets,
+        {
+          keyId: old.keyId,
+          service: "ump",
+          runId: "old-run",
+          displayName: "syncbot:ump:old-run",
+          hint: old.hint,
+          endDateTime: old.endDateTime,
+          fingerprint: "sha256:1111111111111111",
+          createdAt: T0.toISOString(),
+          status: "superseded",
+          removeAfter: new Date(T0.getTime() + 5 * DAY).toISOString(),
+        },
+      ],
+    }));
+    const sent: Sent[] = [];
+    const sweeper = makeSweeper(repo, sent);
+
+    // Ten days ahead: the grace period is over there, but not on the real clock.
+    const simulated = await sweeper.sweep({ at: new Date(T0.getTime() + 10 * DAY) });
+    expect(simulated).toMatchObject({ simulated: true, sent: 1, removedSuperseded: [] });
+    expect(sent.map((s) => `${s.notice.keyId}:${s.notice.threshold}:${s.notice.daysLeft}`)).toEqual([`${keyId}:60:49`]);
+    expect(graph.application(app!.id)!.passwordCredentials.map((p) => p.keyId)).toContain(old.keyId);
+    // At most once per simulated threshold too, so a repeated what-if does not spam the channel.
+    expect((await sweeper.sweep({ at: new Date(T0.getTime() + 10 * DAY) })).sent).toBe(0);
+    // Not recorded as the real reminder: the real sweep sends it, and the audit tells them apart.
+    expect(await repo.listReminders(keyId)).toEqual([]);
+    const real = await sweeper.sweep();
+    expect(real).toMatchObject({ simulated: false, sent: 1, removedSuperseded: [] });
+    expect(sent.map((s) => s.notice.daysLeft)).toEqual([49, 59]);
+    const actions = (await repo.listAudit("contoso", { limit: 20 })).events.map((e) => e.action);
+    expect(actions.filter((a) => a === "reminder.sent")).toHaveLength(1);
+    expect(actions.filter((a) => a === "reminder.simulated")).toHaveLength(1);
+
+    // Once the real clock passes the grace period, even a sweep "at" an earlier instant removes it.
+    clock.t = T0.getTime() + 6 * DAY;
+    const later = await sweeper.sweep({ at: T0 });
+    expect(later.removedSuperseded).toEqual([old.keyId]);
+    expect(graph.application(app!.id)!.passwordCredentials.map((p) => p.keyId)).not.toContain(old.keyId);
+  });
+
+  describe("orphan secrets", () => {
+    /** contoso with UMP recorded as holding its (recorded) secret, and a `syncbot:` secret nobody recorded. */
+    async function withOrphan(runId = randomUUID()) {
+      const repo = openRepo();
+      const [app] = await seedCustomers(repo, [{ customer: "contoso", daysLeft: 400 }]);
+      await repo.saveRegistration("contoso", (cur) => ({
+        ...cur!,
+        ump: { revision: 3, fingerprint: cur!.secrets[0]!.fingerprint, portalValidated: true, at: T0.toISOString() },
+      }));
+      const orphan = graph.addPasswordByHand(app!.id, {
+        displayName: `syncbot:ump:${runId}`,
+        endDateTime: new Date(T0.getTime() + 700 * DAY).toISOString(),
+      });
+      const live = () => graph.application(app!.id)!.passwordCredentials.map((p) => p.keyId);
+      return { repo, app: app!, orphan, live, runId };
+    }
+
+    it("removes an unclaimed syncbot: secret once it is older than the safety age, not before, with an audit event", async () => {
+      const { repo, orphan, live, runId } = await withOrphan();
+      const sweeper = makeSweeper(repo, []);
+      expect((await sweeper.sweep()).removedOrphans).toEqual([]);
+      clock.t += ORPHAN_MIN_AGE_MS - 120_000;
+      expect((await sweeper.sweep()).removedOrphans).toEqual([]);
+      expect(live()).toContain(orphan.keyId);
+
+      clock.t += 180_000;
+      const dry = await sweeper.sweep({ dryRun: true });
+      expect(dry.wouldRemoveOrphans).toEqual([orphan.keyId]);
+      expect(live()).toContain(orphan.keyId);
+      const real = await sweeper.sweep();
+      expect(real.removedOrphans).toEqual([orphan.keyId]);
+      expect(real.failures).toEqual([]);
+      expect(live()).not.toContain(orphan.keyId);
+      // The recorded secret (the one UMP holds) is untouched.
+      expect(live()).toHaveLength(1);
+      const removed = (await repo.listAudit("contoso", { limit: 20 })).events.filter(
+        (e) => e.action === "secret.removed",
+      );
+      expect(removed).toHaveLength(1);
+      expect(removed[0]!.detail).toContain(`${orphan.keyId} (orphan named after run ${runId}`);
+      expect((await sweeper.sweep()).removedOrphans).toEqual([]);
+    });
+
+    it("keeps a secret claimed by a running run, and one a finished run recorded as its new secret", async () => {
+      const { repo, orphan, live, runId, app } = await withOrphan();
+      const request = (id: string, state: RequestRecord["state"], run: Partial<RequestRecord["run"]>) =>
+        // Only the fields the sweep reads are meaningful here.
+        ({
+          id,
+          customer: "contoso",
+          state,
+          run: {
+            id: randomUUID(),
+            startedAt: T0.toISOString(),
+            owner: "x",
+            leaseUntil: T0.toISOString(),
+            steps: [],
+            ...run,
+          },
+        }) as unknown as RequestRecord;
+      await repo.createRequest(request("running-req", "running", { id: runId }));
+      const other = graph.addPasswordByHand(app.id, {
+        displayName: `syncbot:ump:${randomUUID()}`,
+        endDateTime: new Date(T0.getTime() + 700 * DAY).toISOString(),
+      });
+      await repo.createRequest(
+        request("failed-req", "failed", {
+          newSecret: {
+            keyId: other.keyId,
+            displayName: "x",
+            hint: other.hint,
+            endDateTime: other.endDateTime,
+            fingerprint: "f",
+          },
+        }),
+      );
+      clock.t += ORPHAN_MIN_AGE_MS + 120_000;
+      const sweeper = makeSweeper(repo, []);
+      expect((await sweeper.sweep()).removedOrphans).toEqual([]);
+      expect(live()).toEqual(expect.arrayContaining([orphan.keyId, other.keyId]));
+
+      // The run finishes (failed, without recording it): the orphan goes; the recorded one stays.
+      await repo.updateRequest("running-req", (r) => ({ ...r, state: "failed" }));
+      expect((await sweeper.sweep()).removedOrphans).toEqual([orphan.keyId]);
+      expect(live()).toContain(other.keyId);
+    });
+
+    it("never removes one when it cannot tell that UMP holds another secret", async () => {
+      const { repo, orphan, live } = await withOrphan();
+      clock.t += ORPHAN_MIN_AGE_MS + 120_000;
+      // Recorded fingerprint unknown (a hand-off): kept.
+      await repo.saveRegistration("contoso", (cur) => ({ ...cur!, ump: undefined }));
+      const unknown = await makeSweeper(repo, []).sweep();
+      expect(unknown.removedOrphans).toEqual([]);
+      expect(unknown.skipped.orphanUmpUnclear).toBe(1);
+      // UMP read live: unreachable, or holding a secret syncbot has no record of (maybe the orphan): kept.
+      const unreachable = makeSweeper(repo, [], {
+        umpFingerprint: async () => {
+          throw new Error("UMP answered 503");
+        },
+      });
+      expect((await unreachable.sweep()).removedOrphans).toEqual([]);
+      const strange = makeSweeper(repo, [], { umpFingerprint: async () => "sha256:ffffffffffffffff" });
+      expect((await strange.sweep()).removedOrphans).toEqual([]);
+      expect(live()).toContain(orphan.keyId);
+      // UMP says it holds the recorded secret: now it goes.
+      const reg = (await repo.getRegistration("contoso"))!;
+      const known = makeSweeper(repo, [], { umpFingerprint: async () => reg.secrets[0]!.fingerprint });
+      expect((await known.sweep()).removedOrphans).toEqual([orphan.keyId]);
+      expect(live()).not.toContain(orphan.keyId);
+    });
+
+    it("keeps a superseded secret whose grace is over while UMP still holds it", async () => {
+      const { repo, app } = await withOrphan();
+      const reg = (await repo.getRegistration("contoso"))!;
+      await repo.saveRegistration("contoso", (cur) => ({
+        ...cur!,
+        secrets: [{ ...cur!.secrets[0]!, status: "superseded", removeAfter: T0.toISOString() }],
+      }));
+      const held = makeSweeper(repo, [], { umpFingerprint: async () => reg.secrets[0]!.fingerprint });
+      expect((await held.sweep()).removedSuperseded).toEqual([]);
+      expect(graph.application(app.id)!.passwordCredentials.map((p) => p.keyId)).toContain(reg.secrets[0]!.keyId);
+      const moved = makeSweeper(repo, [], { umpFingerprint: async () => "sha256:2222222222222222" });
+      expect((await moved.sweep()).removedSuperseded).toEqual([reg.secrets[0]!.keyId]);
+    });
   });
 
   it("sweeps 10,000 applications with 11 paged Graph requests, selecting only what it needs", async () => {

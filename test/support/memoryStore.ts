@@ -39,6 +39,11 @@ export function memoryStore(): DocumentStore {
         .sort((a, b) => (a.key < b.key ? -1 : 1))
         .slice(0, o.limit ?? Number.MAX_SAFE_INTEGER);
     },
+    async listPage<T>(c: string, o: { prefix?: string; limit: number; cursor?: string }) {
+      const docs = await this.list<T>(c, { prefix: o.prefix, after: o.cursor, limit: o.limit });
+      const last = docs.at(-1);
+      return last && docs.length === o.limit ? { docs, cursor: last.key } : { docs };
+    },
     async ping() {},
     async close() {},
   };

@@ -1,0 +1,82 @@
+// Sends one due reminder at most once: a claim in the store before sending (a claim left "sending" by a
+// crashed sweep is taken over once it is stale, so each reminder also arrives at least once). A sweep
+// evaluated at a simulated instant keeps its claims apart, so it never suppresses a real reminder.
+
+import type { ReminderNotice, SweepDeps, SweepRun } from "./createSweeper";
+import { describeError } from "./errors";
+import type { RegistrationRecord, ReminderClaim } from "./records";
+
+export const DEFAULT_STALE_CLAIM_MS = 10 * 60_000;
+
+export function createReminderSender(deps: SweepDeps) {
+  const { repo } = deps;
+  const staleClaimMs = deps.staleClaimMs ?? DEFAULT_STALE_CLAIM_MS;
+
+  return async function remind(notice: ReminderNotice, registration: RegistrationRecord | undefined, run: SweepRun) {
+    const { result } = run;
+    // Without a stored conversation there is nowhere to post (an app tagged by hand).
+    if (!registration) {
+      result.skipped.noConversation++;
+      return;
+    }
+    const claims = repo.reminderClaims(run.simulated ? "simulated" : "real");
+    const existing = await claims.get(notice.keyId, notice.threshold);
+    if (existing?.value.state === "sent") {
+      result.skipped.alreadySent++;
+      return;
+    }
+    // Claims are stamped with the real clock, so a crashed sweep's claim goes stale in real time.
+    const realNow = deps.clock.now().getTime();
+    const stale = existing ? Date.parse(existing.value.claimedAt) + staleClaimMs <= realNow : false;
+    if (existing && !stale) {
+      result.skipped.inFlight++; // another sweep is sending it right now
+      return;
+    }
+    const snooze = await repo.getSnooze(notice.keyId);
+    if (snooze && Date.parse(snooze.until) > run.at.getTime()) {
+      result.skipped.snoozed++;
+      return;
+    }
+    if (run.dryRun) {
+      result.due.push(notice);
+      return;
+    }
+
+    const claim: ReminderClaim = {
+      keyId: notice.keyId,
+      threshold: notice.threshold,
+      customer: notice.customer,
+      state: "sending",
+      claimedAt: new Date(realNow).toISOString(),
+      owner: deps.instanceId,
+    };
+    const doc = existing ? await claims.takeOver(existing, claim) : await claims.claim(claim);
+    if (!doc) {
+      result.skipped.inFlight++; // another sweep won the claim
+      return;
+    }
+    result.due.push(notice);
+    try {
+      await deps.sendReminder(registration.conversation, notice);
+    } catch (e) {
+      // Not delivered: give the claim back so the next sweep tries again (at least once).
+      await claims.release(doc).catch(() => undefined);
+      result.failures.push(`${notice.customer}/${notice.keyId}: ${describeError(e).message}`);
+      return;
+    }
+    await claims.markSent(doc, deps.clock.now().toISOString());
+    result.sent++;
+    await repo.audit({
+      at: deps.clock.now().toISOString(),
+      customer: notice.customer,
+      actor: "syncbot",
+      // A reminder posted for a simulated instant (`--at`) is on record, but never as the real one.
+      action: run.simulated ? "reminder.simulated" : "reminder.sent",
+      outcome: "ok",
+      correlationId: `sweep-${result.at}`,
+      detail:
+        `${notice.keyId} threshold ${notice.threshold} (${notice.daysLeft} days left)` +
+        (run.simulated ? ` at the simulated instant ${result.at}` : ""),
+    });
+  };
+}

@@ -1,0 +1,72 @@
+// Removes superseded secrets whose rotation grace period is over, walking the store's registrations
+// page by page (memory bounded by the page, not the fleet). Always judged by the real clock, whatever
+// instant the sweep evaluates reminders at, and never a secret whose fingerprint UMP holds.
+
+import type { SweepDeps, SweepRun } from "./createSweeper";
+import { describeError } from "./errors";
+import type { RegistrationRecord, SecretRecord } from "./records";
+import { umpFingerprintOf } from "./sweepOrphans";
+
+export async function removeSupersededSecrets(deps: SweepDeps, run: SweepRun): Promise<void> {
+  const { repo } = deps;
+  const realNow = deps.clock.now().getTime();
+  let cursor: string | undefined;
+  do {
+    const page = await repo.pageRegistrations(cursor);
+    cursor = page.cursor;
+    for (const reg of page.registrations) {
+      const due = reg.secrets.filter(
+        (s) => s.status === "superseded" && s.removeAfter && Date.parse(s.removeAfter) <= realNow,
+      );
+      for (const s of due) {
+        try {
+          await removeOne(deps, run, reg, s);
+        } catch (e) {
+          run.result.failures.push(`${reg.customer}/${s.keyId}: ${describeError(e).message}`);
+        }
+      }
+    }
+  } while (cursor !== undefined);
+}
+
+async function removeOne(deps: SweepDeps, run: SweepRun, reg: RegistrationRecord, s: SecretRecord) {
+  const { repo, directory } = deps;
+  const { result } = run;
+  // Invariant 9: a predecessor UMP still holds (a rotation whose UMP write did not land) stays.
+  const held = await umpFingerprintOf(deps, reg);
+  if (held.source === "unreachable") {
+    result.failures.push(`${reg.customer}/${s.keyId}: UMP could not be read, so the superseded secret stays for now`);
+    return;
+  }
+  if (held.fingerprint === s.fingerprint) {
+    deps.logger.warn("superseded secret kept: UMP still holds it", { customer: reg.customer, keyId: s.keyId });
+    return;
+  }
+  if (run.dryRun) {
+    result.wouldRemoveSuperseded.push(s.keyId);
+    return;
+  }
+  // Idempotent in Graph (already removed is removed); the record update below is a compare-and-set,
+  // so when two sweeps race only one audits and tells the conversation.
+  await directory.removePassword(reg.objectId, s.keyId);
+  const updated = await repo.update<RegistrationRecord>("registrations", reg.customer, (cur) =>
+    cur.secrets.some((x) => x.keyId === s.keyId)
+      ? { ...cur, secrets: cur.secrets.filter((x) => x.keyId !== s.keyId), updatedAt: deps.clock.now().toISOString() }
+      : null,
+  );
+  if (!updated?.changed) return;
+  result.removedSuperseded.push(s.keyId);
+  await repo.audit({
+    at: deps.clock.now().toISOString(),
+    customer: reg.customer,
+    actor: "syncbot",
+    action: "secret.removed",
+    outcome: "ok",
+    correlationId: `sweep-${result.at}`,
+    detail: `${s.keyId} (superseded; grace period over)`,
+  });
+  await deps.sendNotice?.(
+    reg.conversation,
+    `Rotation of ${reg.customer} complete: the old secret ${s.keyId} (hint ${s.hint}) was removed after its grace period.`,
+  );
+}
