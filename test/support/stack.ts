@@ -77,6 +77,8 @@ export interface Stack {
   waitForCard(activityId: string, pred: (card: any) => boolean, timeoutMs?: number): Promise<any>;
   /** Waits (bounded) until what `user` sees in the message matches. */
   waitForView(user: TestUser, activityId: string, pred: (card: any) => boolean, timeoutMs?: number): Promise<any>;
+  /** Waits (bounded) until `user` sees a button titled `title` in the message; the card they see. */
+  seesButton(user: TestUser, activityId: string, title: string, timeoutMs?: number): Promise<any>;
   /** Whether this user's Teams client sends automatic refresh invokes (Universal Actions); default yes. */
   setRefreshes(user: TestUser, on: boolean): void;
   /** The largest activity the bot sent to the connector (accepted or refused) and the largest invoke answer. */
@@ -236,6 +238,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     lastCardMessage: () => client.lastCardMessage(),
     waitForCard: (activityId, pred, timeoutMs) => client.waitForSharedCard(activityId, pred, timeoutMs),
     waitForView: (user, activityId, pred, timeoutMs) => client.waitForView(user, activityId, pred, timeoutMs),
+    seesButton: (user, activityId, title, timeoutMs = 5_000) =>
+      client.waitForView(user, activityId, (c) => findAction(c, title) !== undefined, timeoutMs),
     setRefreshes: (user, on) => client.setRefreshes(user, on),
     largestSent: () => connector.largest(),
     async seedRegistrations(count, opts = {}) {
