@@ -68,7 +68,9 @@ describe("status, check, history", () => {
 
 describe("a run left behind by a dead process", () => {
   it("is picked up again by the next button press on its card", async () => {
-    const { activityId, answer } = await stack.reviewPlan("fabrikam");
+    const { activityId } = await stack.reviewPlan("fabrikam");
+    // The plan as the second admin's client shows it (before the dead process took the run).
+    const seen = await stack.seesButton(USERS.groupAdmin, activityId, "Approve");
     const request = (await stack.bot.repo.listRequests()).find((r) => r.customer === "fabrikam")!;
     // As a process that approved and claimed the run, then died as its first step began: its lease ran out.
     const past = new Date(Date.now() - 60_000).toISOString();
@@ -89,7 +91,7 @@ describe("a run left behind by a dead process", () => {
     }));
     expect(stack.graph.applications().some((a) => a.uniqueName === "syncbot-fabrikam")).toBe(false);
     // Someone presses Approve on the card they still see: refused (already running), and the run resumes.
-    const press = await stack.press(activityId, "Approve", { user: USERS.groupAdmin, card: answer.card });
+    const press = await stack.press(activityId, "Approve", { user: USERS.groupAdmin, card: seen });
     expect(cardText(press.card)).toMatch(/already running/);
     const done = await stack.waitForCard(activityId, (c) => /: (succeeded|failed)$/.test(c.body[0].text));
     expect(done.body[0].text).toBe("Provision for fabrikam: succeeded");

@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { holdWhen, type ProcessStack, startProcessStack } from "../support/botProcess";
 import { expectConsistent } from "../support/invariants";
-import { expectNoSecretIn, USERS } from "../support/stack";
+import { expectNoSecretIn, findAction, USERS } from "../support/stack";
 
 type Hook = Parameters<typeof holdWhen>[1];
 interface Point {
@@ -75,8 +75,15 @@ describe("SIGKILL at each step, then restart", () => {
       const { customer } = point;
       await s.say(`provision ${customer}`);
       const { activityId } = s.lastCardMessage();
-      const review = await s.press(activityId, "Review plan");
-      expect(JSON.stringify(review)).toContain("approval needed");
+      await s.press(activityId, "Review plan");
+      // The approver sees the plan in the channel message (not only the requester's answer).
+      const plan = await s.waitForView(
+        USERS.approver,
+        activityId,
+        (c) => findAction(c, "Approve") !== undefined,
+        10_000,
+      );
+      expect(JSON.stringify(plan)).toContain("approval needed");
 
       const held = holdWhen(point.on === "graph" ? s.graph : s.ump, point.match());
       await s.press(activityId, "Approve", { user: USERS.approver });

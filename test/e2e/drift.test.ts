@@ -31,8 +31,8 @@ const finished = runFinished;
 const graphWrites = () => stack.graph.writes();
 
 async function review() {
-  const { activityId, answer } = await stack.reviewPlan();
-  return { activityId, card: answer.card };
+  const { activityId, card } = await stack.reviewPlan();
+  return { activityId, card };
 }
 
 async function provisioned(): Promise<{ app: GraphApplication; keyId: string }> {
@@ -149,6 +149,7 @@ describe("a registration changed by hand gets a plan that restores exactly that 
       expect(text).not.toMatch(/client secret|UMP ump-contoso: write/);
 
       stack.graph.resetRequests();
+      await stack.seesButton(USERS.approver, activityId, "Approve");
       await stack.press(activityId, "Approve", { user: USERS.approver });
       const done = await stack.waitForCard(activityId, finished);
       expect(done.body[0].text).toBe("Provision for contoso: succeeded");

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FaultSpec } from "../emulators/graphEmulator";
 import type { UmpFault } from "../emulators/umpEmulator";
 import { expectConsistent } from "../support/invariants";
-import { cardText, expectNoSecretIn, type Stack, startStack, USERS } from "../support/stack";
+import { allActionTitles, cardText, expectNoSecretIn, type Stack, startStack, USERS } from "../support/stack";
 
 const RUNS = 15;
 const customers = Array.from({ length: RUNS + 5 }, (_, i) => `prop${i}`);
@@ -80,13 +80,21 @@ describe("random fault schedules", () => {
 
         await stack.say(`provision ${customer}`);
         const { activityId } = stack.lastCardMessage();
-        const review = await stack.press(activityId, "Review plan");
-        if (!/approval needed/.test(cardText(review.card))) {
+        await stack.press(activityId, "Review plan");
+        // What the requester sees once the live reads are over: the plan, or the form saying why not.
+        const reviewed = await stack.waitForView(
+          USERS.requester,
+          activityId,
+          (c) => allActionTitles(c).length > 0,
+          20_000,
+        );
+        if (!/approval needed/.test(cardText(reviewed))) {
           // Throttled beyond the budget while reading the live state: nothing may have been written.
-          expect(cardText(review.card)).toMatch(/Could not read the live state/);
+          expect(cardText(reviewed)).toMatch(/Could not read the live state/);
           expect(stack.graph.applications().filter((a) => a.uniqueName === `syncbot-${customer}`)).toHaveLength(0);
           return;
         }
+        await stack.seesButton(USERS.approver, activityId, "Approve");
         await stack.press(activityId, "Approve", { user: USERS.approver });
         const card = await stack.waitForCard(activityId, (c) => /: (succeeded|failed)$/.test(c.body[0].text), 20_000);
         stack.graph.clearFaults();

@@ -249,8 +249,10 @@ describe("two provision runs for the same customer at once", () => {
     stack.graph.setLatency(20);
     const a = await review();
     const b = await review();
-    expect(cardText(a.answer.card)).toMatch(/approval needed/);
-    expect(cardText(b.answer.card)).toMatch(/approval needed/);
+    expect(cardText(a.card)).toMatch(/approval needed/);
+    expect(cardText(b.card)).toMatch(/approval needed/);
+    await stack.seesButton(USERS.approver, a.activityId, "Approve");
+    await stack.seesButton(USERS.groupAdmin, b.activityId, "Approve");
     await Promise.all([
       stack.press(a.activityId, "Approve", { user: USERS.approver }),
       stack.press(b.activityId, "Approve", { user: USERS.groupAdmin }),

@@ -28,8 +28,9 @@ describe("hand-off mode", () => {
   it("hands the values over once, in a personal chat, and finishes when the operator confirms", async () => {
     await stack.say("provision contoso");
     const { activityId } = stack.lastCardMessage();
-    const review = await stack.press(activityId, "Review plan");
-    expect(cardText(review.card)).not.toMatch(/UMP ump-contoso: write/); // no UMP API calls in this mode
+    await stack.press(activityId, "Review plan");
+    const plan = await stack.seesButton(USERS.approver, activityId, "Approve");
+    expect(cardText(plan)).not.toMatch(/UMP ump-contoso: write/); // no UMP API calls in this mode
     await stack.press(activityId, "Approve", { user: USERS.approver });
     await stack.waitForCard(activityId, (c) => /waiting for Megan Bowen to apply the values in UMP/.test(cardText(c)));
 
@@ -85,6 +86,7 @@ describe("hand-off mode", () => {
       env: { UMP_TARGET: "handoff", HANDOFF_KEY: KEY, PUBLIC_BASE_URL: "http://127.0.0.1:1" },
     });
     const { activityId } = await stack.reviewPlan("contoso");
+    await stack.seesButton(USERS.approver, activityId, "Approve");
     await stack.press(activityId, "Approve", { user: USERS.approver });
     await stack.waitForCard(activityId, (c) => /waiting for Megan Bowen/.test(cardText(c)));
     const dm = await stack.connector.waitFor((cur) => cur.find((a) => /\/handoff\//.test(JSON.stringify(a.activity))));

@@ -47,7 +47,8 @@ describe("provision, happy path", () => {
 
     const review = await stack.press(paramsId, "Review plan");
     expect(review.status).toBe(200);
-    const plan = review.card;
+    // What the requester sees once the plan is read (in the answer or a later update of the message).
+    const plan = await stack.seesButton(USERS.requester, paramsId, "Approve");
     expect(cardText(plan)).toContain("approval needed");
     expect(cardText(plan)).toMatch(/Entra: create app registration/);
     expect(cardText(plan)).toMatch(/UMP ump-contoso: write clientId, clientSecret, redirectUri/);
@@ -56,12 +57,13 @@ describe("provision, happy path", () => {
     expect(fact(plan, "Approval expires")).toMatch(/UTC/);
     expect(graphWrites()).toHaveLength(0);
 
+    await stack.seesButton(USERS.approver, paramsId, "Approve");
     const approve = await stack.press(paramsId, "Approve", { user: USERS.approver });
     expect(approve.status).toBe(200);
-    expect(cardText(approve.card)).toMatch(/Approved by Megan Bowen/);
 
     const done = await stack.waitForCard(paramsId, (c) => /: (succeeded|failed)$/.test(c.body[0].text));
     const text = cardText(done);
+    expect(text).toMatch(/Approved by Megan Bowen/);
     expect(done.body[0].text).toBe("Provision for contoso: succeeded");
 
     const apps = stack.graph.applications();
@@ -163,6 +165,7 @@ describe("approval rules", () => {
 
   it("refuses a user who is not a Global Administrator, checked live through Graph", async () => {
     const { activityId } = await reviewPlan();
+    await stack.seesButton(USERS.bystander, activityId, "Approve");
     const answer = await stack.press(activityId, "Approve", { user: USERS.bystander });
     expect(cardText(answer.card)).toMatch(/Adele Vance is not an eligible approver/);
     expect(graphWrites()).toHaveLength(0);
@@ -171,14 +174,17 @@ describe("approval rules", () => {
 
   it("accepts a Global Administrator whose role comes through a group", async () => {
     const { activityId } = await reviewPlan();
+    await stack.seesButton(USERS.groupAdmin, activityId, "Approve");
     await stack.press(activityId, "Approve", { user: USERS.groupAdmin });
     const card = await stack.waitForCard(activityId, (c) => /: (succeeded|failed)$/.test(c.body[0].text));
     expect(card.body[0].text).toBe("Provision for contoso: succeeded");
   });
 
   it("a second Approve after success creates no second app and no second secret", async () => {
-    const { activityId, answer } = await reviewPlan();
-    const staleApprovalCard = answer.card;
+    const { activityId } = await reviewPlan();
+    // The plan as the second admin's client showed it before the first approval (not the requester's answer).
+    const staleApprovalCard = await stack.seesButton(USERS.groupAdmin, activityId, "Approve");
+    await stack.seesButton(USERS.approver, activityId, "Approve");
     await stack.press(activityId, "Approve", { user: USERS.approver });
     await stack.waitForCard(activityId, (c) => /: (succeeded|failed)$/.test(c.body[0].text));
     const writesBefore = graphWrites().length;
@@ -198,6 +204,7 @@ describe("approval rules", () => {
       ...r,
       expiresAt: new Date(Date.now() - 1000).toISOString(),
     }));
+    await stack.seesButton(USERS.approver, activityId, "Approve");
     const answer = await stack.press(activityId, "Approve", { user: USERS.approver });
     expect(cardText(answer.card)).toMatch(/expired/);
     expect((await stack.bot.repo.getRequest(requestId))?.state).toBe("expired");
@@ -206,9 +213,14 @@ describe("approval rules", () => {
 
   it("Reject closes the request and Approve is then refused", async () => {
     const { activityId } = await reviewPlan();
-    const rejected = await stack.press(activityId, "Reject", { user: USERS.bystander });
-    expect(rejected.card.body[0].text).toBe("Provision for contoso: rejected");
-    expect(rejected.card.actions ?? []).toHaveLength(0);
+    await stack.seesButton(USERS.bystander, activityId, "Reject");
+    await stack.press(activityId, "Reject", { user: USERS.bystander });
+    const rejected = await stack.waitForView(USERS.bystander, activityId, (c) => /: rejected$/.test(c.body[0].text));
+    expect(rejected.body[0].text).toBe("Provision for contoso: rejected");
+    expect(rejected.actions ?? []).toHaveLength(0);
+    // The approver sees the rejection too, with nothing left to press.
+    const approverSees = await stack.waitForView(USERS.approver, activityId, (c) => /: rejected$/.test(c.body[0].text));
+    expect(approverSees.actions ?? []).toHaveLength(0);
     const requestId = (await stack.bot.repo.listRequests())[0]!.id;
     const late = await stack
       .press(activityId, "Reject", {
@@ -241,6 +253,7 @@ describe("approval rules", () => {
       },
     });
     expect(cardText(forged.card)).toMatch(/refused/);
+    await stack.seesButton(USERS.approver, activityId, "Approve");
     const unknown = await stack.press(activityId, "Approve", { user: USERS.approver, data: { requestId: "nope" } });
     expect(unknown.text).toMatch(/unknown/);
     expect(graphWrites()).toHaveLength(0);
@@ -261,12 +274,12 @@ describe("input and tenant boundaries", () => {
   ];
   for (const [name, inputs, message] of bad) {
     it(`rejects ${name} next to the field and writes nothing`, async () => {
-      const { answer } = await reviewPlan("contoso", inputs);
-      expect(cardText(answer.card)).toMatch(message);
-      expect(answer.card.actions.map((a: any) => a.title)).toEqual(["Review plan"]);
+      const { card } = await reviewPlan("contoso", inputs);
+      expect(cardText(card)).toMatch(message);
+      expect(card.actions.map((a: any) => a.title)).toEqual(["Review plan"]);
       expect(await stack.bot.repo.listRequests()).toHaveLength(0);
       expect(graphWrites()).toHaveLength(0);
-      expect(cardText(answer.card)).not.toMatch(/\$\{/);
+      expect(cardText(card)).not.toMatch(/\$\{/);
     });
   }
 
@@ -278,6 +291,7 @@ describe("input and tenant boundaries", () => {
     expect(await stack.bot.repo.listRequests()).toHaveLength(0);
     // A button press from another tenant on a real card.
     const { activityId } = await reviewPlan();
+    await stack.seesButton(USERS.approver, activityId, "Approve");
     const answer = await stack.press(activityId, "Approve", { user: USERS.approver, tenantId: OTHER_TENANT });
     expect(answer.body?.statusCode).toBe(403);
     expect((await stack.bot.repo.listRequests())[0]!.state).toBe("planned");

@@ -126,11 +126,13 @@ describe("expiry reminders", () => {
     await sweepNow();
     const [msg] = reminderMessages();
     const writesBefore = stack.graph.writes().length;
-    const answer = await stack.press(msg!.activityId, "Rotate secret");
-    expect(answer.card.body[0].text).toBe("Rotate the secret for contoso: approval needed");
-    expect(cardText(answer.card)).toMatch(/add client secret for service "ump"/);
-    expect(cardText(answer.card)).toMatch(/remove the old secret .* after the grace period/);
-    expect(answer.card.actions.map((a: any) => a.title)).toEqual(["Approve", "Reject"]);
+    await stack.press(msg!.activityId, "Rotate secret");
+    // The plan, as the approver sees it in the channel (not only in the presser's answer).
+    const plan = await stack.seesButton(USERS.approver, msg!.activityId, "Approve");
+    expect(plan.body[0].text).toBe("Rotate the secret for contoso: approval needed");
+    expect(cardText(plan)).toMatch(/add client secret for service "ump"/);
+    expect(cardText(plan)).toMatch(/remove the old secret .* after the grace period/);
+    expect(plan.actions.map((a: any) => a.title)).toEqual(["Approve", "Reject"]);
     // Nothing is written before approval.
     expect(stack.graph.writes().length).toBe(writesBefore);
   });

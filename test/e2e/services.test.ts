@@ -105,8 +105,8 @@ describe("several services on one registration", () => {
 
     // Rotate secret on the teams-sync reminder plans a teams-sync rotation: old teams-sync secret kept
     // through the grace period, the ump secret not mentioned.
-    const pressed = await stack.press(teamsReminder.activityId, "Rotate secret", { user: USERS.requester });
-    const plan = cardText(pressed.card);
+    await stack.press(teamsReminder.activityId, "Rotate secret", { user: USERS.requester });
+    const plan = cardText(await stack.seesButton(USERS.approver, teamsReminder.activityId, "Approve"));
     expect(plan).toContain('Entra: add client secret for service "teams-sync"');
     expect(plan).toContain(`remove the old secret ${teamsKey.keyId}`);
     expect(plan).not.toContain(umpKeyId);

@@ -1,6 +1,10 @@
 // startConnectorEmulator: a Bot Framework Connector (the `serviceUrl` of inbound activities) over real
-// HTTP on loopback. It records what the bot sends (replies, updates, deletes, proactive
-// conversations) so e2e tests can read the cards a person would see and press their buttons.
+// HTTP on loopback, as strict as Teams. It records what the bot sends (replies, updates, deletes,
+// proactive conversations) and refuses an activity over Teams' size limit with 413 MessageSizeTooBig.
+// It also keeps what each user sees: posts and updates are seen by everyone in the conversation, the
+// card of an `adaptiveCard/action` invoke answer only by the user who pressed (REPLACE_FOR_INTERACTOR),
+// and a card's `refresh` (Universal Actions user-specific views) only by the users its client refreshes
+// for. Sources for each behaviour: test/emulators/README.md, "Bot Connector emulator".
 // Anonymous mode: no Authorization is required, but the header is recorded so a test can check it.
 
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
@@ -17,6 +21,59 @@ export interface ActivityRecord {
   /** The Authorization header as received (undefined in anonymous mode). */
   authorization?: string;
   at: number;
+  /** Order of arrival among activities and invoke answers (what a client shows last wins). */
+  seq: number;
+  /** Size of the JSON body as sent: UTF-8 bytes, and UTF-16 bytes (what Teams' limit counts). */
+  bytes: number;
+  utf16Bytes: number;
+}
+
+/** An activity the emulator refused (413 MessageSizeTooBig): sent by the bot, seen by no one. */
+export interface RefusedRecord {
+  op: "create" | "update";
+  conversationId: string;
+  activityId?: string;
+  activity: AnyActivity;
+  bytes: number;
+  utf16Bytes: number;
+  at: number;
+}
+
+/**
+ * The answer a Teams client received to an `adaptiveCard/action` invoke it sent for `userId`. The
+ * bot's HTTP answer goes to that client only: the card in it replaces the message for that user alone.
+ */
+export interface InvokeRecord {
+  conversationId: string;
+  activityId: string;
+  userId: string;
+  trigger: "manual" | "automatic";
+  verb?: string;
+  status: number;
+  body: AnyActivity;
+  /** The Adaptive Card of the answer (`type: application/vnd.microsoft.card.adaptive`), if any. */
+  card?: AnyActivity;
+  bytes: number;
+  at: number;
+  seq: number;
+}
+
+/** What one user's client shows for one message. */
+export interface UserView {
+  conversationId: string;
+  activityId: string;
+  /** The Adaptive Card shown (undefined for a text message). */
+  card: AnyActivity | undefined;
+  activity: AnyActivity;
+  /** "message": the posted or updated version everyone sees; "invoke"/"refresh": this user's own answer. */
+  source: "message" | "invoke" | "refresh";
+  seq: number;
+  /**
+   * The card's `refresh.action` when this user's client would now send an automatic refresh invoke
+   * (the shown version is the shared one, it has `refresh`, and `refresh.userIds` is absent or lists
+   * the user). The harness sends it and records the answer with trigger "automatic".
+   */
+  pendingRefresh?: AnyActivity;
 }
 
 export interface ConversationCreatedRecord {
@@ -54,7 +111,11 @@ export interface ConnectorEmulator {
   activities: ActivityRecord[];
   typing: ActivityRecord[];
   conversationsCreated: ConversationCreatedRecord[];
-  /** The latest version of every non-deleted activity, in creation order. */
+  /** Activities refused with 413 MessageSizeTooBig. */
+  refused: RefusedRecord[];
+  /** Invoke answers as each pressing client received them (see recordInvoke). */
+  invokes: InvokeRecord[];
+  /** The latest version of every non-deleted activity, in creation order (what everyone sees). */
   current(): CurrentActivity[];
   latest(activityId: string): CurrentActivity | undefined;
   /** Every current activity's Adaptive Card attachments. */
@@ -62,8 +123,41 @@ export interface ConnectorEmulator {
   waitFor<T>(predicate: (current: CurrentActivity[]) => T | undefined, timeoutMs?: number): Promise<T>;
   /** Members answered by GET …/members for a conversation (besides those seen in created conversations). */
   addMember(conversationId: string, member: ChannelAccountLike): void;
+  /**
+   * Records the answer to an `adaptiveCard/action` invoke that `user`'s client sent about message
+   * `activityId`: its card becomes what that user, and only that user, sees for the message, until
+   * the bot posts a newer version (PUT) or the user presses again.
+   */
+  recordInvoke(r: {
+    conversationId?: string;
+    activityId: string;
+    userId: string;
+    trigger?: "manual" | "automatic";
+    verb?: string;
+    status: number;
+    body: AnyActivity;
+  }): InvokeRecord;
+  /** Whether `userId` is in the conversation: a personal chat only for its members, a channel for anyone. */
+  canSee(userId: string, conversationId: string): boolean;
+  /** What `userId`'s client shows for message `activityId` now (undefined: deleted, unknown or not theirs). */
+  viewOf(userId: string, activityId: string, opts?: { refreshes?: boolean }): UserView | undefined;
+  /** Every version of the message `userId` has been shown (shared versions and their own answers). */
+  versionsSeenBy(userId: string, activityId: string): AnyActivity[];
+  /** The largest activity the bot sent (accepted or refused) and the largest invoke answer. */
+  largest(): { activityBytes: number; activityUtf16Bytes: number; invokeBytes: number };
   reset(): void;
 }
+
+/**
+ * Teams' bot message limit, counted on the activity JSON encoded as UTF-16: Microsoft documents 100 KB
+ * (approximate, and says only messages within 80 KB are guaranteed to be delivered; older revisions
+ * of the same page said 40 KB). The emulator refuses above the guaranteed 80 KB, i.e. about 40 KB of
+ * ASCII JSON. See test/emulators/README.md.
+ */
+export const TEAMS_MESSAGE_LIMIT_UTF16_BYTES = 80 * 1024;
+
+/** Bot Connector's answer to an activity over the limit (observed bodies quoted in README.md). */
+export const MESSAGE_SIZE_TOO_BIG = { error: { code: "MessageSizeTooBig", message: "Message size too large." } };
 
 export const ADAPTIVE_CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive";
 
@@ -105,8 +199,13 @@ export async function startConnectorEmulator(opts: { port?: number } = {}): Prom
   const typing: ActivityRecord[] = [];
   const conversationsCreated: ConversationCreatedRecord[] = [];
   const members = new Map<string, ChannelAccountLike[]>();
+  const refused: RefusedRecord[] = [];
+  const invokes: InvokeRecord[] = [];
+  // Conversations only their members see: 1:1 chats the bot created, and chats marked "personal".
+  const personal = new Set<string>();
   const listeners = new Set<() => void>();
   let counter = 0;
+  let seq = 0;
   const freshId = (prefix: string) => `${prefix}-${Date.now().toString(36)}-${++counter}`;
 
   const notify = () => {
@@ -140,10 +239,62 @@ export async function startConnectorEmulator(opts: { port?: number } = {}): Prom
     members.set(conversationId, list);
   };
 
-  const record = (r: ActivityRecord) => {
-    if (r.activity?.type === "typing") typing.push(r);
-    else activities.push(r);
+  const record = (r: Omit<ActivityRecord, "seq">) => {
+    const full = { ...r, seq: ++seq };
+    if (r.activity?.type === "typing") typing.push(full);
+    else activities.push(full);
     notify();
+  };
+
+  /** Size as Teams counts it: the JSON as UTF-16 (JS strings are UTF-16 code units). */
+  const sizes = (json: string) => ({ bytes: Buffer.byteLength(json, "utf8"), utf16Bytes: json.length * 2 });
+  const tooBig = (utf16Bytes: number) => utf16Bytes > TEAMS_MESSAGE_LIMIT_UTF16_BYTES;
+  const notePersonal = (conversationId: string, activity: AnyActivity) => {
+    if (activity?.conversation?.conversationType === "personal") personal.add(conversationId);
+  };
+
+  const conversationOf = (activityId: string) => activities.find((a) => a.activityId === activityId)?.conversationId;
+
+  const canSee = (userId: string, conversationId: string) =>
+    !personal.has(conversationId) || (members.get(conversationId) ?? []).some((m) => m.id === userId);
+
+  const cardIn = (activity: AnyActivity) =>
+    ((activity?.attachments ?? []) as AnyActivity[]).find((a) => a?.contentType === ADAPTIVE_CARD_CONTENT_TYPE)
+      ?.content;
+
+  const viewOf = (userId: string, activityId: string, opts: { refreshes?: boolean } = {}): UserView | undefined => {
+    const conversationId = conversationOf(activityId);
+    if (conversationId === undefined || !canSee(userId, conversationId)) return undefined;
+    const versions = activities.filter((a) => a.activityId === activityId && a.conversationId === conversationId);
+    const last = versions[versions.length - 1];
+    if (!last || last.op === "delete") return undefined;
+    const own = invokes
+      .filter((i) => i.activityId === activityId && i.userId === userId && i.card !== undefined && i.seq > last.seq)
+      .at(-1);
+    if (own)
+      return {
+        conversationId,
+        activityId,
+        card: own.card,
+        activity: { ...last.activity, attachments: [{ contentType: ADAPTIVE_CARD_CONTENT_TYPE, content: own.card }] },
+        source: own.trigger === "automatic" ? "refresh" : "invoke",
+        seq: own.seq,
+      };
+    const card = cardIn(last.activity);
+    const refresh = card?.refresh;
+    const refreshFor =
+      (opts.refreshes ?? true) &&
+      refresh?.action?.type === "Action.Execute" &&
+      (!Array.isArray(refresh.userIds) || refresh.userIds.includes(userId));
+    return {
+      conversationId,
+      activityId,
+      card,
+      activity: last.activity,
+      source: "message",
+      seq: last.seq,
+      ...(refreshFor ? { pendingRefresh: refresh.action } : {}),
+    };
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
@@ -173,10 +324,20 @@ export async function startConnectorEmulator(opts: { port?: number } = {}): Prom
 
     if (parts.length === 2) {
       if (method === "POST") {
+        let activitySize: { bytes: number; utf16Bytes: number } | undefined;
+        if (body?.activity) {
+          activitySize = sizes(JSON.stringify(body.activity));
+          if (tooBig(activitySize.utf16Bytes)) {
+            refused.push({ op: "create", conversationId: "(new)", activity: body.activity, ...activitySize, at });
+            notify();
+            return send(res, 413, MESSAGE_SIZE_TOO_BIG);
+          }
+        }
         const id = freshId("conv");
         for (const m of body?.members ?? []) rememberMember(id, m);
+        if (body?.isGroup !== true) personal.add(id);
         let activityId: string | undefined;
-        if (body?.activity) {
+        if (body?.activity && activitySize) {
           activityId = freshId("act");
           record({
             op: "create",
@@ -185,6 +346,7 @@ export async function startConnectorEmulator(opts: { port?: number } = {}): Prom
             activity: { ...body.activity, id: activityId },
             authorization,
             at,
+            ...activitySize,
           });
         }
         conversationsCreated.push({ id, activityId, parameters: body, authorization, at });
@@ -208,10 +370,25 @@ export async function startConnectorEmulator(opts: { port?: number } = {}): Prom
 
     if (sub === "activities") {
       const pathActivityId = parts[4];
+      const size = sizes(raw);
+      const isTyping = body?.type === "typing";
+      if ((method === "POST" || method === "PUT") && !isTyping && tooBig(size.utf16Bytes)) {
+        refused.push({
+          op: method === "POST" ? "create" : "update",
+          conversationId,
+          activityId: method === "PUT" ? pathActivityId : undefined,
+          activity: body,
+          ...size,
+          at,
+        });
+        notify();
+        return send(res, 413, MESSAGE_SIZE_TOO_BIG);
+      }
       if (method === "POST" && parts.length <= 5) {
         const activityId = freshId("act");
         const replyToId = pathActivityId ?? body?.replyToId ?? undefined;
         rememberMember(conversationId, body?.recipient);
+        notePersonal(conversationId, body);
         record({
           op: "create",
           conversationId,
@@ -220,6 +397,7 @@ export async function startConnectorEmulator(opts: { port?: number } = {}): Prom
           activity: { ...body, id: activityId },
           authorization,
           at,
+          ...size,
         });
         return send(res, 200, { id: activityId });
       }
@@ -231,11 +409,21 @@ export async function startConnectorEmulator(opts: { port?: number } = {}): Prom
           activity: { ...body, id: pathActivityId },
           authorization,
           at,
+          ...size,
         });
         return send(res, 200, { id: pathActivityId });
       }
       if (method === "DELETE" && pathActivityId !== undefined && parts.length === 5) {
-        record({ op: "delete", conversationId, activityId: pathActivityId, activity: null, authorization, at });
+        record({
+          op: "delete",
+          conversationId,
+          activityId: pathActivityId,
+          activity: null,
+          authorization,
+          at,
+          bytes: 0,
+          utf16Bytes: 0,
+        });
         return send(res, 200);
       }
       return send(res, 405);
@@ -319,11 +507,55 @@ export async function startConnectorEmulator(opts: { port?: number } = {}): Prom
         check();
       }),
     addMember: rememberMember,
+    refused,
+    invokes,
+    recordInvoke(r) {
+      const conversationId = r.conversationId ?? conversationOf(r.activityId) ?? "";
+      const isCard = r.body?.type === ADAPTIVE_CARD_CONTENT_TYPE && r.body?.value && typeof r.body.value === "object";
+      const full: InvokeRecord = {
+        conversationId,
+        activityId: r.activityId,
+        userId: r.userId,
+        trigger: r.trigger ?? "manual",
+        verb: r.verb,
+        status: r.status,
+        body: r.body,
+        card: isCard ? r.body.value : undefined,
+        bytes: Buffer.byteLength(JSON.stringify(r.body ?? ""), "utf8"),
+        at: Date.now(),
+        seq: ++seq,
+      };
+      invokes.push(full);
+      notify();
+      return full;
+    },
+    canSee,
+    viewOf,
+    versionsSeenBy(userId, activityId) {
+      const conversationId = conversationOf(activityId);
+      if (conversationId === undefined || !canSee(userId, conversationId)) return [];
+      const shared = activities
+        .filter((a) => a.activityId === activityId && a.op !== "delete")
+        .map((a) => cardIn(a.activity));
+      const own = invokes.filter((i) => i.activityId === activityId && i.userId === userId).map((i) => i.card);
+      return [...shared, ...own].filter((c) => c !== undefined);
+    },
+    largest() {
+      const sent = [...activities, ...typing, ...refused];
+      return {
+        activityBytes: Math.max(0, ...sent.map((a) => a.bytes)),
+        activityUtf16Bytes: Math.max(0, ...sent.map((a) => a.utf16Bytes)),
+        invokeBytes: Math.max(0, ...invokes.map((i) => i.bytes)),
+      };
+    },
     reset: () => {
       activities.length = 0;
       typing.length = 0;
       conversationsCreated.length = 0;
+      refused.length = 0;
+      invokes.length = 0;
       members.clear();
+      personal.clear();
     },
   };
 }

@@ -13,8 +13,9 @@ import { createSqliteStore } from "../../src/store/createSqliteStore";
 import { type ConnectorEmulator, startConnectorEmulator } from "../emulators/connectorEmulator";
 import { type GraphEmulator, startGraphEmulator } from "../emulators/graphEmulator";
 import { startUmpEmulator, type UmpEmulator } from "../emulators/umpEmulator";
-import { activityBase, cardActionActivity, messageActivity } from "./teamsActivity";
-import { baseEnv, collectInputs, findAction, TENANT, type TestUser, UMP_TOKEN, USERS } from "./stack";
+import { baseEnv, TENANT, type TestUser, UMP_TOKEN, USERS } from "./stack";
+import { activityBase, messageActivity } from "./teamsActivity";
+import { createTeamsClient, type InvokeAnswer, type PressOptions } from "./teamsClient";
 
 const ROOT = resolve(__dirname, "../..");
 
@@ -106,8 +107,11 @@ export interface ProcessStack {
   /** A repository on the same SQLite file (open it only while you need it; close it after). */
   withRepo<T>(fn: (repo: Repository) => Promise<T>): Promise<T>;
   say(text: string, user?: TestUser): Promise<void>;
-  press(activityId: string, title: string, opts?: { user?: TestUser; inputs?: Record<string, unknown> }): Promise<any>;
+  /** As in stack.ts: the user (default requester) presses only on the card their own client shows. */
+  press(activityId: string, title: string, opts?: PressOptions): Promise<InvokeAnswer>;
+  /** The card everyone sees in the message. */
   cardOf(activityId: string): any;
+  waitForView(user: TestUser, activityId: string, pred: (card: any) => boolean, timeoutMs?: number): Promise<any>;
   lastCardMessage(): { activityId: string; card: any };
   waitForCard(activityId: string, pred: (card: any) => boolean, timeoutMs?: number): Promise<any>;
   /** Everything the bot processes said, logged and stored (to scan for secret values). */
@@ -129,7 +133,6 @@ export async function startProcessStack(
   const env = { ...baseEnv(graph, ump, sqlitePath), LOG_LEVEL: "info", RUN_LEASE_SECONDS: "2", ...extraEnv };
   const port = await freePort();
   const all: BotProcess[] = [];
-  const invokeViews = new Map<string, { at: number; card: any }>();
 
   const stack: ProcessStack = {
     graph,
@@ -145,7 +148,8 @@ export async function startProcessStack(
         JSON.stringify(connector.activities),
         JSON.stringify(connector.conversationsCreated),
         JSON.stringify(ump.requests),
-        JSON.stringify([...invokeViews.values()]),
+        JSON.stringify(connector.refused),
+        JSON.stringify(connector.invokes),
       ];
       for (const f of readdirSync(dir)) parts.push(readFileSync(join(dir, f)).toString("latin1"));
       return parts.join("\n");
@@ -170,47 +174,15 @@ export async function startProcessStack(
     async say(text, user = USERS.requester) {
       await post(messageActivity(base(user), text));
     },
-    async press(activityId, title, opts = {}) {
-      const card = stack.cardOf(activityId);
-      const action = findAction(card, title);
-      if (!action) throw new Error(`no button "${title}" on the card in ${activityId}`);
-      const data = { ...(action.data ?? {}), ...collectInputs(card), ...(opts.inputs ?? {}) };
-      const body = await post(
-        cardActionActivity(base(opts.user ?? USERS.requester), activityId, {
-          title: action.title,
-          verb: action.verb,
-          data,
-        }),
-      );
-      const newCard = body?.type === "application/vnd.microsoft.card.adaptive" ? body.value : undefined;
-      if (newCard) invokeViews.set(activityId, { at: Date.now(), card: newCard });
-      return newCard ?? body;
-    },
-    cardOf(activityId) {
-      const views = connector.activities
-        .filter((a) => a.activityId === activityId && a.op !== "delete")
-        .map((a) => ({ at: a.at as number, card: a.activity?.attachments?.[0]?.content }));
-      const inv = invokeViews.get(activityId);
-      if (inv) views.push(inv);
-      views.sort((a, b) => a.at - b.at);
-      return views[views.length - 1]?.card;
-    },
-    lastCardMessage() {
-      const created = connector.activities.filter((a) => a.op === "create" && a.activity?.attachments?.length);
-      const last = created[created.length - 1];
-      if (!last) throw new Error("the bot has posted no card");
-      return { activityId: last.activityId, card: stack.cardOf(last.activityId) };
-    },
+    press: (activityId, title, opts) => client.press(activityId, title, opts),
+    cardOf: (activityId) => client.sharedCard(activityId),
+    lastCardMessage: () => client.lastCardMessage(),
+    waitForView: (user, activityId, pred, timeoutMs) => client.waitForView(user, activityId, pred, timeoutMs),
     async waitForCard(activityId, pred, timeoutMs = 20_000) {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const card = stack.cardOf(activityId);
-        if (card && pred(card)) return card;
-        if (Date.now() > deadline)
-          throw new Error(
-            `card ${activityId} never matched; last: ${JSON.stringify(card)?.slice(0, 1500)}\n${stack.logs().slice(-30).join("\n")}`,
-          );
-        await new Promise((r) => setTimeout(r, 25));
+      try {
+        return await client.waitForSharedCard(activityId, pred, timeoutMs);
+      } catch (e) {
+        throw new Error(`${(e as Error).message}\n${stack.logs().slice(-30).join("\n")}`);
       }
     },
     async stop() {
@@ -224,7 +196,7 @@ export async function startProcessStack(
   function base(user: TestUser) {
     return activityBase({ serviceUrl: connector.url, user, tenantId: TENANT });
   }
-  async function post(activity: unknown): Promise<any> {
+  async function post(activity: unknown): Promise<{ status: number; body: unknown }> {
     const res = await fetch(`${stack.bot.url}/api/messages`, {
       method: "POST",
       headers: { "content-type": "application/json" },
@@ -232,11 +204,12 @@ export async function startProcessStack(
     });
     const text = await res.text();
     try {
-      return text ? JSON.parse(text) : undefined;
+      return { status: res.status, body: text ? JSON.parse(text) : undefined };
     } catch {
-      return text;
+      return { status: res.status, body: text };
     }
   }
+  const client = createTeamsClient({ connector, post, tenantId: TENANT, defaultUser: USERS.requester });
   return stack;
 }
 

@@ -1,7 +1,8 @@
 // startStack: the whole bot over HTTP on port 0, with the Graph, UMP and Bot Connector emulators, a
 // fresh SQLite file, and a "Teams" that sends activities shaped as Teams sends them and presses card
-// buttons by title. Everything the bot says (connector records, invoke answers, log lines) is kept so
-// tests can scan it for the secret.
+// buttons by title, strictly as each user's client can (see teamsClient.ts: a user presses only on
+// the card their own client shows). Everything the bot says (connector records, invoke answers, log
+// lines) is kept so tests can scan it for the secret.
 
 import { mkdtempSync, readFileSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -10,10 +11,20 @@ import { loadConfig } from "../../src/config";
 import { createBot, type BotOverrides, type Syncbot } from "../../src/createBot";
 import { createLogger } from "../../src/logger";
 import type { Clock } from "../../src/domain/ports";
-import { type ConnectorEmulator, startConnectorEmulator } from "../emulators/connectorEmulator";
+import { type ConnectorEmulator, startConnectorEmulator, type UserView } from "../emulators/connectorEmulator";
 import { type GraphEmulator, startGraphEmulator } from "../emulators/graphEmulator";
 import { startUmpEmulator, type UmpEmulator } from "../emulators/umpEmulator";
-import { activityBase, cardActionActivity, messageActivity, type TeamsUser } from "./teamsActivity";
+import { activityBase, CHANNEL, messageActivity, type TeamsUser } from "./teamsActivity";
+import {
+  allActionTitles,
+  createTeamsClient,
+  findAction,
+  type InvokeAnswer,
+  type PressOptions,
+  type TeamsClient,
+} from "./teamsClient";
+
+export type { InvokeAnswer, PressOptions } from "./teamsClient";
 
 export const TENANT = "5f3c2a10-1b2c-4d3e-8f40-0a1b2c3d4e5f";
 export const OTHER_TENANT = "9e8d7c6b-5a49-4838-a726-150f4e3d2c1b";
@@ -29,7 +40,7 @@ export const USERS = {
   listed: { aadObjectId: "55555555-5555-4555-8555-555555555555", id: "29:listed", name: "Diego Siciliani" },
 } satisfies Record<string, TestUser>;
 
-export { CHANNEL } from "./teamsActivity";
+export { CHANNEL };
 
 export interface StackOptions {
   env?: Record<string, string>;
@@ -51,21 +62,44 @@ export interface Stack {
   env: Record<string, string>;
   /** Posts a message in the ops channel (with the @mention, as Teams does). */
   say(text: string, opts?: SayOptions): Promise<{ status: number; body: unknown }>;
-  /** Presses the button titled `title` on the card shown in `activityId`, as Teams does. */
+  /**
+   * `opts.user` (default: the requester) presses the button titled `title` in message `activityId`,
+   * on the card their own client shows; fails clearly when that user cannot see such a button.
+   */
   press(activityId: string, title: string, opts?: PressOptions): Promise<InvokeAnswer>;
-  /** What a user sees now in that message: the newest of the invoke answers and the bot's updates. */
+  /** The card everyone sees in that message: its last posted or updated version. */
   cardOf(activityId: string): any;
-  /** Card of the newest bot message (created, not updated) in the channel. */
+  /** What `user`'s client shows in that message now (after any automatic refresh it sends). */
+  viewOf(user: TestUser, activityId: string): Promise<UserView | undefined>;
+  /** Card of the newest bot message (created, not updated) in the channel, as everyone sees it. */
   lastCardMessage(): { activityId: string; card: any };
+  /** Waits (bounded, no fixed sleep) until the card everyone sees in the message matches. */
   waitForCard(activityId: string, pred: (card: any) => boolean, timeoutMs?: number): Promise<any>;
+  /** Waits (bounded) until what `user` sees in the message matches. */
+  waitForView(user: TestUser, activityId: string, pred: (card: any) => boolean, timeoutMs?: number): Promise<any>;
+  /** Waits (bounded) until `user` sees a button titled `title` in the message; the card they see. */
+  seesButton(user: TestUser, activityId: string, title: string, timeoutMs?: number): Promise<any>;
+  /** Whether this user's Teams client sends automatic refresh invokes (Universal Actions); default yes. */
+  setRefreshes(user: TestUser, on: boolean): void;
+  /** The largest activity the bot sent to the connector (accepted or refused) and the largest invoke answer. */
+  largestSent(): { activityBytes: number; activityUtf16Bytes: number; invokeBytes: number };
+  /**
+   * Seeds `count` provisioned registrations directly: applications in the Graph emulator, instances
+   * in the UMP emulator, registration records in the store (as a finished provisioning leaves them).
+   */
+  seedRegistrations(count: number, opts?: SeedOptions): Promise<SeededRegistration[]>;
   /** Every text the bot produced anywhere (connector, invoke answers, logs) + the database files. */
   everything(): string;
-  /** `provision <customer>` in the channel, then Review plan on the parameters card. */
+  /**
+   * `provision <customer>` in the channel, then Review plan on the parameters card; waits until the
+   * requester's card settles (a card with buttons: the plan, or the form with its errors).
+   * `card` is what the requester then sees; `answer` is the invoke answer itself.
+   */
   reviewPlan(
     customer?: string,
     opts?: { inputs?: Record<string, unknown>; user?: TestUser },
-  ): Promise<{ activityId: string; answer: InvokeAnswer }>;
-  /** reviewPlan, Approve by `approver`, and wait until the run succeeded or failed. */
+  ): Promise<{ activityId: string; answer: InvokeAnswer; card: any }>;
+  /** reviewPlan, wait until `approver` sees Approve, press it, and wait until the run succeeded or failed. */
   provision(
     customer?: string,
     opts?: { inputs?: Record<string, unknown>; approver?: TestUser },
@@ -79,20 +113,18 @@ export interface SayOptions {
   tenantId?: string;
   conversation?: "channel" | "personal";
 }
-export interface PressOptions {
-  user?: TestUser;
-  inputs?: Record<string, unknown>;
-  tenantId?: string;
-  /** Override the data sent (a forged payload). */
-  data?: Record<string, unknown>;
-  /** Press on this (possibly stale) copy of the card instead of the current one, as a client that missed an update would. */
-  card?: any;
+export interface SeedOptions {
+  /** Customer slug for index i (default `cust-001`…). */
+  customer?: (i: number) => string;
+  /** Secret end date for index i (default: spread over the next two years, in no particular order). */
+  endDateTime?: (i: number) => string;
 }
-export interface InvokeAnswer {
-  status: number;
-  body: any;
-  card: any;
-  text: string;
+export interface SeededRegistration {
+  customer: string;
+  objectId: string;
+  appId: string;
+  keyId: string;
+  endDateTime: string;
 }
 
 export function baseEnv(graph: GraphEmulator, ump: UmpEmulator, sqlitePath: string): Record<string, string> {
@@ -144,9 +176,6 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const sqlitePath = options.sqlitePath ?? join(dataDir, "syncbot.db");
   const env = { ...baseEnv(graph, ump, sqlitePath), ...(options.env ?? {}) };
   const logs: string[] = [];
-  // Invoke answers replace the pressed card in Teams; kept with a time so updates can be ordered.
-  const invokeViews = new Map<string, { at: number; card: any }>();
-  const invokeTexts: string[] = [];
   let bot: Syncbot;
   let url = "";
 
@@ -177,14 +206,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     return { status: res.status, body };
   }
 
-  function cardOf(activityId: string): any {
-    const fromConnector = connector.activities
-      .filter((a) => a.activityId === activityId && a.op !== "delete")
-      .map((a) => ({ at: a.at, card: a.activity?.attachments?.[0]?.content }));
-    const fromInvoke = invokeViews.get(activityId);
-    const all = [...fromConnector, ...(fromInvoke ? [fromInvoke] : [])].sort((a, b) => a.at - b.at);
-    return all[all.length - 1]?.card;
-  }
+  const client: TeamsClient = createTeamsClient({ connector, post, tenantId: TENANT, defaultUser: USERS.requester });
 
   const stack: Stack = {
     get bot() {
@@ -210,51 +232,91 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         ),
       );
     },
-    async press(activityId, title, opts = {}) {
-      const card = opts.card ?? cardOf(activityId);
-      if (!card) throw new Error(`no card in message ${activityId}`);
-      const action = findAction(card, title);
-      if (!action)
-        throw new Error(`no button "${title}" on the card in ${activityId}: ${JSON.stringify(allActionTitles(card))}`);
-      const inputs = { ...collectInputs(card), ...(opts.inputs ?? {}) };
-      const data = opts.data ?? { ...(action.data ?? {}), ...inputs };
-      const base = activityBase({
-        serviceUrl: connector.url,
-        user: opts.user ?? USERS.requester,
-        tenantId: opts.tenantId ?? TENANT,
-      });
-      const res = await post(cardActionActivity(base, activityId, { title: action.title, verb: action.verb, data }));
-      const body = res.body as any;
-      const answer = body?.value;
-      const newCard = body?.type === "application/vnd.microsoft.card.adaptive" ? answer : undefined;
-      const text = typeof answer === "string" ? answer : "";
-      if (newCard) invokeViews.set(activityId, { at: Date.now(), card: newCard });
-      invokeTexts.push(JSON.stringify(body ?? ""));
-      return { status: res.status, body, card: newCard, text };
-    },
-    cardOf,
-    lastCardMessage() {
-      const created = connector.activities.filter((a) => a.op === "create" && a.activity?.attachments?.length);
-      const last = created[created.length - 1];
-      if (!last) throw new Error("the bot has posted no card");
-      return { activityId: last.activityId, card: cardOf(last.activityId) };
-    },
-    async waitForCard(activityId, pred, timeoutMs = 15_000) {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const card = cardOf(activityId);
-        if (card && pred(card)) return card;
-        if (Date.now() > deadline)
-          throw new Error(`card ${activityId} never matched; last: ${cardText(card).slice(0, 3000)}`);
-        await new Promise((r) => setTimeout(r, 25));
+    press: (activityId, title, opts) => client.press(activityId, title, opts),
+    cardOf: (activityId) => client.sharedCard(activityId),
+    viewOf: (user, activityId) => client.viewOf(user, activityId),
+    lastCardMessage: () => client.lastCardMessage(),
+    waitForCard: (activityId, pred, timeoutMs) => client.waitForSharedCard(activityId, pred, timeoutMs),
+    waitForView: (user, activityId, pred, timeoutMs) => client.waitForView(user, activityId, pred, timeoutMs),
+    seesButton: (user, activityId, title, timeoutMs = 5_000) =>
+      client.waitForView(user, activityId, (c) => findAction(c, title) !== undefined, timeoutMs),
+    setRefreshes: (user, on) => client.setRefreshes(user, on),
+    largestSent: () => connector.largest(),
+    async seedRegistrations(count, opts = {}) {
+      const now = Date.now();
+      const iso = new Date(now).toISOString();
+      const seeded: SeededRegistration[] = [];
+      for (let i = 0; i < count; i++) {
+        const customer = opts.customer?.(i) ?? `cust-${String(i + 1).padStart(3, "0")}`;
+        // A permutation of the days (37 is coprime with any count not a multiple of 37): no order to lean on.
+        const days = 20 + ((i * 37 + 11) % Math.max(count, 1)) * 2;
+        const endDateTime = opts.endDateTime?.(i) ?? new Date(now + days * 86_400_000).toISOString();
+        const [app] = stack.graph.seedApplications([
+          {
+            uniqueName: `syncbot-${customer}`,
+            displayName: `UMP-365 Delegated Token Sync - ${customer}`,
+            signInAudience: "AzureADMultipleOrgs",
+            tags: ["syncbot-managed", `syncbot-customer:${customer}`],
+            passwordCredentials: [{ displayName: `syncbot:ump:seed-${customer}`, hint: "abc", endDateTime }],
+          },
+        ]);
+        const keyId = app!.passwordCredentials[0]!.keyId;
+        stack.ump.addInstance(`ump-${customer}`);
+        const fingerprint = `sha256:seed-${customer}`;
+        await bot.repo.saveRegistration(customer, () => ({
+          customer,
+          params: {
+            customer,
+            appName: customer,
+            serviceProviderFqdn: "ump.example.net",
+            displayName: `UMP-365 Delegated Token Sync - ${customer}`,
+            umpInstance: `ump-${customer}`,
+            secretLifetimeMonths: 24,
+          },
+          objectId: app!.id,
+          appId: app!.appId,
+          conversation: {
+            activityId: "1700000000000",
+            user: { id: USERS.requester.id, name: USERS.requester.name, aadObjectId: USERS.requester.aadObjectId },
+            bot: { id: "28:syncbot", name: "syncbot" },
+            conversation: {
+              isGroup: true,
+              conversationType: "channel",
+              id: `${CHANNEL.channelId};messageid=1700000000000`,
+              tenantId: TENANT,
+            },
+            channelId: "msteams",
+            locale: "en-US",
+            serviceUrl: connector.url,
+          },
+          secrets: [
+            {
+              keyId,
+              service: "ump",
+              runId: `seed-${customer}`,
+              displayName: `syncbot:ump:seed-${customer}`,
+              hint: "abc",
+              endDateTime,
+              fingerprint,
+              createdAt: iso,
+              status: "active",
+            },
+          ],
+          ump: { revision: 1, fingerprint, portalValidated: true, at: iso },
+          createdAt: iso,
+          updatedAt: iso,
+        }));
+        seeded.push({ customer, objectId: app!.id, appId: app!.appId, keyId, endDateTime });
       }
+      return seeded;
     },
     everything() {
       const parts = [
         JSON.stringify(connector.activities),
         JSON.stringify(connector.typing),
         JSON.stringify(connector.conversationsCreated),
-        invokeTexts.join("\n"),
+        JSON.stringify(connector.refused),
+        JSON.stringify(connector.invokes),
         logs.join("\n"),
         JSON.stringify(ump.requests),
       ];
@@ -262,14 +324,19 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       return parts.join("\n");
     },
     async reviewPlan(customer = "contoso", opts = {}) {
-      await stack.say(`provision ${customer}`, { user: opts.user });
+      const user = opts.user ?? USERS.requester;
+      await stack.say(`provision ${customer}`, { user });
       const { activityId } = stack.lastCardMessage();
-      const answer = await stack.press(activityId, "Review plan", { inputs: opts.inputs, user: opts.user });
-      return { activityId, answer };
+      const answer = await stack.press(activityId, "Review plan", { inputs: opts.inputs, user });
+      // The plan may come in the answer or, after slow live reads, in an update of the message.
+      const card = await stack.waitForView(user, activityId, (c) => allActionTitles(c).length > 0 || runFinished(c));
+      return { activityId, answer, card };
     },
     async provision(customer = "contoso", opts = {}) {
       const { activityId } = await stack.reviewPlan(customer, { inputs: opts.inputs });
-      const approve = await stack.press(activityId, "Approve", { user: opts.approver ?? USERS.approver });
+      const approver = opts.approver ?? USERS.approver;
+      await stack.waitForView(approver, activityId, (c) => findAction(c, "Approve") !== undefined, 10_000);
+      const approve = await stack.press(activityId, "Approve", { user: approver });
       const card = await stack.waitForCard(activityId, runFinished);
       return { activityId, approve, card };
     },
@@ -304,56 +371,5 @@ export function manualClock(start = Date.now()) {
 /** The approval card's title once its run is over. */
 export const runFinished = (card: any) => /: (succeeded|failed)$/.test(card?.body?.[0]?.text ?? "");
 
-// ---------------------------------------------------------------------------------------------
-// Reading cards the way a person does.
-
-export function walk(node: any, visit: (n: any) => void) {
-  if (Array.isArray(node)) for (const n of node) walk(n, visit);
-  else if (node && typeof node === "object") {
-    visit(node);
-    for (const v of Object.values(node)) walk(v, visit);
-  }
-}
-
-export function findAction(card: any, title: string): any {
-  let found: any;
-  walk(card, (n) => {
-    if (!found && typeof n.type === "string" && n.type.startsWith("Action.") && n.title === title) found = n;
-  });
-  return found;
-}
-
-export function allActionTitles(card: any): string[] {
-  const titles: string[] = [];
-  walk(card, (n) => {
-    if (typeof n.type === "string" && n.type.startsWith("Action.")) titles.push(n.title);
-  });
-  return titles;
-}
-
-export function collectInputs(card: any): Record<string, unknown> {
-  const inputs: Record<string, unknown> = {};
-  walk(card, (n) => {
-    if (typeof n.type === "string" && n.type.startsWith("Input.") && n.id) inputs[n.id] = n.value ?? "";
-  });
-  return inputs;
-}
-
-/** All visible text of a card: text blocks, fact titles and values. */
-export function cardText(card: any): string {
-  const out: string[] = [];
-  walk(card, (n) => {
-    if (n.type === "TextBlock" && typeof n.text === "string") out.push(n.text);
-    if (typeof n.title === "string" && typeof n.value === "string") out.push(`${n.title}: ${n.value}`);
-    if (typeof n.type === "string" && n.type.startsWith("Input.") && n.label) out.push(`${n.label}`);
-  });
-  return out.join("\n");
-}
-
-export function fact(card: any, title: string): string | undefined {
-  let value: string | undefined;
-  walk(card, (n) => {
-    if (value === undefined && n.title === title && typeof n.value === "string" && !n.type) value = n.value;
-  });
-  return value;
-}
+// Reading cards the way a person does (defined with the Teams client, which presses by them).
+export { allActionTitles, cardText, collectInputs, fact, findAction, walk } from "./teamsClient";

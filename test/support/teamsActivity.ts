@@ -64,17 +64,21 @@ export function messageActivity(base: ReturnType<typeof activityBase>, text: str
   };
 }
 
-/** A button press on an Adaptive Card (Action.Execute), as Teams sends it. */
+/**
+ * A button press on an Adaptive Card (Action.Execute), as Teams sends it; with trigger "automatic" it
+ * is the invoke a client sends on its own to refresh a card that has `refresh` (user-specific views).
+ */
 export function cardActionActivity(
   base: ReturnType<typeof activityBase>,
   replyToId: string,
-  action: { title: string; verb: string; data: Record<string, unknown> },
+  action: { title?: string; verb: string; data: Record<string, unknown> },
+  trigger: "manual" | "automatic" = "manual",
 ) {
   return {
     ...base,
     type: "invoke",
     name: "adaptiveCard/action",
     replyToId,
-    value: { action: { type: "Action.Execute", ...action } },
+    value: { action: { type: "Action.Execute", ...action }, trigger },
   };
 }
