@@ -1,16 +1,14 @@
 // A rotation plan for a managed customer, shared by the `rotate` command and the Rotate secret button:
 // the request in state planned, or the sentence that says why there is none.
 
-import type { TurnContext } from "botbuilder";
-import type { Actor, RequestRecord } from "../domain/records";
+import type { Actor, ConversationRef, RequestRecord } from "../domain/records";
 import { isCustomerSlug, isServiceName } from "../domain/spec";
-import { referenceOf } from "./actorOf";
 import type { BotKit } from "./botKit";
 import { guardReview } from "./guardReview";
 import { truncate } from "./truncate";
 
 export async function planRotation(
-  context: TurnContext,
+  conversation: ConversationRef,
   kit: BotKit,
   customer: string,
   service: string | undefined,
@@ -27,7 +25,7 @@ export async function planRotation(
       service: service?.toLowerCase(),
       requester: actor,
       tenantId: kit.config.spTenantId,
-      conversation: referenceOf(context),
+      conversation,
     }),
   );
   if ("error" in outcome) return outcome.error;
