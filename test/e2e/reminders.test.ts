@@ -117,10 +117,16 @@ describe("expiry reminders", () => {
     const [msg] = reminderMessages();
     const writesBefore = stack.graph.writes().length;
     const answer = await stack.press(msg!.activityId, "Rotate secret");
-    expect(answer.card.body[0].text).toBe("Rotate the secret for contoso: approval needed");
-    expect(cardText(answer.card)).toMatch(/add client secret for service "ump"/);
-    expect(cardText(answer.card)).toMatch(/remove the old secret .* after the grace period/);
-    expect(answer.card.actions.map((a: any) => a.title)).toEqual(["Approve", "Reject"]);
+    expect(answer.text).toMatch(/Preparing a plan to rotate the ump secret of contoso/);
+    // The plan is a new message everyone in the conversation sees, not a change of the reminder.
+    const posted = await stack.connector.waitFor((cur) =>
+      cur.find((a) => /Rotate the secret for contoso: approval needed/.test(JSON.stringify(a.activity))),
+    );
+    const plan = posted.activity.attachments[0].content;
+    expect(plan.body[0].text).toBe("Rotate the secret for contoso: approval needed");
+    expect(cardText(plan)).toMatch(/add client secret for service "ump"/);
+    expect(cardText(plan)).toMatch(/remove the old secret .* after the grace period/);
+    expect(plan.actions.map((a: any) => a.title)).toEqual(["Approve", "Reject"]);
     // Nothing is written before approval.
     expect(stack.graph.writes().length).toBe(writesBefore);
   });
