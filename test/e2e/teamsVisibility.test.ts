@@ -143,6 +143,29 @@ describe("answer in time", () => {
   });
 });
 
+describe("answer in time (commands)", () => {
+  it("rotate under Graph throttling posts 'preparing the plan' at once and the plan when the reads finish", async () => {
+    stack = await startStack({ overrides: { sleep: (ms) => new Promise((r) => setTimeout(r, ms)) } });
+    await provisioned();
+    stack.graph.injectFault({
+      status: 429,
+      count: 1,
+      retryAfterSeconds: 3,
+      match: { method: "GET", pathIncludes: "uniqueName" },
+    });
+    const started = Date.now();
+    await stack.say("rotate contoso");
+    expect(Date.now() - started).toBeLessThan(2500);
+    const { activityId, card } = stack.lastCardMessage();
+    expect(title(card)).toBe("Rotate the secret for contoso: preparing the plan");
+    const plan = await waitShared(activityId, (c) => allActionTitles(c).includes("Approve"));
+    expect(title(plan)).toBe("Rotate the secret for contoso: approval needed");
+    await stack.press(activityId, "Approve", { user: USERS.approver, card: plan });
+    const done = await waitShared(activityId, (c) => /: (succeeded|failed)$/.test(title(c)), 20_000);
+    expect(title(done)).toBe("Rotate the secret for contoso: succeeded");
+  });
+});
+
 describe("size", () => {
   function registration(i: number, now: number): RegistrationRecord {
     const customer = `cust-${String(i).padStart(3, "0")}`;
