@@ -5,7 +5,7 @@ import type { Actor, ConversationRef, RequestRecord } from "../domain/records";
 import { isCustomerSlug, isServiceName } from "../domain/spec";
 import type { BotKit } from "./botKit";
 import { guardReview } from "./guardReview";
-import { truncate } from "./truncate";
+import { echo } from "./cards/markdownText";
 
 export async function planRotation(
   conversation: ConversationRef,
@@ -15,9 +15,9 @@ export async function planRotation(
   actor: Actor,
 ): Promise<RequestRecord | string> {
   const registration = isCustomerSlug(customer) ? await kit.repo.getRegistration(customer) : null;
-  if (!registration) return `syncbot manages no registration for "${truncate(customer, 40)}".`;
+  if (!registration) return `syncbot manages no registration for "${echo(customer)}".`;
   if (service && !isServiceName(service))
-    return `"${truncate(service, 40)}" is not a service name (1-32 lower-case letters, digits or hyphens).`;
+    return `"${echo(service)}" is not a service name (1-32 lower-case letters, digits or hyphens).`;
   const outcome = await guardReview(kit.log, () =>
     kit.provisioning.review({
       params: registration.params,

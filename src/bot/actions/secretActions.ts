@@ -12,7 +12,7 @@ import type { BotKit, CardAction, InvokeAnswer } from "../botKit";
 import { progressCard } from "../cards/progressCard";
 import { reminderCard } from "../cards/reminderCard";
 import { planRotation } from "../planRotation";
-import { truncate } from "../truncate";
+import { echo } from "../cards/markdownText";
 
 const rotate: CardAction = {
   verb: "secret.rotate",
@@ -21,9 +21,9 @@ const rotate: CardAction = {
     if (!actor) return UNIDENTIFIED;
     const customer = typeof data.customer === "string" ? data.customer.toLowerCase() : "";
     const service = typeof data.service === "string" && data.service !== "" ? data.service : undefined;
-    if (!isCustomerSlug(customer)) return `syncbot manages no registration for "${truncate(customer, 40)}".`;
+    if (!isCustomerSlug(customer)) return `syncbot manages no registration for "${echo(customer)}".`;
     if (service && !isServiceName(service))
-      return `"${truncate(service, 40)}" is not a service name (1-32 lower-case letters, digits or hyphens).`;
+      return `"${echo(service)}" is not a service name (1-32 lower-case letters, digits or hyphens).`;
     const reference = referenceOf(context);
     afterResponse(context, () => {
       void rotationInBackground(kit, reference, customer, service, actor).catch((e) =>

@@ -5,7 +5,7 @@ import { isCustomerSlug } from "../../domain/spec";
 import type { Command } from "../botKit";
 import { driftCard } from "../cards/driftCard";
 import { type CommandAnswer, postInTime } from "../postInTime";
-import { truncate } from "../truncate";
+import { echo } from "../cards/markdownText";
 
 export const checkCommand: Command = {
   name: "check",
@@ -13,7 +13,7 @@ export const checkCommand: Command = {
     const customer = (args[0] ?? "").toLowerCase();
     if (!isCustomerSlug(customer) || !(await kit.repo.getRegistration(customer)))
       return void (await context.sendActivity(
-        `syncbot manages no registration for "${truncate(args[0] ?? "", 40)}". Use provision first.`,
+        `syncbot manages no registration for "${echo(args[0] ?? "")}". Use provision first.`,
       ));
     const work = kit.provisioning.check(customer).then(
       (report): CommandAnswer =>

@@ -5,7 +5,7 @@ import { isCustomerSlug } from "../../domain/spec";
 import type { BotKit, Command } from "../botKit";
 import type { Card } from "../cards/renderCard";
 import { assessRegistrations, statusCard } from "../cards/statusCard";
-import { truncate } from "../truncate";
+import { echo } from "../cards/markdownText";
 
 export const statusCommand: Command = {
   name: "status",
@@ -14,7 +14,7 @@ export const statusCommand: Command = {
     if (!customer) return void (await kit.messenger.sendCard(context, await statusOverview(kit, 1)));
     const registration = isCustomerSlug(customer) ? await kit.repo.getRegistration(customer) : null;
     if (!registration)
-      return void (await context.sendActivity(`syncbot manages no registration for "${truncate(args[0]!, 40)}".`));
+      return void (await context.sendActivity(`syncbot manages no registration for "${echo(args[0]!)}".`));
     const entries = assessRegistrations([registration], kit.clock.now(), await failedCustomers(kit));
     await kit.messenger.sendCard(
       context,
