@@ -90,11 +90,9 @@ export async function createBot(config: Readonly<Config>, overrides: BotOverride
         sendLink: async ({ conversation, operator, link, requestId, expiresAt, customer }) => {
           const base = config.publicBaseUrl ?? listeningUrl;
           const fullLink = link.startsWith("http") ? link : `${base}${link}`;
-          if (!operator.channelUserId)
-            throw new Error("the operator's Teams user id is unknown; cannot open a personal chat");
           await bot!.postPersonal(
             conversation,
-            { channelUserId: operator.channelUserId },
+            { aadObjectId: operator.id },
             handoffCard({
               title: `UMP values for ${customer}`,
               body: `Open the one-time link (valid until ${expiresAt.slice(11, 16)} UTC, single use) and paste the values into UMP's System Settings. Then press Applied in UMP.`,

@@ -21,6 +21,10 @@ export interface BotKit {
   sweeper: () => Sweeper | undefined;
   messenger: Messenger;
   cardView(request: RequestRecord, notice?: string): ApprovalView;
+  /** Shows a request's state on its card (request.cardActivityId) for everyone, in order. */
+  onRequestChanged(request: RequestRecord): void;
+  /** Cards (by activity id) whose Review plan is still reading live state in this process. */
+  reviewsInFlight: Set<string>;
 }
 
 /** A chat command: `name` is the first word the user types. */

@@ -1,16 +1,25 @@
 // Every outbound message that is not an invoke answer: replies in the current turn, updates of a shared
-// card, proactive posts (reminders, rotation notices) and the personal chat of a hand-off.
+// card (what everyone in the conversation sees), proactive posts and the personal chat of a hand-off.
+// Nothing leaves over the size limit (cards/cardSize.ts).
 
 import type { TeamsAdapter } from "@microsoft/teams-ai";
 import { ActivityTypes, CardFactory, type ConversationReference, type TurnContext } from "botbuilder";
+import type { Logger } from "../domain/ports";
 import type { ConversationRef } from "../domain/records";
+import { referenceOf } from "./actorOf";
+import { fitCard } from "./cards/cardSize";
 import type { Card } from "./cards/renderCard";
 
 export type Messenger = ReturnType<typeof createMessenger>;
 
-export function createMessenger(deps: { adapter: TeamsAdapter; botAppId: string; spTenantId: string }) {
-  const { adapter, botAppId, spTenantId } = deps;
-  const cardActivity = (card: Card) => ({ type: ActivityTypes.Message, attachments: [CardFactory.adaptiveCard(card)] });
+export function createMessenger(deps: { adapter: TeamsAdapter; botAppId: string; spTenantId: string; log: Logger }) {
+  const { adapter, botAppId, spTenantId, log } = deps;
+
+  function cardActivity(card: Card) {
+    const fitted = fitCard(card);
+    if (fitted.oversized) log.error("card over the size limit replaced", { bytes: fitted.oversized });
+    return { type: ActivityTypes.Message, attachments: [CardFactory.adaptiveCard(fitted.card)] };
+  }
 
   /** A reply in the current conversation; resolves the new activity (its id is the card's id). */
   async function sendCard(context: TurnContext, card: Card) {
@@ -24,6 +33,16 @@ export function createMessenger(deps: { adapter: TeamsAdapter; botAppId: string;
     });
   }
 
+  /**
+   * Replaces, for everyone, the card whose button was pressed (the invoke's replyToId). The invoke's own
+   * answer reaches the presser only; this is how the others see the change. Usable after the answer too.
+   */
+  async function updatePressedCard(context: TurnContext, card: Card): Promise<void> {
+    const id = context.activity.replyToId;
+    if (!id) return;
+    await updateCard(referenceOf(context), id, card);
+  }
+
   /** Proactive post into a stored conversation (reminders, rotation stages). Resolves the new activity id. */
   async function post(reference: ConversationRef, card: Card | string): Promise<string | undefined> {
     let id: string | undefined;
@@ -34,8 +53,11 @@ export function createMessenger(deps: { adapter: TeamsAdapter; botAppId: string;
     return id;
   }
 
-  /** A personal (1:1) chat with a user, for the hand-off link: never a channel. */
-  async function postPersonal(reference: ConversationRef, user: { channelUserId: string }, card: Card): Promise<void> {
+  /**
+   * A personal (1:1) chat with a user, for the hand-off link: never a channel. Opened with the user's
+   * Entra object id, which Teams accepts for a user who has the app, unlike a channel-scoped `29:` id.
+   */
+  async function postPersonal(reference: ConversationRef, user: { aadObjectId: string }, card: Card): Promise<void> {
     const ref = reference as Partial<ConversationReference>;
     await adapter.createConversationAsync(
       botAppId,
@@ -45,7 +67,7 @@ export function createMessenger(deps: { adapter: TeamsAdapter; botAppId: string;
       {
         isGroup: false,
         bot: ref.bot as never,
-        members: [{ id: user.channelUserId, name: "" }],
+        members: [{ id: user.aadObjectId, aadObjectId: user.aadObjectId, name: "" }],
         tenantId: spTenantId,
         channelData: { tenant: { id: spTenantId } },
       } as never,
@@ -55,5 +77,5 @@ export function createMessenger(deps: { adapter: TeamsAdapter; botAppId: string;
     );
   }
 
-  return { sendCard, updateCard, post, postPersonal };
+  return { sendCard, updateCard, updatePressedCard, post, postPersonal };
 }

@@ -16,9 +16,11 @@ import { handoffActions } from "./actions/handoffActions";
 import { historyActions } from "./actions/historyActions";
 import { provisionActions } from "./actions/provisionActions";
 import { secretActions } from "./actions/secretActions";
+import { statusActions } from "./actions/statusActions";
 import { actorOf } from "./actorOf";
-import { collectAfterResponse } from "./afterResponse";
+import { type AfterResponseQueue, collectAfterResponse, flushAfterResponse } from "./afterResponse";
 import type { BotKit, CardAction, Command } from "./botKit";
+import { guardCardAction, unknownCardAction } from "./cardActionGuard";
 import { checkCommand } from "./commands/checkCommand";
 import { answerUnknown, helpCommand } from "./commands/helpCommand";
 import { historyCommand } from "./commands/historyCommand";
@@ -34,6 +36,7 @@ const CARD_ACTIONS: CardAction[] = [
   ...provisionActions,
   ...approvalActions,
   ...secretActions,
+  ...statusActions,
   ...historyActions,
   ...handoffActions,
 ];
@@ -78,7 +81,8 @@ export function createTeamsBot(deps: TeamsBotDeps) {
     longRunningMessages: false,
   });
 
-  const messenger = createMessenger({ adapter, botAppId, spTenantId: config.spTenantId });
+  const messenger = createMessenger({ adapter, botAppId, spTenantId: config.spTenantId, log });
+  const cardUpdates = createCardUpdates({ messenger, cardView: (r) => kit.cardView(r), log });
   const kit: BotKit = {
     config,
     provisioning: deps.provisioning,
@@ -93,8 +97,9 @@ export function createTeamsBot(deps: TeamsBotDeps) {
       allowSelfApproval: config.allowSelfApproval,
       notice,
     }),
+    onRequestChanged: cardUpdates.onRequestChanged,
+    reviewsInFlight: new Set(),
   };
-  const cardUpdates = createCardUpdates({ messenger, cardView: (r) => kit.cardView(r), log });
 
   app.turn("beforeTurn", tenantGate(config.spTenantId, log));
 
@@ -116,12 +121,14 @@ export function createTeamsBot(deps: TeamsBotDeps) {
     }
   });
 
-  // Card buttons (Action.Execute → invoke adaptiveCard/action). Each returns the card that replaces
-  // the pressed one for the presser; state changes reach everyone through updateActivity.
+  // Card buttons (Action.Execute → invoke adaptiveCard/action). An invoke answer replaces the pressed
+  // card for the presser only; what others must see each action sends through the Bot Connector.
   for (const action of CARD_ACTIONS)
-    app.adaptiveCards.actionExecute(action.verb, (context, _state, data: Record<string, unknown>) =>
-      action.run(context, data, kit),
+    app.adaptiveCards.actionExecute(action.verb, (context, _state, data: unknown) =>
+      guardCardAction(action, context, data, kit),
     );
+  // Registered last: any other adaptiveCard/action invoke (an unknown or malformed verb) still gets an answer.
+  app.addRoute(unknownCardAction.selector, unknownCardAction.handler, true);
 
   return {
     adapter,
@@ -131,12 +138,15 @@ export function createTeamsBot(deps: TeamsBotDeps) {
     postPersonal: messenger.postPersonal,
     /** Processes one HTTP request, then runs the work that must start only after the answer is sent. */
     async process(req: Request, res: Response): Promise<void> {
-      const jobs: Array<() => void> = [];
-      await adapter.process(req, res, async (context) => {
-        collectAfterResponse(context, jobs);
-        await app.run(context);
-      });
-      for (const job of jobs) job();
+      const queue: AfterResponseQueue = { jobs: [], flushed: false };
+      try {
+        await adapter.process(req, res, async (context) => {
+          collectAfterResponse(context, queue);
+          await app.run(context);
+        });
+      } finally {
+        flushAfterResponse(queue);
+      }
     },
   };
 }

@@ -1,25 +1,23 @@
 // A rotation plan for a managed customer, shared by the `rotate` command and the Rotate secret button:
 // the request in state planned, or the sentence that says why there is none.
 
-import type { TurnContext } from "botbuilder";
-import type { Actor, RequestRecord } from "../domain/records";
+import type { Actor, ConversationRef, RequestRecord } from "../domain/records";
 import { isCustomerSlug, isServiceName } from "../domain/spec";
-import { referenceOf } from "./actorOf";
 import type { BotKit } from "./botKit";
 import { guardReview } from "./guardReview";
-import { truncate } from "./truncate";
+import { echo } from "./cards/markdownText";
 
 export async function planRotation(
-  context: TurnContext,
+  conversation: ConversationRef,
   kit: BotKit,
   customer: string,
   service: string | undefined,
   actor: Actor,
 ): Promise<RequestRecord | string> {
   const registration = isCustomerSlug(customer) ? await kit.repo.getRegistration(customer) : null;
-  if (!registration) return `syncbot manages no registration for "${truncate(customer, 40)}".`;
+  if (!registration) return `syncbot manages no registration for "${echo(customer)}".`;
   if (service && !isServiceName(service))
-    return `"${truncate(service, 40)}" is not a service name (1-32 lower-case letters, digits or hyphens).`;
+    return `"${echo(service)}" is not a service name (1-32 lower-case letters, digits or hyphens).`;
   const outcome = await guardReview(kit.log, () =>
     kit.provisioning.review({
       params: registration.params,
@@ -27,7 +25,7 @@ export async function planRotation(
       service: service?.toLowerCase(),
       requester: actor,
       tenantId: kit.config.spTenantId,
-      conversation: referenceOf(context),
+      conversation,
     }),
   );
   if ("error" in outcome) return outcome.error;

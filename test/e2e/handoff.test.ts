@@ -36,7 +36,8 @@ describe("hand-off mode", () => {
 
     // The link went to a personal chat created for the approver, not to the channel.
     const created = await stack.connector.waitFor(() => stack.connector.conversationsCreated[0]);
-    expect(JSON.stringify(created.parameters.members)).toContain(USERS.approver.id);
+    // Opened with the approver's Entra object id (a channel-scoped 29: id does not open a personal chat).
+    expect(created.parameters.members.map((m: any) => m.id)).toEqual([USERS.approver.aadObjectId]);
     expect(created.parameters.isGroup).toBe(false);
     const dm = await stack.connector.waitFor((cur) =>
       cur.find((a) => a.conversationId === created.id && a.activity?.attachments?.length),

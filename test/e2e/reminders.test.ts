@@ -126,9 +126,13 @@ describe("expiry reminders", () => {
     await sweepNow();
     const [msg] = reminderMessages();
     const writesBefore = stack.graph.writes().length;
-    await stack.press(msg!.activityId, "Rotate secret");
-    // The plan, as the approver sees it in the channel (not only in the presser's answer).
-    const plan = await stack.seesButton(USERS.approver, msg!.activityId, "Approve");
+    const answer = await stack.press(msg!.activityId, "Rotate secret");
+    expect(answer.text).toMatch(/Preparing a plan to rotate the ump secret of contoso/);
+    // The plan is a new message everyone in the conversation sees, not a change of the reminder.
+    const posted = await stack.connector.waitFor((cur) =>
+      cur.find((a) => /Rotate the secret for contoso: approval needed/.test(JSON.stringify(a.activity))),
+    );
+    const plan = posted.activity.attachments[0].content;
     expect(plan.body[0].text).toBe("Rotate the secret for contoso: approval needed");
     expect(cardText(plan)).toMatch(/add client secret for service "ump"/);
     expect(cardText(plan)).toMatch(/remove the old secret .* after the grace period/);

@@ -3,6 +3,7 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: template syntax inside user text is what these tests feed in
 
 import { describe, expect, it } from "vitest";
+import { validateParameters } from "../../src/domain/spec";
 import { freshPlan, NOW, PARAMS } from "../support/fixtures";
 import { approvalCard } from "../../src/bot/cards/approvalCard";
 import { driftCard } from "../../src/bot/cards/driftCard";
@@ -12,7 +13,7 @@ import { historyCard } from "../../src/bot/cards/historyCard";
 import { parametersCard } from "../../src/bot/cards/parametersCard";
 import { reminderCard } from "../../src/bot/cards/reminderCard";
 import type { Card } from "../../src/bot/cards/renderCard";
-import { statusCard } from "../../src/bot/cards/statusCard";
+import { assessRegistrations, statusCard } from "../../src/bot/cards/statusCard";
 import type { AuditEvent, RegistrationRecord, RequestRecord, RequestState, RunRecord } from "../../src/domain/records";
 
 const TENANT = "11111111-2222-3333-4444-555555555555";
@@ -319,26 +320,33 @@ describe("approvalCard", () => {
 });
 
 describe("statusCard", () => {
+  const status = (regs: RegistrationRecord[], title = "Registrations", failed = new Set<string>()) =>
+    statusCard({ entries: assessRegistrations(regs, NOW, failed), now: NOW, title });
+
   it("shows each registration with a Rotate secret button", () => {
-    const card = statusCard([registration], NOW, new Map([["contoso", "drift: displayName"]]), "Registrations");
+    const drifted = {
+      ...registration,
+      lastVerification: { ok: false, differences: ["x"], tokenProof: "ok" as const, at: NOW.toISOString() },
+    };
+    const card = status([drifted]);
     expectWellFormed(card);
     expect(titles(card)).toEqual(["Rotate secret"]);
     expect(actions(card)[0]).toMatchObject({ verb: "secret.rotate", data: { customer: "contoso", service: "ump" } });
     const text = texts(card);
     expect(text).toContain("aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee");
     expect(text).toContain("31 days left");
-    expect(text).toContain("drift: displayName");
+    expect(text).toContain("DRIFT: last verification found differences");
   });
 
   it("says when there is nothing to show", () => {
-    const card = statusCard([], NOW, new Map(), "Registrations");
+    const card = status([]);
     expectWellFormed(card);
     expect(titles(card)).toEqual([]);
     expect(texts(card)).toContain("provision <customer>");
   });
 
   it("neutralises ${...} in stored values", () => {
-    const card = statusCard([{ ...registration, customer: "${title}" }], NOW, new Map(), "T");
+    const card = status([{ ...registration, customer: "${title}" }], "T");
     expectWellFormed(card);
   });
 });
@@ -463,5 +471,50 @@ describe("handoffCard", () => {
     const card = handoffCard({ title: "Hand-off", body: "Done ${x}", requestId: "req-1", showButtons: false });
     expectWellFormed(card);
     expect(actions(card)).toEqual([]);
+  });
+});
+
+describe("card layout for Teams", () => {
+  it("wide cards ask Teams for the full width", () => {
+    for (const card of [
+      parametersCard({ values: { customer: "contoso" } }),
+      approvalCard({ request: request("planned"), spTenantId: TENANT, allowSelfApproval: false }),
+      statusCard({ entries: [], now: NOW, title: "T" }),
+      historyCard("contoso", events, undefined),
+      driftCard("contoso", params, ["x"]),
+    ])
+      expect(card.msteams).toEqual({ width: "Full" });
+  });
+
+  it("the history card pages with a Next page button", () => {
+    expect(titles(historyCard("contoso", events, "cursor-2"))).toEqual(["Next page"]);
+  });
+
+  it("parameters inputs carry a client-side regex and a specific error message that agree with the server", () => {
+    const card = parametersCard({ values: { customer: "contoso" } });
+    const byId = new Map(inputs(card).map((i) => [i.id as string, i]));
+    for (const id of ["customer", "appName", "serviceProviderFqdn", "displayName", "umpInstance"]) {
+      const input = byId.get(id)!;
+      expect(typeof input.regex, id).toBe("string");
+      expect(String(input.errorMessage)).not.toBe("Required");
+      expect(String(input.errorMessage).length).toBeGreaterThan(15);
+    }
+    expect(byId.get("secretLifetimeMonths")?.errorMessage).toMatch(/1 to 24/);
+    // Whatever the server accepts, the client-side regex accepts too (the server still decides).
+    const samples: Record<string, string[]> = {
+      customer: ["contoso", "a", "a-b-9", "Contoso", " contoso ", "-x", "x-", "a_b", "x".repeat(41), "ümlaut"],
+      appName: ["umptoken", "a", "Ump-Token", "a.b", "-a", "x".repeat(64), "bad_name!"],
+      serviceProviderFqdn: ["ump.example.com", "UMP.Example.com.", "localhost", "https://x.y", "a..b", "a.b:443"],
+      displayName: ["UMP-365 Delegated Token Sync - contoso", "<script>", "x".repeat(121), "Evil ${x}"],
+      umpInstance: ["ump-contoso", "Ump_1.x", "-x", "x".repeat(65), "a b"],
+    };
+    for (const [id, values] of Object.entries(samples))
+      for (const value of values) {
+        const server = validateParameters({ ...params, [id]: value });
+        const client = new RegExp(String(byId.get(id)!.regex)).test(value);
+        if (server.ok) expect(client, `${id}=${JSON.stringify(value)}`).toBe(true);
+      }
+    expect(new RegExp(String(byId.get("serviceProviderFqdn")!.regex)).test("https://x.y")).toBe(false);
+    expect(new RegExp(String(byId.get("appName")!.regex)).test("bad_name!")).toBe(false);
   });
 });

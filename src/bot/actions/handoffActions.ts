@@ -1,7 +1,9 @@
-// Applied in UMP, pressed by the operator in the hand-off's personal chat.
+// Applied in UMP, pressed by the operator in the hand-off's personal chat: the confirmation replaces
+// the hand-off card (through the Bot Connector, so every client of that chat shows it).
 
 import { actorOf, UNIDENTIFIED } from "../actorOf";
-import type { CardAction } from "../botKit";
+import { answerInTime } from "../answerInTime";
+import type { CardAction, InvokeAnswer } from "../botKit";
 import { handoffCard } from "../cards/handoffCard";
 
 const applied: CardAction = {
@@ -9,13 +11,19 @@ const applied: CardAction = {
   async run(context, data, kit) {
     const actor = actorOf(context);
     if (!actor) return UNIDENTIFIED;
-    const result = await kit.provisioning.handoffApplied(String(data.requestId ?? ""), actor);
-    return handoffCard({
-      title: "Hand-off",
-      body: result.ok ? `Recorded: applied in UMP by ${actor.name}. syncbot finishes the run.` : result.reason,
-      requestId: String(data.requestId ?? ""),
-      showButtons: false,
-    });
+    const requestId = typeof data.requestId === "string" ? data.requestId : "";
+    const work = (async (): Promise<InvokeAnswer> => {
+      const result = await kit.provisioning.handoffApplied(requestId, actor);
+      const card = handoffCard({
+        title: "Hand-off",
+        body: result.ok ? `Recorded: applied in UMP by ${actor.name}. syncbot finishes the run.` : result.reason,
+        requestId,
+        showButtons: false,
+      });
+      if (result.ok) await kit.messenger.updatePressedCard(context, card);
+      return card;
+    })();
+    return answerInTime(kit.log, work, "Recording your confirmation…");
   },
 };
 

@@ -1,20 +1,27 @@
-// The history card's paging button.
+// Next page on the history card: the next page replaces the shared card for everyone in the
+// conversation (the invoke answer alone would change it for the presser only).
 
 import { isCustomerSlug } from "../../domain/spec";
-import type { CardAction } from "../botKit";
-import { historyCard } from "../cards/historyCard";
+import { answerInTime } from "../answerInTime";
+import type { CardAction, InvokeAnswer } from "../botKit";
+import { HISTORY_PAGE_SIZE, historyCard } from "../cards/historyCard";
 
-const more: CardAction = {
+const nextPage: CardAction = {
   verb: "history.more",
-  async run(_context, data, kit) {
+  async run(context, data, kit) {
     const customer = String(data.customer ?? "");
     if (!isCustomerSlug(customer)) return "Unknown customer.";
-    const page = await kit.repo.listAudit(customer, {
-      limit: 20,
-      after: typeof data.after === "string" ? data.after : undefined,
-    });
-    return historyCard(customer, page.events, page.next);
+    const work = (async (): Promise<InvokeAnswer> => {
+      const page = await kit.repo.listAudit(customer, {
+        limit: HISTORY_PAGE_SIZE,
+        after: typeof data.after === "string" ? data.after : undefined,
+      });
+      const card = historyCard(customer, page.events, page.next);
+      await kit.messenger.updatePressedCard(context, card);
+      return card;
+    })();
+    return answerInTime(kit.log, work, "Reading the next page…");
   },
 };
 
-export const historyActions: CardAction[] = [more];
+export const historyActions: CardAction[] = [nextPage];

@@ -5,7 +5,12 @@ import { STEP_TITLES } from "../../domain/steps/stepLists";
 import { describeChange } from "../../domain/plan";
 import type { RequestRecord } from "../../domain/records";
 import { adminConsentUrl, portalUrlFor, redirectUrlFor } from "../../domain/spec";
+import { truncate } from "../truncate";
+import { markdownText as md } from "./markdownText";
 import { type Card, fact, renderCard, utc } from "./renderCard";
+
+/** Plan lines shown at most (a plan that removes many orphaned secrets says how many more). */
+const MAX_PLAN_LINES = 40;
 
 export interface ApprovalView {
   request: RequestRecord;
@@ -31,14 +36,14 @@ export function approvalCard(view: ApprovalView): Card {
   const run = r.run;
   const [stateText, stateColor] = STATE_LINES[r.state];
   let stateLine = stateText;
-  if (r.approver) stateLine += ` Approved by ${r.approver.name} (${r.approver.via}) at ${utc(r.approver.at)}.`;
-  if (r.rejectedBy) stateLine += ` Rejected by ${r.rejectedBy.name} at ${utc(r.rejectedBy.at)}.`;
+  if (r.approver) stateLine += ` Approved by ${md(r.approver.name)} (${r.approver.via}) at ${utc(r.approver.at)}.`;
+  if (r.rejectedBy) stateLine += ` Rejected by ${md(r.rejectedBy.name)} at ${utc(r.rejectedBy.at)}.`;
   if (r.state === "succeeded" && run?.verification)
     stateLine += run.verification.ok ? " Verified." : " Verification found differences.";
 
   const requestFacts = [
     fact("Customer", r.customer),
-    fact("Requested by", `${r.requester.name} at ${utc(r.createdAt)}`),
+    fact("Requested by", `${md(r.requester.name)} at ${utc(r.createdAt)}`),
     fact("Approval expires", utc(r.expiresAt)),
     fact("Redirect URL", redirectUrlFor(p.appName, p.serviceProviderFqdn)),
     fact("UMP instance", p.umpInstance),
@@ -48,7 +53,7 @@ export function approvalCard(view: ApprovalView): Card {
 
   const steps = (run?.steps ?? [])
     .filter((s) => s.status !== "pending" || r.state === "running")
-    .map((s) => fact(STEP_TITLES[s.name], `${s.status}${s.detail ? `: ${s.detail}` : ""}`));
+    .map((s) => fact(STEP_TITLES[s.name], `${s.status}${s.detail ? `: ${md(truncate(s.detail, 300))}` : ""}`));
 
   const result =
     r.state === "succeeded" && run
@@ -66,7 +71,7 @@ export function approvalCard(view: ApprovalView): Card {
             run.verification
               ? run.verification.ok
                 ? `verified (token proof ${run.verification.tokenProof})`
-                : run.verification.differences.join("; ")
+                : md(truncate(run.verification.differences.join("; "), 1000))
               : "—",
           ),
           fact("Admin consent link", run.appId ? adminConsentUrl(view.spTenantId, run.appId) : "—"),
@@ -75,7 +80,7 @@ export function approvalCard(view: ApprovalView): Card {
 
   const error = run?.error;
   const errorText = error
-    ? `Step "${STEP_TITLES[error.step]}" failed (${error.code}): ${error.message}${error.hint ? ` What to do: ${error.hint}` : ""} Correlation id ${r.correlationId}.`
+    ? `Step "${STEP_TITLES[error.step]}" failed (${error.code}): ${md(truncate(error.message, 1000))}${error.hint ? ` What to do: ${md(truncate(error.hint, 500))}` : ""} Correlation id ${r.correlationId}.`
     : "";
 
   const selfApprovalWarning =
@@ -89,9 +94,9 @@ export function approvalCard(view: ApprovalView): Card {
     stateColor,
     selfApprovalWarning,
     requestFacts,
-    changes: r.plan.changes.map(describeChange),
+    changes: planLines(r.plan.changes.map(describeChange)),
     steps,
-    waiting: r.state === "running" && run?.waiting ? run.waiting : "",
+    waiting: r.state === "running" && run?.waiting ? md(truncate(run.waiting, 300)) : "",
     result,
     resultTitle: "Result (the secret itself is never shown)",
     // Long URLs have no break opportunity and are clipped in a fact's value column: repeat them in full.
@@ -104,11 +109,17 @@ export function approvalCard(view: ApprovalView): Card {
           ]
         : [],
     errorText,
-    notice: view.notice ?? "",
+    notice: md(truncate(view.notice ?? "", 600)),
     showButtons: r.state === "planned",
     showRetry: r.state === "failed" || r.state === "expired",
     requestId: r.id,
     planHash: r.plan.hash,
     ...p,
   });
+}
+
+function planLines(lines: string[]): string[] {
+  const shown = lines.slice(0, MAX_PLAN_LINES).map((l) => md(truncate(l, 300)));
+  if (lines.length > MAX_PLAN_LINES) shown.push(`…and ${lines.length - MAX_PLAN_LINES} more change(s)`);
+  return shown;
 }

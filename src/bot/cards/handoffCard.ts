@@ -1,5 +1,7 @@
 // The hand-off card in the operator's personal chat: the one-time link and Applied in UMP.
 
+import { truncate } from "../truncate";
+import { markdownText as md } from "./markdownText";
 import { type Card, renderCard } from "./renderCard";
 
 export function handoffCard(v: {
@@ -10,5 +12,10 @@ export function handoffCard(v: {
   showButtons: boolean;
   notice?: string;
 }): Card {
-  return renderCard("handoff", { notice: "", link: "", ...v });
+  return renderCard("handoff", {
+    link: "",
+    ...v,
+    body: md(truncate(v.body, 1000)),
+    notice: md(truncate(v.notice ?? "", 600)),
+  });
 }

@@ -2,6 +2,8 @@
 // field's error next to it.
 
 import type { FieldErrors, ProvisionParameters } from "../../domain/spec";
+import { truncate } from "../truncate";
+import { markdownText as md } from "./markdownText";
 import { type Card, renderCard } from "./renderCard";
 
 export interface ParametersView {
@@ -14,8 +16,12 @@ export function parametersCard(view: ParametersView): Card {
   const v = view.values;
   const e = view.errors ?? {};
   return renderCard("parameters", {
-    customerTitle: String(v.customer || "a customer"),
-    formError: view.formError ?? (Object.keys(e).length ? "Some values need fixing; nothing was changed." : ""),
+    customerTitle: md(truncate(String(v.customer || "a customer"), 40)),
+    formError: view.formError
+      ? md(truncate(view.formError, 1000))
+      : Object.keys(e).length
+        ? "Some values need fixing; nothing was changed."
+        : "",
     customer: String(v.customer ?? ""),
     appName: String(v.appName ?? ""),
     serviceProviderFqdn: String(v.serviceProviderFqdn ?? ""),
@@ -23,12 +29,12 @@ export function parametersCard(view: ParametersView): Card {
     umpInstance: String(v.umpInstance ?? ""),
     secretLifetimeMonths: Number.isFinite(Number(v.secretLifetimeMonths)) ? Number(v.secretLifetimeMonths) : 24,
     errors: {
-      customer: e.customer ?? "",
-      appName: e.appName ?? "",
-      serviceProviderFqdn: e.serviceProviderFqdn ?? "",
-      displayName: e.displayName ?? "",
-      umpInstance: e.umpInstance ?? "",
-      secretLifetimeMonths: e.secretLifetimeMonths ?? "",
+      customer: md(truncate(e.customer ?? "", 300)),
+      appName: md(truncate(e.appName ?? "", 300)),
+      serviceProviderFqdn: md(truncate(e.serviceProviderFqdn ?? "", 300)),
+      displayName: md(truncate(e.displayName ?? "", 300)),
+      umpInstance: md(truncate(e.umpInstance ?? "", 300)),
+      secretLifetimeMonths: md(truncate(e.secretLifetimeMonths ?? "", 300)),
     },
   });
 }

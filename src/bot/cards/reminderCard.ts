@@ -1,5 +1,7 @@
 // The secret-expiry reminder posted by the sweep, with Rotate secret and Snooze.
 
+import { truncate } from "../truncate";
+import { markdownText as md } from "./markdownText";
 import { type Card, fact, renderCard, utc } from "./renderCard";
 
 export interface ReminderView {
@@ -29,7 +31,7 @@ export function reminderCard(v: ReminderView): Card {
       fact("Expires", utc(v.endDateTime)),
       fact("Days left", v.daysLeft),
     ],
-    notice: v.notice ?? "",
+    notice: md(truncate(v.notice ?? "", 600)),
     showButtons: v.showButtons ?? true,
     customer: v.customer,
     service: v.service,

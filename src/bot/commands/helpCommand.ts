@@ -3,7 +3,7 @@
 import type { TurnContext } from "botbuilder";
 import type { BotKit, Command } from "../botKit";
 import { helpCard } from "../cards/helpCard";
-import { truncate } from "../truncate";
+import { echo } from "../cards/markdownText";
 
 export const helpCommand: Command = {
   name: "help",
@@ -14,5 +14,5 @@ export const helpCommand: Command = {
 
 /** An unknown first word (or an empty message): the command list, saying what was not understood. */
 export async function answerUnknown(context: TurnContext, word: string, kit: BotKit): Promise<void> {
-  await kit.messenger.sendCard(context, helpCard(word ? `I don't know "${truncate(word, 40)}".` : ""));
+  await kit.messenger.sendCard(context, helpCard(word ? `I don't know "${echo(word)}".` : ""));
 }

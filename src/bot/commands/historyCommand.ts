@@ -2,14 +2,14 @@
 
 import { isCustomerSlug } from "../../domain/spec";
 import type { Command } from "../botKit";
-import { historyCard } from "../cards/historyCard";
+import { HISTORY_PAGE_SIZE, historyCard } from "../cards/historyCard";
 
 export const historyCommand: Command = {
   name: "history",
   async run(context, args, _actor, kit) {
     const customer = (args[0] ?? "").toLowerCase();
     if (!isCustomerSlug(customer)) return void (await context.sendActivity("Usage: history <customer>"));
-    const page = await kit.repo.listAudit(customer, { limit: 20 });
+    const page = await kit.repo.listAudit(customer, { limit: HISTORY_PAGE_SIZE });
     await kit.messenger.sendCard(context, historyCard(customer, page.events, page.next));
   },
 };
