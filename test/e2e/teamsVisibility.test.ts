@@ -293,6 +293,12 @@ describe("tenant gate and hostile data (issue 11)", () => {
       expect(typeof body.value === "string" || body.value?.type === "AdaptiveCard").toBe(true);
     }
     expect(await stack.bot.repo.listRequests()).toHaveLength(0);
+    // Messages with lone surrogates are answered too.
+    const before = stack.connector.activities.length;
+    expect((await stack.say("status \udc00x")).status).toBe(200);
+    expect((await stack.say("provision \ud800")).status).toBe(200);
+    await stack.connector.waitFor(() => (stack.connector.activities.length >= before + 2 ? true : undefined));
+    expect(stack.connector.activities.at(-2)?.activity.text).toMatch(/manages no registration for "\uFFFDx"/);
     await stack.say("help");
     expect(cardText(stack.lastCardMessage().card)).toContain("syncbot commands");
   });
