@@ -20,7 +20,8 @@ import { statusActions } from "./actions/statusActions";
 import { actorOf } from "./actorOf";
 import { type AfterResponseQueue, collectAfterResponse, flushAfterResponse } from "./afterResponse";
 import type { BotKit, CardAction, Command } from "./botKit";
-import { guardCardAction, unknownCardAction } from "./cardActionGuard";
+import { guardCardAction, unknownCardAction, wellFormed } from "./cardActionGuard";
+import { markdownText } from "./cards/markdownText";
 import { checkCommand } from "./commands/checkCommand";
 import { answerUnknown, helpCommand } from "./commands/helpCommand";
 import { historyCommand } from "./commands/historyCommand";
@@ -30,6 +31,7 @@ import { statusCommand } from "./commands/statusCommand";
 import { createCardUpdates } from "./createCardUpdates";
 import { createMessenger } from "./createMessenger";
 import { tenantGate } from "./tenantGate";
+import { truncate } from "./truncate";
 
 const COMMANDS: Command[] = [provisionCommand, statusCommand, checkCommand, rotateCommand, historyCommand, helpCommand];
 const CARD_ACTIONS: CardAction[] = [
@@ -104,7 +106,7 @@ export function createTeamsBot(deps: TeamsBotDeps) {
   app.turn("beforeTurn", tenantGate(config.spTenantId, log));
 
   app.activity(ActivityTypes.Message, async (context) => {
-    const text = (context.activity.text ?? "")
+    const text = wellFormed(String(context.activity.text ?? "").slice(0, 2000))
       .replace(/<at>[^<]*<\/at>/gi, " ")
       .replace(/\s+/g, " ")
       .trim();
@@ -117,7 +119,9 @@ export function createTeamsBot(deps: TeamsBotDeps) {
     } catch (e) {
       const d = describeError(e);
       log.error("command failed", { command: name, code: d.code, error: d.message });
-      await context.sendActivity(`That did not work (${d.code}): ${d.message}${d.hint ? ` ${d.hint}` : ""}`);
+      await context.sendActivity(
+        `That did not work (${d.code}): ${markdownText(truncate(`${d.message}${d.hint ? ` ${d.hint}` : ""}`, 1000))}`,
+      );
     }
   });
 
