@@ -37,10 +37,14 @@ export interface HandoffRecord {
 
 const MAX_CAS_ATTEMPTS = 20;
 
-// Audit keys sort newest first: an inverted, zero-padded timestamp.
+// Audit keys sort newest first: an inverted, zero-padded timestamp, then an inverted sequence number,
+// so that events written in the same millisecond (a step's event and run.succeeded) keep their order.
+let auditSequence = 0;
 function auditKey(customer: string, at: string, id: string): string {
   const inverted = (9_999_999_999_999 - Date.parse(at)).toString().padStart(13, "0");
-  return `${customer}|${inverted}|${id}`;
+  auditSequence = (auditSequence + 1) % 1_000_000;
+  const sequence = (999_999 - auditSequence).toString().padStart(6, "0");
+  return `${customer}|${inverted}|${sequence}|${id}`;
 }
 
 export type Repository = ReturnType<typeof createRepository>;

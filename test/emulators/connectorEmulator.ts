@@ -194,7 +194,16 @@ function plausibleMember(id: string): ChannelAccountLike {
   };
 }
 
-export async function startConnectorEmulator(opts: { port?: number } = {}): Promise<ConnectorEmulator> {
+export interface ConnectorEmulatorOptions {
+  port?: number;
+  /**
+   * The tenant's users as Teams knows them. Teams accepts a conversation member named by its Entra object
+   * id (`aadObjectId`) and resolves it to the user's Teams id; without a roster a member is taken as given.
+   */
+  roster?: ReadonlyArray<{ id: string; aadObjectId: string; name?: string }>;
+}
+
+export async function startConnectorEmulator(opts: ConnectorEmulatorOptions = {}): Promise<ConnectorEmulator> {
   const activities: ActivityRecord[] = [];
   const typing: ActivityRecord[] = [];
   const conversationsCreated: ConversationCreatedRecord[] = [];
@@ -232,10 +241,14 @@ export async function startConnectorEmulator(opts: { port?: number } = {}): Prom
     return [...byId.values()];
   };
 
-  const rememberMember = (conversationId: string, m: unknown) => {
-    if (!m || typeof m !== "object" || typeof (m as ChannelAccountLike).id !== "string") return;
+  const rememberMember = (conversationId: string, given: unknown) => {
+    if (!given || typeof given !== "object" || typeof (given as ChannelAccountLike).id !== "string") return;
+    const byAad = opts.roster?.find((u) => u.aadObjectId === (given as ChannelAccountLike).id);
+    const m: ChannelAccountLike = byAad
+      ? { ...(given as ChannelAccountLike), id: byAad.id, aadObjectId: byAad.aadObjectId }
+      : (given as ChannelAccountLike);
     const list = members.get(conversationId) ?? [];
-    if (!list.some((x) => x.id === (m as ChannelAccountLike).id)) list.push(m as ChannelAccountLike);
+    if (!list.some((x) => x.id === m.id)) list.push(m);
     members.set(conversationId, list);
   };
 

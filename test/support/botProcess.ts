@@ -125,7 +125,7 @@ export async function startProcessStack(
 ): Promise<ProcessStack> {
   const graph = await startGraphEmulator({ tenantId: TENANT });
   const ump = await startUmpEmulator({ token: UMP_TOKEN, instances: customers.map((c) => `ump-${c}`) });
-  const connector = await startConnectorEmulator();
+  const connector = await startConnectorEmulator({ roster: Object.values(USERS) });
   graph.seedUser({ id: USERS.approver.aadObjectId, displayName: USERS.approver.name, globalAdmin: true });
   graph.seedUser({ id: USERS.requester.aadObjectId, displayName: USERS.requester.name });
   const dir = mkdtempSync(join(tmpdir(), "syncbot-crash-"));

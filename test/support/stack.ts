@@ -160,7 +160,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     token: UMP_TOKEN,
     instances: options.umpInstances ?? ["ump-contoso", "ump-fabrikam", "ump-northwind"],
   });
-  const connector = await startConnectorEmulator();
+  const connector = await startConnectorEmulator({ roster: Object.values(USERS) });
   graph.seedUser({ id: USERS.approver.aadObjectId, displayName: USERS.approver.name, globalAdmin: true });
   graph.seedUser({
     id: USERS.groupAdmin.aadObjectId,
