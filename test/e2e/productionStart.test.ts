@@ -76,7 +76,7 @@ describe("production start from dist/", () => {
     // Cards render from dist/ (adaptiveCards/ is found relative to dist/bot/ as to src/bot/).
     const card = execFileSync(
       process.execPath,
-      ["-e", "process.stdout.write(JSON.stringify(require('./dist/bot/cards.js').helpCard()))"],
+      ["-e", "process.stdout.write(JSON.stringify(require('./dist/bot/cards/helpCard.js').helpCard()))"],
       { cwd: ROOT, encoding: "utf8" },
     );
     expect(JSON.parse(card).type).toBe("AdaptiveCard");

@@ -17,6 +17,7 @@ import { startUmpEmulator, type UmpEmulator } from "../emulators/umpEmulator";
 import { activityBase, CHANNEL, messageActivity, type TeamsUser } from "./teamsActivity";
 import {
   allActionTitles,
+  cardText,
   createTeamsClient,
   findAction,
   type InvokeAnswer,
@@ -328,8 +329,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       await stack.say(`provision ${customer}`, { user });
       const { activityId } = stack.lastCardMessage();
       const answer = await stack.press(activityId, "Review plan", { inputs: opts.inputs, user });
-      // The plan may come in the answer or, after slow live reads, in an update of the message.
-      const card = await stack.waitForView(user, activityId, (c) => allActionTitles(c).length > 0 || runFinished(c));
+      // The plan (or "nothing to change", or the form with its errors) may come in the answer or, after
+      // slow live reads, in an update of the message: wait until the "reading…" placeholder is gone.
+      const card = await stack.waitForView(user, activityId, (c) => !/Reading the live registration/.test(cardText(c)));
       return { activityId, answer, card };
     },
     async provision(customer = "contoso", opts = {}) {
