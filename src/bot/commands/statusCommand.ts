@@ -14,7 +14,8 @@ export const statusCommand: Command = {
       return void (await context.sendActivity(`syncbot manages no registration for "${truncate(customer, 40)}".`));
     const drift = new Map<string, string>();
     for (const r of regs)
-      if (r.lastVerification && !r.lastVerification.ok)
+      if (r.attention) drift.set(r.customer, `NEEDS ATTENTION: ${r.attention.reason} (check ${r.customer} settles it)`);
+      else if (r.lastVerification && !r.lastVerification.ok)
         drift.set(r.customer, "DRIFT: last verification found differences");
     await kit.messenger.sendCard(
       context,
