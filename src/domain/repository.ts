@@ -37,9 +37,14 @@ export interface HandoffRecord {
 const MAX_CAS_ATTEMPTS = 20;
 
 // Audit keys sort newest first: an inverted, zero-padded timestamp.
+// Events of one millisecond (a step's event and run.succeeded often share one) keep their order:
+// newest first by an inverted per-process sequence, not by their random id.
+let auditSeq = 0;
 function auditKey(customer: string, at: string, id: string): string {
   const inverted = (9_999_999_999_999 - Date.parse(at)).toString().padStart(13, "0");
-  return `${customer}|${inverted}|${id}`;
+  auditSeq = (auditSeq + 1) % 1_000_000;
+  const seq = (999_999 - auditSeq).toString().padStart(6, "0");
+  return `${customer}|${inverted}|${seq}|${id}`;
 }
 
 export type Repository = ReturnType<typeof createRepository>;

@@ -2,7 +2,7 @@
 // presser's identity; the run starts only after the invoke is answered.
 
 import { describeError } from "../../domain/errors";
-import { actorOf, UNIDENTIFIED } from "../actorOf";
+import { actorOf, referenceOf, UNIDENTIFIED } from "../actorOf";
 import { afterResponse } from "../afterResponse";
 import type { CardAction } from "../botKit";
 import { approvalCard } from "../cards/approvalCard";
@@ -17,8 +17,9 @@ const approve: CardAction = {
     if (!result.request) return "This request is unknown to syncbot.";
     if (!result.ok)
       return approvalCard(kit.cardView(result.request, `${actor.name} pressed Approve: refused. ${result.reason}`));
-    if (context.activity.replyToId && result.request.cardActivityId !== context.activity.replyToId)
-      await kit.provisioning.attachCard(requestId, context.activity.replyToId);
+    // Binds only a request without a card, and only from its own conversation.
+    if (context.activity.replyToId && !result.request.cardActivityId)
+      await kit.provisioning.attachCard(requestId, context.activity.replyToId, referenceOf(context));
     afterResponse(context, () => {
       void kit.provisioning
         .execute(requestId)
