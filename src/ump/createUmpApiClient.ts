@@ -6,6 +6,7 @@
 
 import { SyncbotError } from "../domain/errors";
 import type { CallContext, Logger, UmpOperation, UmpSettings, UmpSettingsApi, UmpSyncAppPatch } from "../domain/ports";
+import { describeNetworkError, neverSent, retryAfterMs, scrub } from "./describeNetworkError";
 
 export interface UmpRetryOptions {
   /** HTTP attempts per call, the first one included (default 5, so at most 4 retries). */
@@ -50,36 +51,6 @@ const DEFAULT_BACKOFF_MS = 1_000;
 const MAX_BACKOFF_MS = 30_000;
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** Retry-After in ms (delta-seconds or HTTP date), or undefined when absent or unreadable. */
-function retryAfterMs(value: string | null, now = Date.now()): number | undefined {
-  if (value === null || value.trim() === "") return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds) && seconds >= 0) return Math.round(seconds * 1000);
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
-}
-
-/** Removes every occurrence of the given values; UMP should never echo a secret, but a detail is upstream text. */
-function scrub(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const s of secrets) if (s.length > 0) out = out.split(s).join("[redacted]");
-  return out;
-}
-
-/** A connection refused or a name that does not resolve: the request never left this process. */
-function neverSent(e: unknown): boolean {
-  const cause = e instanceof Error ? (e.cause as { code?: unknown; message?: unknown } | undefined) : undefined;
-  // fetch refuses a port the Fetch standard blocks ("bad port") before it connects.
-  return ["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN"].includes(String(cause?.code)) || cause?.message === "bad port";
-}
-
-/** The fetch error names host, errno or the timeout only; the request body is never part of it. */
-function describeNetworkError(e: unknown, call: { secrets: readonly string[] }): string {
-  if (e instanceof Error && (e.name === "TimeoutError" || e.name === "AbortError")) return "timed out";
-  const cause = e instanceof Error && e.cause instanceof Error ? ` (${e.cause.message})` : "";
-  return e instanceof Error ? scrub(`${e.message}${cause}`, call.secrets) : "network error";
-}
 
 export function createUmpApiClient(options: UmpApiClientOptions): UmpSettingsApi {
   const baseUrl = options.baseUrl.replace(/\/+$/, "");
