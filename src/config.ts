@@ -262,7 +262,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel,
     jobsKey,
     defaults: { serviceProviderFqdn: get("DEFAULT_SP_FQDN"), umpInstance: get("DEFAULT_UMP_INSTANCE") },
-    runLeaseSeconds: int("RUN_LEASE_SECONDS", 60, 1, 3600),
+    runLeaseSeconds: int("RUN_LEASE_SECONDS", 15, 1, 3600),
     proofAttempts: int("TOKEN_PROOF_ATTEMPTS", 10, 1, 60),
     proofDelayMs: int("TOKEN_PROOF_DELAY_MS", 3000, 0, 60_000),
     operationPollMs: int("UMP_POLL_MS", 2000, 0, 60_000),

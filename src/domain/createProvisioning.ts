@@ -113,7 +113,7 @@ export function createProvisioning(deps: ProvisioningDeps) {
     instanceId,
     review: lifecycle.review,
     check: (customer: string, ctx: CallContext = {}) =>
-      checkDrift({ directory, ump, repo, clock, umpTarget: options.umpTarget }, customer, ctx),
+      checkDrift({ directory, ump, repo, clock, umpTarget: options.umpTarget, settle: engine.settle }, customer, ctx),
     attachCard: lifecycle.attachCard,
     approve: lifecycle.approve,
     reject: lifecycle.reject,

@@ -13,6 +13,7 @@ export type ErrorCode =
   | "throttled" // upstream kept answering 429/503/504 beyond the retry budget
   | "upstream_rejected" // upstream refused with a 4xx that retrying cannot fix
   | "upstream_failed" // upstream unreachable or 5xx
+  | "outcome_unknown" // a write got no definite answer (5xx, timeout, reset): it may have been applied
   | "config_invalid"
   | "internal";
 

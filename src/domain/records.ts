@@ -15,7 +15,19 @@ export interface Actor {
   channelUserId?: string;
 }
 
-export type RequestState = "planned" | "approved" | "running" | "succeeded" | "failed" | "rejected" | "expired";
+/**
+ * `attention`: a write's outcome is unknown and UMP could not be read back; the run keeps both secrets
+ * and waits until a restart (resume) or `check` reads UMP again and settles it.
+ */
+export type RequestState =
+  | "planned"
+  | "approved"
+  | "running"
+  | "attention"
+  | "succeeded"
+  | "failed"
+  | "rejected"
+  | "expired";
 
 export type StepName = "upsertApplication" | "addSecret" | "writeUmp" | "handoff" | "portalUrl" | "verify" | "tidy";
 export type StepStatus = "pending" | "running" | "done" | "failed" | "skipped";
@@ -59,6 +71,15 @@ export interface RunRecord {
    * a secret created but not recorded (store failure, crash) is recognised and removed.
    */
   secretIntent?: { displayName: string; at: string };
+  /** Set while (and after) the run needed attention: a write with an unknown outcome, UMP unreadable. */
+  attention?: RunAttention;
+}
+
+export interface RunAttention {
+  step: StepName;
+  /** What is unknown, in operator words (never a secret). */
+  reason: string;
+  since: string;
 }
 
 export interface RequestRecord {
@@ -107,6 +128,8 @@ export interface RegistrationRecord {
   secrets: SecretRecord[];
   ump?: { revision: number; fingerprint: string | null; portalValidated: boolean; at: string };
   lastVerification?: RunRecord["verification"];
+  /** A run of this customer needs attention (shown by `status`); cleared when it is settled. */
+  attention?: RunAttention & { requestId: string };
   createdAt: string;
   updatedAt: string;
 }

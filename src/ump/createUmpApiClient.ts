@@ -1,9 +1,12 @@
 // createUmpApiClient: the UmpSettingsApi port over fetch against the UMP-365 settings API (CONTRACT
 // section 5). It waits out throttling within a budget, and translates problem+json answers into
 // SyncbotError codes here, at the boundary, so nothing upstream sent (nor the secret we sent) travels on.
+// A write is classified: a 4xx is a definite refusal; a 5xx, timeout or dropped connection leaves its
+// outcome unknown (`outcome_unknown`: UMP may have applied it), and the caller must read UMP back.
 
 import { SyncbotError } from "../domain/errors";
 import type { CallContext, Logger, UmpOperation, UmpSettings, UmpSettingsApi, UmpSyncAppPatch } from "../domain/ports";
+import { describeNetworkError, neverSent, retryAfterMs, scrub } from "./describeNetworkError";
 
 export interface UmpRetryOptions {
   /** HTTP attempts per call, the first one included (default 5, so at most 4 retries). */
@@ -41,26 +44,13 @@ interface UmpResponse {
 }
 
 const RETRYABLE_STATUSES = new Set([429, 503]);
+/** 5xx answers that say the request was not processed at all (RFC 9110 15.6.2, 15.6.6). */
+const REFUSED_BEFORE_PROCESSING = new Set([501, 505]);
+const isWrite = (method: Method) => method !== "GET";
 const DEFAULT_BACKOFF_MS = 1_000;
 const MAX_BACKOFF_MS = 30_000;
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** Retry-After in ms (delta-seconds or HTTP date), or undefined when absent or unreadable. */
-function retryAfterMs(value: string | null, now = Date.now()): number | undefined {
-  if (value === null || value.trim() === "") return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds) && seconds >= 0) return Math.round(seconds * 1000);
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
-}
-
-/** Removes every occurrence of the given values; UMP should never echo a secret, but a detail is upstream text. */
-function scrub(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const s of secrets) if (s.length > 0) out = out.split(s).join("[redacted]");
-  return out;
-}
 
 export function createUmpApiClient(options: UmpApiClientOptions): UmpSettingsApi {
   const baseUrl = options.baseUrl.replace(/\/+$/, "");
@@ -118,6 +108,12 @@ export function createUmpApiClient(options: UmpApiClientOptions): UmpSettingsApi
           `${where}: rejected (${res.status})${said ? ` ${said}` : ""}`,
           opts,
         );
+      case isWrite(call.method) && !REFUSED_BEFORE_PROCESSING.has(res.status):
+        throw new SyncbotError(
+          "outcome_unknown",
+          `${where}: UMP failed (${res.status})${said ? ` ${said}` : ""}; it may have applied the write`,
+          { ...opts, hint: "read UMP back before deciding" },
+        );
       default:
         throw new SyncbotError(
           "upstream_failed",
@@ -137,6 +133,8 @@ export function createUmpApiClient(options: UmpApiClientOptions): UmpSettingsApi
     const url = baseUrl + call.path;
     const body = call.body === undefined ? undefined : JSON.stringify(call.body);
     let waited = 0;
+    // Whether an earlier attempt of this write may have been applied (no answer, or a 5xx).
+    let uncertain = false;
     for (let attempt = 1; ; attempt++) {
       const headers: Record<string, string> = {
         Authorization: `Bearer ${await getToken()}`,
@@ -174,15 +172,20 @@ export function createUmpApiClient(options: UmpApiClientOptions): UmpSettingsApi
       });
 
       const retryable = res === undefined || RETRYABLE_STATUSES.has(res.status);
-      if (!retryable) return res as UmpResponse;
+      if (!retryable) {
+        if (uncertain && isWrite(call.method) && res!.status >= 400) unknownOutcome(call, attempt, `${res!.status}`);
+        return res as UmpResponse;
+      }
       const status = res?.status ?? 0;
+      if ((res === undefined && !neverSent(networkError)) || status >= 500) uncertain = true;
       const wait =
         (res && retryAfterMs(res.headers.get("retry-after"))) ??
         Math.min(DEFAULT_BACKOFF_MS * 2 ** (attempt - 1), MAX_BACKOFF_MS);
       if (attempt >= maxAttempts || waited + wait > maxTotalWaitMs) {
+        if (uncertain && isWrite(call.method))
+          unknownOutcome(call, attempt, res ? `${status}` : describeNetworkError(networkError, call));
         if (res === undefined) {
-          // The fetch error names host and errno only; the request body is not part of it.
-          const reason = networkError instanceof Error ? scrub(networkError.message, call.secrets) : "network error";
+          const reason = describeNetworkError(networkError, call);
           throw new SyncbotError(
             "upstream_failed",
             `UMP ${call.method} ${call.what}: unreachable after ${attempt} attempt(s) (${reason})`,
@@ -199,6 +202,15 @@ export function createUmpApiClient(options: UmpApiClientOptions): UmpSettingsApi
       waited += wait;
       await sleep(wait);
     }
+  };
+
+  /** A write whose last attempt got no definite answer: UMP may have applied it (or an earlier attempt). */
+  const unknownOutcome = (call: Call, attempts: number, last: string): never => {
+    throw new SyncbotError(
+      "outcome_unknown",
+      `UMP ${call.method} ${call.what}: no definite answer after ${attempts} attempt(s) (last: ${last}); it may have applied the write`,
+      { hint: "read UMP back before deciding" },
+    );
   };
 
   const requireEtag = (call: Call, res: UmpResponse): string => {

@@ -116,3 +116,39 @@ describe("SIGKILL at each step, then restart", () => {
     }, 60_000);
   });
 });
+
+describe("with the default lease (RUN_LEASE_SECONDS unset)", () => {
+  let d: ProcessStack;
+  afterAll(async () => {
+    if (d) expectNoSecretIn(d.everything(), d.graph.issuedSecrets());
+    await d?.stop();
+  });
+
+  it("a restarted syncbot resumes the interrupted run within 20 s of becoming healthy", async () => {
+    d = await startProcessStack({ RUN_LEASE_SECONDS: "" }, ["litware"]);
+    await d.start();
+    await d.say("provision litware");
+    const { activityId } = d.lastCardMessage();
+    await d.press(activityId, "Review plan");
+    // Killed after UMP applied the write: the dead process's lease still runs when the next one starts.
+    const held = holdWhen(d.ump, (r) => r.phase === "after" && r.method === "PATCH" && r.path.includes("/sync-app"));
+    await d.press(activityId, "Approve", { user: USERS.approver });
+    await held;
+    await d.crash();
+    d.ump.onRequest(null);
+
+    await d.start();
+    const healthyAt = Date.now();
+    // Bounded wait: fails at 20 s instead of waiting for however long the resume takes.
+    const card = await d.waitForCard(activityId, (c) => /: (succeeded|failed)$/.test(c.body[0].text), 20_000);
+    expect(card.body[0].text).toBe("Provision for litware: succeeded");
+    const resumedAt = await d.withRepo(async (repo) => {
+      const events = (await repo.listAudit("litware", { limit: 100 })).events;
+      return Date.parse(events.find((e) => e.action === "run.resumed")!.at);
+    });
+    expect(resumedAt - healthyAt).toBeLessThan(20_000);
+    await d.withRepo((repo) =>
+      expectConsistent({ graph: d.graph, ump: d.ump, repo }, "litware", { extraAudit: ["run.resumed"] }),
+    );
+  }, 90_000);
+});

@@ -33,12 +33,20 @@ export interface RecordedRequest {
   headers: Record<string, string>;
   /** Parsed JSON body (any `clientSecret` replaced by "[redacted]"), or undefined when there was none. */
   body: unknown;
+  /** 0 when an injected fault dropped the connection or left it hanging. */
   status: number;
   at: number;
 }
 
 export interface UmpFault {
+  /** The status answered (mode "answer"); ignored by "reset" and "hang" (give any, e.g. 0). */
   status: number;
+  /**
+   * "answer" (default): answer `status`. "reset": destroy the connection without an answer (a dropped
+   * connection, ECONNRESET). "hang": never answer (the client's timeout decides). With phase "after"
+   * the write is applied first, so the client cannot know whether it was.
+   */
+  mode?: "answer" | "reset" | "hang";
   /** How many matching requests fail (default 1). */
   count?: number;
   /** Sent as `Retry-After`; 429 and 503 faults always carry one (default 1 second). */
@@ -109,6 +117,8 @@ interface Answer {
   status: number;
   headers?: Record<string, string>;
   body?: unknown;
+  /** Injected: drop the connection or never answer instead of sending this. */
+  cut?: "reset" | "hang";
 }
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -193,7 +203,7 @@ export async function startUmpEmulator(opts: UmpEmulatorOptions): Promise<UmpEmu
   const operations = new Map<string, Operation>();
   const idempotency = new Map<string, StoredAnswer>();
   const pendingValidationFailures = new Map<string, string>();
-  const faults: Array<Required<Pick<UmpFault, "status" | "count" | "phase">> & UmpFault> = [];
+  const faults: Array<Required<Pick<UmpFault, "status" | "count" | "phase" | "mode">> & UmpFault> = [];
   const requests: RecordedRequest[] = [];
   const polls = opts.portalValidationPolls ?? 1;
   let latencyMs = opts.latencyMs ?? 0;
@@ -223,6 +233,7 @@ export async function startUmpEmulator(opts: UmpEmulatorOptions): Promise<UmpEmu
     );
     const retryAfter = fault.retryAfterSeconds ?? (fault.status === 429 || fault.status === 503 ? 1 : undefined);
     if (retryAfter !== undefined) answer.headers = { ...answer.headers, "retry-after": String(retryAfter) };
+    if (fault.mode !== "answer") answer.cut = fault.mode;
     return answer;
   };
 
@@ -488,7 +499,7 @@ export async function startUmpEmulator(opts: UmpEmulatorOptions): Promise<UmpEmu
     if (requestHook) await requestHook({ method, path, phase: "before" });
     let answer = await route(req, path, body, bodyError);
     // "after" faults hit only requests that got through (the write is applied, the answer is lost).
-    if (answer.status < 400) answer = takeFault(method, path, "after") ?? answer;
+    if (answer.status < 400 && !answer.cut) answer = takeFault(method, path, "after") ?? answer;
 
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(req.headers)) {
@@ -499,11 +510,14 @@ export async function startUmpEmulator(opts: UmpEmulatorOptions): Promise<UmpEmu
       path,
       headers,
       body: bodyError ? "[invalid json]" : redact(body),
-      status: answer.status,
+      status: answer.cut ? 0 : answer.status,
       at,
     });
 
     if (requestHook) await requestHook({ method, path, phase: "after", status: answer.status });
+    if (answer.cut === "reset") return void req.socket.destroy();
+    // Held until the client gives up (its socket closes) or the emulator closes.
+    if (answer.cut === "hang") return;
     const payload = answer.body === undefined ? "" : JSON.stringify(answer.body);
     res.writeHead(answer.status, answer.headers ?? {});
     res.end(payload);
@@ -542,7 +556,7 @@ export async function startUmpEmulator(opts: UmpEmulatorOptions): Promise<UmpEmu
     addInstance,
     settings: (instance) => structuredClone(mustGet(instance)),
     injectFault: (fault) => {
-      faults.push({ ...fault, count: fault.count ?? 1, phase: fault.phase ?? "before" });
+      faults.push({ ...fault, count: fault.count ?? 1, phase: fault.phase ?? "before", mode: fault.mode ?? "answer" });
     },
     setLatency: (ms) => {
       latencyMs = ms;

@@ -359,6 +359,61 @@ describe("createUmpApiClient against the UMP emulator", () => {
     expect(notices).toEqual([{ service: "ump", attempt: 1, maxAttempts: 1, waitMs: 1000, status: 0 }]);
   });
 
+  describe("a write's outcome: definite refusal or unknown (UMP may have applied it)", () => {
+    const patchWith = async (
+      fault: Parameters<UmpEmulator["injectFault"]>[0],
+      opts: Partial<UmpApiClientOptions> = {},
+    ) => {
+      const instance = newInstance();
+      const c = client({ timeoutMs: 200, ...opts });
+      const { etag } = await c.getSettings(instance);
+      emu.injectFault({ count: 20, ...fault, match: { method: "PATCH", pathIncludes: instance } });
+      const err = await caught(c.patchSyncApp(instance, etag, { clientId: CLIENT_ID }, key()));
+      emu.clearFaults();
+      return { err, applied: emu.settings(instance).syncApp.clientId === CLIENT_ID };
+    };
+
+    for (const status of [500, 502, 504]) {
+      it(`${status} after the write was applied: outcome_unknown, not retried`, async () => {
+        const { err, applied } = await patchWith({ status, phase: "after" });
+        expect(applied).toBe(true);
+        expect(err.code).toBe("outcome_unknown");
+        expect(err.status).toBe(status);
+        expect(emu.requests.filter((r) => r.method === "PATCH")).toHaveLength(1);
+      });
+    }
+
+    it("a dropped connection and a hanging UMP: retried (replays), then outcome_unknown", async () => {
+      const reset = await patchWith({ status: 0, mode: "reset", phase: "after" }, { retry: { maxAttempts: 3 } });
+      expect(reset.applied).toBe(true);
+      expect(reset.err.code).toBe("outcome_unknown");
+      const hang = await patchWith({ status: 0, mode: "hang", phase: "before" }, { retry: { maxAttempts: 2 } });
+      expect(hang.applied).toBe(false);
+      expect(hang.err.code).toBe("outcome_unknown");
+      expect(hang.err.message).toMatch(/timed out/);
+    });
+
+    it("4xx, 429 beyond the budget, 501 and a refused connection are definite; reads never say outcome_unknown", async () => {
+      for (const status of [400, 409, 422]) expect((await patchWith({ status })).err.code).toBe("upstream_rejected");
+      expect((await patchWith({ status: 429, retryAfterSeconds: 0 }, { retry: { maxAttempts: 2 } })).err.code).toBe(
+        "throttled",
+      );
+      expect((await patchWith({ status: 501 })).err.code).toBe("upstream_failed");
+      const refused = createUmpApiClient({
+        baseUrl: "http://127.0.0.1:1/api/ump-adapter/v1",
+        token: TOKEN,
+        retry: { maxAttempts: 2 },
+        sleep: async () => {},
+      });
+      expect((await caught(refused.patchSyncApp("x", '"e"', { clientId: CLIENT_ID }, key()))).code).toBe(
+        "upstream_failed",
+      );
+      const instance = newInstance();
+      emu.injectFault({ status: 502, match: { method: "GET", pathIncludes: instance } });
+      expect((await caught(client().getSettings(instance))).code).toBe("upstream_failed");
+    });
+  });
+
   it("never lets the secret reach an error, a log line or a recorded request, whatever fails", async () => {
     const secret = "S3cr~" + randomUUID() + "~value";
     const lines: string[] = [];
@@ -422,8 +477,8 @@ describe("createUmpApiClient against the UMP emulator", () => {
       "upstream_rejected",
       "upstream_rejected",
       "precondition_failed",
-      "throttled",
-      "upstream_failed",
+      "outcome_unknown",
+      "outcome_unknown",
       "upstream_rejected",
       "upstream_failed",
     ]);

@@ -426,3 +426,60 @@ describe("run engine: the per-customer lock", () => {
     expect((await repo.getLock("contoso"))?.requestId).toBe("req-other");
   });
 });
+
+describe("a write whose outcome nobody could settle (invariant 9)", () => {
+  it("parks the run in attention without compensating; settle re-runs the step as interrupted and finishes", async () => {
+    const journal: Journal = [];
+    let umpReadable = false;
+    const writeUmp = fakeStep("writeUmp", journal, {
+      async run(ctx) {
+        journal.push(`writeUmp:run${ctx.interrupted ? ":interrupted" : ""}`);
+        if (!umpReadable) throw new SyncbotError("outcome_unknown", "UMP answered 502 and could not be read back");
+        return { status: "done", detail: "read back: UMP holds the new secret" };
+      },
+    });
+    const steps = [fakeStep("addSecret", journal), writeUmp, fakeStep("verify", journal)];
+    const { repo, engine } = setup(steps);
+    await repo.createRequest(approvedRequest());
+    const parked = await engine("A").execute("req-1");
+    expect(parked.state).toBe("attention");
+    expect(parked.run!.attention).toMatchObject({
+      step: "writeUmp",
+      reason: "UMP answered 502 and could not be read back",
+    });
+    expect(parked.run!.steps.map((s) => s.status)).toEqual(["done", "running", "pending"]);
+    expect(journal.filter((j) => j.includes("compensate"))).toEqual([]);
+    expect(await repo.store.get("locks", "contoso")).toBeNull();
+
+    // Still unreadable: stays in attention. Readable again: the step re-runs (interrupted) and the run ends.
+    expect((await engine("B").settle("contoso"))[0]!.state).toBe("attention");
+    umpReadable = true;
+    const [settled] = await engine("B").settle("contoso");
+    expect(settled!.state).toBe("succeeded");
+    expect(journal).toContain("writeUmp:run:interrupted");
+    expect(journal.filter((j) => j === "addSecret:write")).toHaveLength(1);
+    expect(await auditActions(repo)).toEqual(expect.arrayContaining(["run.attention", "run.settled", "run.succeeded"]));
+  });
+
+  it("a compensation that cannot read UMP parks the run instead of failing it", async () => {
+    const journal: Journal = [];
+    const addSecret = fakeStep("addSecret", journal, {
+      async compensate() {
+        journal.push("addSecret:kept");
+        throw new SyncbotError("outcome_unknown", "UMP could not be read back, so the new secret is kept.");
+      },
+    });
+    const failing = fakeStep("writeUmp", journal, {
+      async run() {
+        throw new SyncbotError("upstream_failed", "UMP does not hold the new values");
+      },
+    });
+    const { repo, engine } = setup([addSecret, failing]);
+    await repo.createRequest(approvedRequest());
+    const done = await engine("A").execute("req-1");
+    expect(done.state).toBe("attention");
+    expect(done.run!.attention!.reason).toMatch(/new secret is kept/);
+    expect(journal).toContain("addSecret:kept");
+    expect(await auditActions(repo)).not.toContain("run.failed");
+  });
+});

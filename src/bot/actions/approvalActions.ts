@@ -5,7 +5,7 @@
 
 import { describeError } from "../../domain/errors";
 import type { Actor } from "../../domain/records";
-import { actorOf, UNIDENTIFIED } from "../actorOf";
+import { actorOf, referenceOf, UNIDENTIFIED } from "../actorOf";
 import { afterResponse } from "../afterResponse";
 import { answerInTime } from "../answerInTime";
 import type { BotKit, CardAction, InvokeAnswer } from "../botKit";
@@ -29,7 +29,7 @@ const approve: CardAction = {
         );
         return refusal;
       }
-      await showOn(kit, pressedCardId, result.request.id, result.request.cardActivityId);
+      await showOn(kit, context, pressedCardId, result.request.id, result.request.cardActivityId);
       afterResponse(context, () => {
         void kit.provisioning
           .execute(requestId)
@@ -57,7 +57,7 @@ const reject: CardAction = {
         refusal = approvalCard(kit.cardView(result.request, result.reason));
         return refusal;
       }
-      await showOn(kit, context.activity.replyToId, result.request.id, result.request.cardActivityId);
+      await showOn(kit, context, context.activity.replyToId, result.request.id, result.request.cardActivityId);
       return approvalCard(kit.cardView(result.request));
     })();
     return answerInTime(kit.log, work, checking(actor, "reject"), (answer) =>
@@ -76,9 +76,16 @@ function checking(actor: Actor, what: "approve" | "reject"): string {
  * A decision pressed on another copy of the request's card (e.g. a re-posted one): that message becomes
  * the request's card from now on, so later states reach the copy people are looking at.
  */
-async function showOn(kit: BotKit, pressedCardId: string | undefined, requestId: string, current?: string) {
+async function showOn(
+  kit: BotKit,
+  context: Parameters<CardAction["run"]>[0],
+  pressedCardId: string | undefined,
+  requestId: string,
+  current?: string,
+) {
   if (!pressedCardId || pressedCardId === current) return;
-  await kit.provisioning.attachCard(requestId, pressedCardId);
+  // Binds only a request without a card, and only from its own conversation (a press elsewhere never re-points it).
+  await kit.provisioning.attachCard(requestId, pressedCardId, referenceOf(context));
   const request = await kit.repo.getRequest(requestId);
   if (request) kit.onRequestChanged(request);
 }

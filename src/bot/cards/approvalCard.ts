@@ -24,6 +24,10 @@ const STATE_LINES: Record<RequestRecord["state"], [string, string]> = {
   planned: ["Waiting for approval.", "Default"],
   approved: ["Approved; starting.", "Good"],
   running: ["Applying the plan…", "Accent"],
+  attention: [
+    "Needs attention: UMP did not confirm a write and could not be read back. Every secret is kept; syncbot reads UMP again on restart and on `check <customer>`, and finishes the run.",
+    "Attention",
+  ],
   succeeded: ["Done.", "Good"],
   failed: ["Failed.", "Attention"],
   rejected: ["Rejected; nothing was changed.", "Warning"],
@@ -89,7 +93,7 @@ export function approvalCard(view: ApprovalView): Card {
       : "";
 
   return renderCard("approval", {
-    title: `${r.kind === "rotate" ? "Rotate the secret" : "Provision"} for ${r.customer}: ${r.state === "planned" ? "approval needed" : r.state}`,
+    title: `${r.kind === "rotate" ? "Rotate the secret" : "Provision"} for ${r.customer}: ${r.state === "planned" ? "approval needed" : r.state === "attention" ? "needs attention" : r.state}`,
     stateLine,
     stateColor,
     selfApprovalWarning,

@@ -8,7 +8,7 @@ import { CARD_BUDGET_BYTES, cardBytes } from "./cardSize";
 import { markdownText as md } from "./markdownText";
 import { type Card, daysLeft, fact, renderCard, utc } from "./renderCard";
 
-export type Health = "failed" | "expired" | "drifted" | "expiring" | "healthy";
+export type Health = "attention" | "failed" | "expired" | "drifted" | "expiring" | "healthy";
 
 export interface StatusEntry {
   registration: RegistrationRecord;
@@ -23,8 +23,9 @@ export const PAGE_SIZE = 10;
 const EXPIRING_DAYS = 30;
 const SECRETS_SHOWN = 8;
 const SOONEST_LISTED = 5;
-const HEALTH_ORDER: Health[] = ["failed", "expired", "drifted", "expiring", "healthy"];
+const HEALTH_ORDER: Health[] = ["attention", "failed", "expired", "drifted", "expiring", "healthy"];
 const HEALTH_WORDS: Record<Health, string> = {
+  attention: "needing attention",
   failed: "failed",
   expired: "expired",
   drifted: "drifted",
@@ -48,6 +49,13 @@ export function assessRegistrations(
       .sort((a, b) => Date.parse(a.endDateTime) - Date.parse(b.endDateTime))[0];
     const days = soonest ? daysLeft(soonest.endDateTime, now) : undefined;
     const umpMismatch = r.ump && !r.secrets.some((s) => s.fingerprint === r.ump?.fingerprint && s.status === "active");
+    if (r.attention)
+      return {
+        registration,
+        soonest,
+        health: "attention",
+        problem: `NEEDS ATTENTION: ${truncate(r.attention.reason, 200)} (check ${r.customer} settles it)`,
+      };
     if (failedCustomers.has(r.customer))
       return { registration, soonest, health: "failed", problem: "FAILED: the last request failed" };
     if (days !== undefined && days < 0)

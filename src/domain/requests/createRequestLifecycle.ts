@@ -148,9 +148,15 @@ export function createRequestLifecycle(deps: RequestLifecycleDeps) {
     return { kind: "planned", request };
   }
 
-  async function attachCard(requestId: string, activityId: string) {
+  /**
+   * Binds the request to the card that shows it, once: a request stays bound to the conversation and
+   * card it was created in (invariant 12), so a press from another conversation never re-points it.
+   */
+  async function attachCard(requestId: string, activityId: string, from?: ConversationRef) {
     await repo.updateRequest(requestId, (r) =>
-      r.cardActivityId === activityId ? null : { ...r, cardActivityId: activityId },
+      r.cardActivityId || (from && conversationIdOf(from) !== conversationIdOf(r.conversation))
+        ? null
+        : { ...r, cardActivityId: activityId },
     );
   }
 
@@ -223,4 +229,9 @@ export function createRequestLifecycle(deps: RequestLifecycleDeps) {
   }
 
   return { review, attachCard, approve, reject, expire };
+}
+
+/** The conversation a Bot Framework conversation reference points to. */
+function conversationIdOf(ref: ConversationRef): unknown {
+  return (ref.conversation as { id?: unknown } | undefined)?.id;
 }

@@ -1,19 +1,22 @@
 // When a step fails, the steps that completed undo what they left (last first), so a failed run
-// leaves nothing half-done behind; a compensation that fails itself is logged, never thrown.
+// leaves nothing half-done behind. A compensation that fails itself is logged, never thrown; one that
+// cannot decide (UMP unreadable, so it keeps a secret UMP may hold) says so, and the run needs attention.
 
-import { describeError } from "../errors";
+import { describeError, isSyncbotError } from "../errors";
 import type { Logger } from "../ports";
 import type { RequestRecord, StepName } from "../records";
 import type { Repository } from "../repository";
 import type { RunContext, Step } from "./step";
 
+/** Resolves the reason the run cannot be settled now, or null when every compensation decided. */
 export async function compensateCompleted<Ctx extends RunContext>(
   steps: ReadonlyArray<Step<Ctx>>,
   request: RequestRecord,
   failed: StepName,
   deps: { repo: Repository; logger: Logger; contextFor: (base: RunContext) => Ctx },
-): Promise<void> {
+): Promise<string | null> {
   const done = new Set(request.run!.steps.filter((s) => s.status === "done").map((s) => s.name));
+  let unsettled: string | null = null;
   for (const step of [...steps].reverse()) {
     if (!step.compensate || !(done.has(step.name) || step.name === failed)) continue;
     const current = (await deps.repo.getRequest(request.id))!;
@@ -31,11 +34,10 @@ export async function compensateCompleted<Ctx extends RunContext>(
         failed,
       );
     } catch (e) {
-      deps.logger.error("compensation failed", {
-        requestId: request.id,
-        step: step.name,
-        error: describeError(e).message,
-      });
+      const d = describeError(e);
+      if (isSyncbotError(e, "outcome_unknown")) unsettled = d.message;
+      else deps.logger.error("compensation failed", { requestId: request.id, step: step.name, error: d.message });
     }
   }
+  return unsettled;
 }

@@ -2,7 +2,8 @@
 // keeps keyId, hint, expiry and fingerprint. A secret that never reached UMP (or the hand-off) is
 // removed again when the run fails, and one whose value a restart lost is replaced on resume.
 
-import { describeError } from "../errors";
+import { describeError, SyncbotError } from "../errors";
+import type { UmpSettings } from "../ports";
 import type { SecretRecord } from "../records";
 import { addMonths } from "../spec";
 import { forgetSecret, recordSecret } from "./registrationWrites";
@@ -129,25 +130,29 @@ export const addSecret: ProvisioningStep = {
       !(failed === "writeUmp" || failed === "addSecret" || failed === "verify" || failed === "handoff")
     )
       return;
+    // Never remove a secret UMP holds (invariant 9): read UMP back first; unreadable → keep it.
+    const umpHolds = await umpHoldsSecret(ctx, secret.fingerprint);
+    if (umpHolds !== false)
+      throw new SyncbotError(
+        "outcome_unknown",
+        umpHolds === true
+          ? `UMP holds the new secret ${secret.keyId}, so it is kept.`
+          : `UMP could not be read back (${umpHolds}), so the new secret ${secret.keyId} is kept.`,
+      );
     try {
       await s.directory.removePassword(run.objectId!, secret.keyId, { correlationId: request.correlationId });
       await forgetSecret(s.repo, request.customer, secret.keyId, nowIso(s));
       s.held.drop(run.id);
-      await s.audit(
-        request,
-        "syncbot",
-        "secret.removed",
-        "ok",
-        `${secret.keyId} (its UMP write did not complete; the previous secret is untouched)`,
-      );
+      const where = viaUmpApi(s.options, request)
+        ? "UMP read back holds the previous secret"
+        : "it was never handed over";
+      await s.audit(request, "syncbot", "secret.removed", "ok", `${secret.keyId} (not delivered: ${where})`);
       await s.repo.updateRequest(request.id, (r) => ({
         ...r,
         run: {
           ...r.run!,
           steps: r.run!.steps.map((st) =>
-            st.name === "addSecret"
-              ? { ...st, detail: `${st.detail ?? ""} — removed again, UMP never received it` }
-              : st,
+            st.name === "addSecret" ? { ...st, detail: `${st.detail ?? ""} — removed again, ${where}` } : st,
           ),
         },
       }));
@@ -170,11 +175,33 @@ async function valueLost(ctx: StepContext): Promise<boolean> {
   if (consumed?.status === "done" || (!api && run.handoff)) return false;
   // The process may have died after UMP applied the write but before the step was recorded: then UMP
   // already holds this secret, and replacing it would only churn a working credential.
+  // A run that waits for attention is settled by its UMP step, which reads UMP back itself.
+  if (run.attention?.step === "writeUmp") return false;
   if (api && s.ump) {
-    const { settings } = await s.ump.getSettings(spec.umpInstance, { correlationId: r.correlationId });
+    let settings: UmpSettings;
+    try {
+      ({ settings } = await s.ump.getSettings(spec.umpInstance, { correlationId: r.correlationId }));
+    } catch (e) {
+      throw new SyncbotError(
+        "outcome_unknown",
+        `UMP could not be read back on resume (${describeError(e).message}); the secret is kept`,
+      );
+    }
     if (settings.syncApp.clientSecret.fingerprint === run.newSecret.fingerprint) return false;
   }
   return true;
+}
+
+/** true / false from UMP's fingerprint; in hand-off mode UMP is not syncbot's to read (false); else why unreadable. */
+async function umpHoldsSecret(ctx: StepContext, fingerprint: string): Promise<boolean | string> {
+  const { services: s, request, spec } = ctx;
+  if (!viaUmpApi(s.options, request) || !s.ump) return false;
+  try {
+    const { settings } = await s.ump.getSettings(spec.umpInstance, { correlationId: request.correlationId });
+    return settings.syncApp.clientSecret.fingerprint === fingerprint;
+  } catch (e) {
+    return describeError(e).message;
+  }
 }
 
 /** addPassword may have succeeded without the run recording it (the store failed): remove what the intent names. */

@@ -1,6 +1,7 @@
-// Step: set UMP's Customer Authentication Portal URL and wait for UMP to validate it (api mode).
+// Step: set UMP's Customer Authentication Portal URL and wait for UMP to validate it (api mode). A PUT
+// without a definite answer is decided by reading UMP back; UMP unreadable → the run needs attention.
 
-import { SyncbotError } from "../errors";
+import { describeError, isSyncbotError, SyncbotError } from "../errors";
 import { type ProvisioningStep, umpSettingsFor } from "./stepContext";
 
 export const portalUrl: ProvisioningStep = {
@@ -16,19 +17,28 @@ export const portalUrl: ProvisioningStep = {
       const portal = settings.customerAuthenticationPortalUrl;
       if (portal.value === spec.portalUrl && portal.validationStatus === "Valid")
         return { status: "done", detail: "validated", patch: { umpRevision: settings.revision } };
+      const key = `${run.id}-portal-${attempt}`;
+      const put = () => s.ump!.putPortalUrl(spec.umpInstance, etag, spec.portalUrl, key, call);
       let operationId: string;
       try {
         await ctx.fence();
-        ({ operationId } = await s.ump.putPortalUrl(
-          spec.umpInstance,
-          etag,
-          spec.portalUrl,
-          `${run.id}-portal-${attempt}`,
-          call,
-        ));
+        ({ operationId } = await put());
       } catch (e) {
         if (e instanceof SyncbotError && e.code === "precondition_failed" && attempt < 3) continue;
-        throw e;
+        if (!isSyncbotError(e, "outcome_unknown")) throw e;
+        // Unknown whether UMP took it: read back. Applied → the same request (same Idempotency-Key)
+        // replays UMP's first answer with the operation id; not applied → submit afresh.
+        const after = await s.ump.getSettings(spec.umpInstance, call).catch((r: unknown) => {
+          throw new SyncbotError(
+            "outcome_unknown",
+            `${e.message}; UMP could not be read back (${describeError(r).message})`,
+          );
+        });
+        if (after.settings.customerAuthenticationPortalUrl.value !== spec.portalUrl) {
+          if (attempt < 3) continue;
+          throw new SyncbotError("upstream_failed", `${e.message}. Read back: UMP did not take the portal URL.`);
+        }
+        ({ operationId } = await put());
       }
       for (let poll = 0; poll < s.options.operationPollAttempts; poll++) {
         const op = await s.ump.getOperation(operationId, call);

@@ -1,5 +1,5 @@
-// Step: remove the secrets the plan replaces (a rotated one only after its grace period) and any
-// leftover of this run's retried addPassword; the registration record follows.
+// Step: remove the secrets the plan replaces (a rotated one only after its grace period, never the
+// one UMP holds) and any leftover of this run's retried addPassword; the registration record follows.
 
 import { newRegistration } from "./registrationWrites";
 import { nowIso, type ProvisioningStep, secretDisplayName } from "./stepContext";
@@ -13,12 +13,16 @@ export const tidy: ProvisioningStep = {
     const app = s.reads(run.id).app ?? (await s.directory.getApplication(objectId, call));
     const registration = await s.repo.getRegistration(request.customer);
     const recorded = new Set((registration?.secrets ?? []).map((r) => r.keyId));
+    // Never remove a secret UMP holds (invariant 9), whatever the plan said when it was made.
+    const umpFingerprint = registration?.ump?.fingerprint;
+    const umpHolds = (keyId: string) =>
+      !!umpFingerprint && registration!.secrets.some((r) => r.keyId === keyId && r.fingerprint === umpFingerprint);
     const removed: string[] = [];
     const superseded: string[] = [];
     const graceUntil = new Date(s.clock.now().getTime() + s.options.graceHours * 3_600_000).toISOString();
     for (const change of request.plan.changes) {
       if (change.kind !== "secret.remove") continue;
-      if (change.keyId === run.newSecret?.keyId) continue;
+      if (change.keyId === run.newSecret?.keyId || umpHolds(change.keyId)) continue;
       if (change.reason === "superseded" && s.options.graceHours > 0) {
         superseded.push(change.keyId);
         continue;
