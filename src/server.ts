@@ -25,7 +25,14 @@ export function createServer(deps: ServerDeps): restify.Server {
   server.use(restify.plugins.queryParser({ mapParams: false }));
 
   server.post("/api/messages", async (req, res) => {
-    await deps.bot.process(req as never, guardedResponse(res, deps.logger) as never);
+    try {
+      await deps.bot.process(req as never, guardedResponse(res, deps.logger) as never);
+    } catch (e) {
+      // botbuilder validates the activity's shape before its own try (zod, validateAndFixActivity) and
+      // throws: that is the sender's malformed request, answered without the internal message.
+      deps.logger.warn("activity refused", { status: 400, reason: describeError(e).message.slice(0, 200) });
+      if (!res.headersSent) res.send(400, { error: "bad_request", message: "The activity is malformed." });
+    }
   });
 
   server.post("/api/jobs/expiry-sweep", async (req, res) => {

@@ -126,6 +126,21 @@ describe("HTTP surface", () => {
     expect(await stack.bot.repo.listRequests()).toHaveLength(0);
   });
 
+  it("answers a malformed activity with 400 and no internal detail, and keeps serving", async () => {
+    stack = await startStack();
+    for (const body of ['{"type":5,"serviceUrl":{}}', '{"serviceUrl":"x"}']) {
+      const res = await fetch(`${stack.url}/api/messages`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body,
+      });
+      expect(res.status).toBe(400);
+      expect(await res.json()).toEqual({ error: "bad_request", message: "The activity is malformed." });
+    }
+    expect((await stack.say("help")).status).toBe(200);
+    expect(stack.connector.activities.length).toBeGreaterThan(0);
+  });
+
   it("refuses a wrong x-jobs-key of any length and accepts the right one", async () => {
     stack = await startStack();
     const sweep = (key?: string) =>
