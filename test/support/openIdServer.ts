@@ -1,6 +1,9 @@
 // startOpenIdServer: a local stand-in for the Bot Framework's OpenID metadata and JWKS
 // (login.botframework.com/v1/.well-known/openidconfiguration), so a test can run syncbot with
 // BOT_AUTH=enabled and sign the channel's JWTs itself (RS256, as the Bot Connector does), or forge them.
+// Shape per "Authentication with the Bot Connector API" (learn.microsoft.com/azure/bot-service/rest-api/
+// bot-framework-rest-connector-authentication): an OpenID document whose jwks_uri lists the signing
+// keys; the token's iss is the channel issuer, aud the bot's app id, serviceurl the activity's serviceUrl.
 
 import { createSign, generateKeyPairSync, type KeyObject, randomUUID } from "node:crypto";
 import { createServer } from "node:http";
