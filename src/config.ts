@@ -5,6 +5,7 @@ import type { ApprovalPolicy } from "./domain/approval";
 import { SyncbotError } from "./domain/errors";
 import type { LogLevel } from "./domain/ports";
 import type { StoreConfig } from "./store/createStore";
+import { weakKeyReason } from "./weakKeyReason";
 
 export type MicrosoftAppType = "SingleTenant" | "MultiTenant" | "UserAssignedMSI";
 export type GraphCredentialKind = "managed-identity" | "client-secret" | "client-certificate" | "default" | "none";
@@ -165,8 +166,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const rawKey = get("HANDOFF_KEY");
   if (rawKey) {
     handoffKey = Buffer.from(rawKey, "base64");
-    if (handoffKey.length !== 32) {
-      problems.push("HANDOFF_KEY must be 32 random bytes, base64-encoded (openssl rand -base64 32)");
+    const weak = handoffKey.length === 32 ? weakKeyReason(handoffKey) : undefined;
+    if (handoffKey.length !== 32 || weak) {
+      problems.push(
+        `HANDOFF_KEY must be 32 random bytes, base64-encoded (openssl rand -base64 32)${weak ? `; this one ${weak}` : ""}`,
+      );
       handoffKey = undefined;
     }
   } else if (umpTarget === "handoff") problems.push("UMP_TARGET=handoff needs HANDOFF_KEY (32 bytes, base64)");
@@ -220,7 +224,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     problems.push(`REMINDER_DAYS must be whole days from 1 to 365, comma-separated (got "${get("REMINDER_DAYS")}")`);
 
   const jobsKey = get("JOBS_KEY");
+  const weakJobsKey = jobsKey ? weakKeyReason(Buffer.from(jobsKey, "utf8")) : undefined;
   if (jobsKey && jobsKey.length < 16) problems.push("JOBS_KEY must be at least 16 characters");
+  else if (weakJobsKey) problems.push(`JOBS_KEY must be random (openssl rand -base64 32); this one ${weakJobsKey}`);
+
+  const allowSelfApproval = bool("ALLOW_SELF_APPROVAL", false);
+  if (allowSelfApproval && botAuth !== "disabled")
+    problems.push(
+      "ALLOW_SELF_APPROVAL=true is refused unless BOT_AUTH=disabled (local development only): four-eyes stays on in production",
+    );
 
   const logLevel = oneOf("LOG_LEVEL", ["debug", "info", "warn", "error"] as const, "info");
   const port = int("PORT", 3978, 0, 65535);
@@ -255,7 +267,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     approvalPolicy,
     approverIds,
     approvalTtlHours: int("APPROVAL_TTL_HOURS", 24, 0.01, 24 * 14, true),
-    allowSelfApproval: bool("ALLOW_SELF_APPROVAL", false),
+    allowSelfApproval,
     reminderDays: [...new Set(reminderDays)].sort((a, b) => b - a),
     rotationGraceHours: int("ROTATION_GRACE_HOURS", 24, 0, 24 * 30),
     sweepIntervalHours: int("SWEEP_INTERVAL_HOURS", 24, 0, 24 * 7),

@@ -12,9 +12,16 @@ async function main() {
   }
   const { config } = loaded;
   const bot = await createBot(config);
-  const url = await bot.listen();
+  // Without JWT validation anyone who reaches the port could claim any identity: loopback only then.
+  const host = config.botAuth === "disabled" ? "127.0.0.1" : "0.0.0.0";
+  const url = await bot.listen(config.port, host);
+  if (config.botAuth === "disabled")
+    bot.logger.warn("BOT_AUTH=disabled: activities are not authenticated; listening on loopback only (127.0.0.1)", {
+      host,
+    });
   bot.logger.info("syncbot listening", {
     url,
+    host,
     messages: `${url}/api/messages`,
     store: config.store.kind,
     umpTarget: config.umpTarget,

@@ -1,12 +1,13 @@
 // createServer: the HTTP surface of syncbot (CONTRACT section 3) on restify. Built here, listened to in
 // index.ts, so tests boot the whole bot in-process on port 0.
 
-import { timingSafeEqual } from "node:crypto";
 import restify from "restify";
 import type { TeamsBot } from "./bot/createTeamsBot";
+import { AUTH_FAILURE_ANSWER, classifyAuthFailure } from "./classifyAuthFailure";
 import { describeError } from "./domain/errors";
 import type { Logger } from "./domain/ports";
 import type { Sweeper } from "./domain/createSweeper";
+import { sameSecret } from "./sameSecret";
 import type { HandoffPages } from "./ump/createHandoff";
 
 export interface ServerDeps {
@@ -24,7 +25,14 @@ export function createServer(deps: ServerDeps): restify.Server {
   server.use(restify.plugins.queryParser({ mapParams: false }));
 
   server.post("/api/messages", async (req, res) => {
-    await deps.bot.process(req as never, res as never);
+    try {
+      await deps.bot.process(req as never, guardedResponse(res, deps.logger) as never);
+    } catch (e) {
+      // botbuilder validates the activity's shape before its own try (zod, validateAndFixActivity) and
+      // throws: that is the sender's malformed request, answered without the internal message.
+      deps.logger.warn("activity refused", { status: 400, reason: describeError(e).message.slice(0, 200) });
+      if (!res.headersSent) res.send(400, { error: "bad_request", message: "The activity is malformed." });
+    }
   });
 
   server.post("/api/jobs/expiry-sweep", async (req, res) => {
@@ -82,23 +90,63 @@ export function createServer(deps: ServerDeps): restify.Server {
 
   if (deps.handoff) {
     const pages = deps.handoff;
-    server.get("/handoff/:token", async (req, res) => {
-      const page = await pages.open(String(req.params.token ?? ""));
-      res.writeHead(page.status, {
-        "content-type": "text/html; charset=utf-8",
-        "cache-control": "no-store",
-        "referrer-policy": "no-referrer",
-        "x-content-type-options": "nosniff",
-        "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'",
-      });
+    // GET shows a Reveal button and changes nothing (link scanners such as Safe Links fetch URLs);
+    // only the POST that button sends reveals the values and uses the link up (CONTRACT section 6).
+    const send = (res: restify.Response, page: { status: number; html: string }) => {
+      res.writeHead(page.status, HANDOFF_HEADERS);
       res.end(page.html);
-    });
+    };
+    server.get("/handoff/:token", async (req, res) => send(res, await pages.open(String(req.params.token ?? ""))));
+    server.post("/handoff/:token", async (req, res) => send(res, await pages.reveal(String(req.params.token ?? ""))));
   }
   return server;
 }
 
-function sameSecret(given: string, expected: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
+const HANDOFF_HEADERS = {
+  "content-type": "text/html; charset=utf-8",
+  "cache-control": "no-store",
+  pragma: "no-cache",
+  "referrer-policy": "no-referrer",
+  "x-content-type-options": "nosniff",
+  "x-frame-options": "DENY",
+  "content-security-policy":
+    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+};
+
+/**
+ * botbuilder ends a failed request itself (status + the raw error message). This stands in for the
+ * response it writes to, so a failure is answered with the right status and no internal detail.
+ */
+function guardedResponse(res: restify.Response, logger: Logger) {
+  let status = 200;
+  let body: unknown;
+  return {
+    status(code: number) {
+      status = code;
+      return this;
+    },
+    header(name: string, value: string) {
+      res.header(name, value);
+      return this;
+    },
+    send(b: unknown) {
+      body = b;
+      return this;
+    },
+    end() {
+      const failure =
+        status === 401 || (status >= 500 && typeof body === "string")
+          ? classifyAuthFailure(status, String(body ?? ""))
+          : null;
+      if (failure) {
+        logger.warn("activity refused", { status, failure, reason: String(body ?? "").slice(0, 200) });
+        const answer = AUTH_FAILURE_ANSWER[failure];
+        res.send(answer.status, answer.body);
+      } else if (body !== undefined) res.send(status, body);
+      else {
+        res.status(status);
+        res.end();
+      }
+    },
+  };
 }

@@ -33,6 +33,8 @@ export interface HandoffRecord {
   expiresAt: string;
   operatorId: string;
   consumedAt?: string;
+  /** When the operator revealed the values (the page's POST); "Applied in UMP" is accepted only after it. */
+  revealedAt?: string;
 }
 
 const MAX_CAS_ATTEMPTS = 20;
@@ -196,7 +198,12 @@ export function createRepository(store: DocumentStore) {
     },
     /** Single use: marks consumed and drops the sealed secret in one conditional write. */
     async consumeHandoff(doc: StoredDoc<HandoffRecord>, at: string) {
-      return store.replace(C.handoffs, doc.key, { ...doc.value, sealed: "", consumedAt: at }, doc.version);
+      return store.replace(
+        C.handoffs,
+        doc.key,
+        { ...doc.value, sealed: "", consumedAt: at, revealedAt: at },
+        doc.version,
+      );
     },
     async destroyHandoff(tokenHash: string) {
       const doc = await store.get<HandoffRecord>(C.handoffs, tokenHash);

@@ -1,13 +1,14 @@
 // Hand-off mode (CONTRACT section 6): for a UMP without a settings API. The new secret is sealed with
 // AES-256-GCM under HANDOFF_KEY (never stored in clear), the operator gets a one-time link in a
-// personal chat, the page shows the values once; an unopened link's sealed secret is destroyed when
-// it expires (provisioning.expireHandoffs). Only the SHA-256 of the 256-bit link token is stored.
+// personal chat, its page shows a Reveal button and the values once, after the POST that button sends;
+// an unrevealed link's sealed secret is destroyed when it expires (provisioning.expireHandoffs). Only
+// the SHA-256 of the 256-bit link token is stored.
 
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:crypto";
 import type { HandoffPort } from "../domain/steps/handoffPort";
-import type { Clock, Logger } from "../domain/ports";
+import type { Clock, Logger, StoredDoc } from "../domain/ports";
 import type { Actor, ConversationRef } from "../domain/records";
-import type { Repository } from "../domain/repository";
+import type { HandoffRecord, Repository } from "../domain/repository";
 
 export interface HandoffDeps {
   key: Buffer;
@@ -27,8 +28,15 @@ export interface HandoffDeps {
   }) => Promise<void>;
 }
 
+type Page = { status: number; html: string };
+
 export interface HandoffPages {
+  /** GET: a page with a Reveal button; changes nothing (link scanners fetch URLs). */
   open(token: string): Promise<{ status: number; html: string }>;
+  /** POST: shows the values once, consumes the link and records when it was revealed. */
+  reveal(token: string): Promise<{ status: number; html: string }>;
+  /** Who the link was sent to and when it was revealed (for the "Applied in UMP" check). */
+  revealState(tokenHash: string): Promise<{ operatorId: string; revealedAt?: string } | null>;
 }
 
 interface Payload {
@@ -81,22 +89,24 @@ export function createHandoff(deps: HandoffDeps): HandoffPort & HandoffPages {
     },
 
     async open(token) {
-      if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return page(404, "Unknown link", "This hand-off link does not exist.");
-      const doc = await deps.repo.getHandoff(hashToken(token));
-      if (!doc) return page(404, "Unknown link", "This hand-off link does not exist.");
-      if (doc.value.consumedAt || !doc.value.sealed)
-        return page(
-          410,
-          "Link already used",
-          "This one-time link was already opened or has expired. Ask for a new secret with rotate <customer>.",
-        );
-      if (Date.parse(doc.value.expiresAt) <= deps.clock.now().getTime()) {
-        await deps.repo.destroyHandoff(doc.key);
-        return page(410, "Link expired", "This one-time link has expired and the secret it held was destroyed.");
-      }
-      // Consume first (one conditional write): of two simultaneous opens, only one sees the secret.
+      const found = await find(token);
+      if ("page" in found) return found.page;
+      return page(
+        200,
+        `UMP System Settings for ${esc(found.doc.value.customer)}`,
+        `<p>This one-time link holds the values to paste into Configuration &gt; UMP &gt; System Settings. They are shown once: press <b>Reveal</b> when you are ready to copy them (opening this page did not use the link up).</p>
+<form method="post"><button type="submit">Reveal</button></form>`,
+      );
+    },
+
+    async reveal(token) {
+      const found = await find(token);
+      if ("page" in found) return found.page;
+      const { doc } = found;
+      // Consume first (one conditional write): of two simultaneous reveals, only one sees the secret.
       const consumed = await deps.repo.consumeHandoff(doc, deps.clock.now().toISOString());
-      if (!consumed) return page(410, "Link already used", "This one-time link was already opened.");
+      if (!consumed) return page(410, "Link already used", "This one-time link was already used.");
+      deps.logger.info("hand-off revealed", { requestId: doc.value.requestId, customer: doc.value.customer });
       const v = unseal(doc.value.sealed);
       return page(
         200,
@@ -111,10 +121,32 @@ export function createHandoff(deps: HandoffDeps): HandoffPort & HandoffPages {
 </table>`,
       );
     },
+
+    async revealState(tokenHash) {
+      const doc = await deps.repo.getHandoff(tokenHash);
+      return doc ? { operatorId: doc.value.operatorId, revealedAt: doc.value.revealedAt } : null;
+    },
   };
+
+  /** The live hand-off behind `token`, or the page that says why there is none. */
+  async function find(token: string): Promise<{ page: Page } | { doc: StoredDoc<HandoffRecord> }> {
+    if (!/^[A-Za-z0-9_-]{43}$/.test(token))
+      return { page: page(404, "Unknown link", "This hand-off link does not exist.") };
+    const doc = await deps.repo.getHandoff(hashToken(token));
+    if (!doc) return { page: page(404, "Unknown link", "This hand-off link does not exist.") };
+    if (doc.value.revealedAt || doc.value.consumedAt)
+      return { page: page(410, "Link already used", `This one-time link was already used. ${ASK_AGAIN}`) };
+    // An expired link's sealed secret is destroyed by provisioning.expireHandoffs, which also removes
+    // the secret from Entra and fails the run; destroying it here would leave that secret behind.
+    if (!doc.value.sealed || Date.parse(doc.value.expiresAt) <= deps.clock.now().getTime())
+      return { page: page(410, "Link expired", `This one-time link has expired. ${ASK_AGAIN}`) };
+    return { doc };
+  }
 }
 
-function page(status: number, title: string, body: string) {
+const ASK_AGAIN = "Ask for a new secret with rotate <customer>.";
+
+function page(status: number, title: string, body: string): Page {
   return {
     status,
     html: `<!doctype html><html><head><meta charset="utf-8"><meta name="robots" content="noindex"><title>syncbot hand-off</title>

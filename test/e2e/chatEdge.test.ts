@@ -307,7 +307,9 @@ describe("tenant gate and hostile data (issue 11)", () => {
     stack = await startStack({
       env: {
         UMP_TARGET: "handoff",
-        HANDOFF_KEY: Buffer.alloc(32, 7).toString("base64"),
+        HANDOFF_KEY: Buffer.from(Array.from({ length: 32 }, (_, i) => ((i * 151 + 29) % 256) ^ 0x5a)).toString(
+          "base64",
+        ),
         PUBLIC_BASE_URL: "http://127.0.0.1:1",
       },
     });

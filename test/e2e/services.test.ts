@@ -24,7 +24,12 @@ beforeEach(async () => {
   clock.t = Date.now();
   stack = await startStack({
     clock,
-    env: { HANDOFF_KEY: Buffer.alloc(32, 9).toString("base64"), PUBLIC_BASE_URL: "http://127.0.0.1:1" },
+    env: {
+      HANDOFF_KEY: Buffer.from(Array.from({ length: 32 }, (_, i) => (i * i * 37 + i * 11 + 5) % 256)).toString(
+        "base64",
+      ),
+      PUBLIC_BASE_URL: "http://127.0.0.1:1",
+    },
   });
 });
 afterEach(async () => {
@@ -40,7 +45,8 @@ async function takeHandoff(nth: number) {
   );
   const card = dm.activity.attachments[0].content;
   const token = JSON.stringify(card).match(/\/handoff\/([A-Za-z0-9_-]{43})/)![1]!;
-  const html = await (await fetch(`${stack.url}/handoff/${token}`)).text();
+  // The page's Reveal button POSTs to the link; the GET alone shows no value.
+  const html = await (await fetch(`${stack.url}/handoff/${token}`, { method: "POST" })).text();
   const secret = html
     .match(/Client secret<\/th><td><code>([^<]+)<\/code>/)![1]!
     .replace(/&#(\d+);/g, (_m, c) => String.fromCharCode(Number(c)));

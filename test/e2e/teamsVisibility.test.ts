@@ -202,7 +202,9 @@ describe("every button's result is visible to a second user", () => {
     stack = await startStack({
       env: {
         UMP_TARGET: "handoff",
-        HANDOFF_KEY: Buffer.alloc(32, 7).toString("base64"),
+        HANDOFF_KEY: Buffer.from(Array.from({ length: 32 }, (_, i) => ((i * 151 + 29) % 256) ^ 0x5a)).toString(
+          "base64",
+        ),
         PUBLIC_BASE_URL: "http://127.0.0.1:1",
       },
     });
@@ -221,7 +223,8 @@ describe("every button's result is visible to a second user", () => {
       /not in the conversation/,
     );
     const token = JSON.stringify(dm.activity).match(/\/handoff\/([A-Za-z0-9_-]{43})/)![1]!;
-    expect((await fetch(`${s.url}/handoff/${token}`)).status).toBe(200);
+    // The operator opens the link and presses Reveal (the page's POST; a GET reveals nothing).
+    expect((await fetch(`${s.url}/handoff/${token}`, { method: "POST" })).status).toBe(200);
     const applied = await s.press(dm.activityId, "Applied in UMP", { user: USERS.approver });
     expect(applied.ms).toBeLessThan(INVOKE_BUDGET_MS);
     const done = await s.waitForView(USERS.requester, activityId, runFinished, 20_000);

@@ -11,7 +11,7 @@ const MINIMAL = {
   UMP_BASE_URL: "https://ump.example.com/api/ump-adapter/v1",
   UMP_TOKEN: "ump-token",
 };
-const KEY32 = Buffer.alloc(32, 7).toString("base64");
+const KEY32 = Buffer.from(Array.from({ length: 32 }, (_, i) => (i * 97 + 13) ^ (i << 3))).toString("base64");
 
 function problemsOf(env: Record<string, string | undefined>): string {
   try {
@@ -150,6 +150,53 @@ describe("loadConfig", () => {
     expect(c.umpTarget).toBe("handoff");
   });
 
+  it.each([
+    ["all one byte", Buffer.alloc(32, 7), "one byte repeated"],
+    ["all zero", Buffer.alloc(32), "one byte repeated"],
+    ["a 2-byte pattern", Buffer.from("ab".repeat(16)), "2-byte pattern"],
+    ["a counting sequence", Buffer.from(Array.from({ length: 32 }, (_, i) => i)), "counting sequence"],
+    ["four symbols", Buffer.from("abcdabdcadbcacbdbadcbcdadcbaabcd"), "4 distinct symbols"],
+  ])("refuses a HANDOFF_KEY that is %s, in the one error listing every problem", (_n, key, why) => {
+    const m = problemsOf({ ...MINIMAL, HANDOFF_KEY: key.toString("base64"), LOG_LEVEL: "loud" });
+    expect(m).toContain("HANDOFF_KEY must be 32 random bytes");
+    expect(m).toContain(why);
+    expect(m).toContain("LOG_LEVEL");
+  });
+
+  it.each([
+    ["one repeated character", "xxxxxxxxxxxxxxxxxxxxxxxx", "one byte repeated"],
+    ["a short repeated word", "secretsecretsecretsecret", "6-byte pattern"],
+    ["the alphabet", "abcdefghijklmnopqrstuvwx", "counting sequence"],
+    ["two symbols", "abbaabababbbaabaabbbabab", "2 distinct symbols"],
+  ])("refuses a JOBS_KEY that is %s", (_n, key, why) => {
+    const m = problemsOf({ ...MINIMAL, JOBS_KEY: key });
+    expect(m).toContain("JOBS_KEY must be random");
+    expect(m).toContain(why);
+  });
+
+  it("accepts random keys", () => {
+    const c = loadConfig({
+      ...MINIMAL,
+      JOBS_KEY: "q8Vt3xJw0bL2mZr9Kd4s",
+      UMP_TARGET: "handoff",
+      HANDOFF_KEY: KEY32,
+      PUBLIC_BASE_URL: "https://bot.example.com",
+    });
+    expect(c.jobsKey).toBe("q8Vt3xJw0bL2mZr9Kd4s");
+    expect(c.handoffKey?.length).toBe(32);
+  });
+
+  it("refuses ALLOW_SELF_APPROVAL=true unless BOT_AUTH=disabled", () => {
+    expect(problemsOf({ ...MINIMAL, ALLOW_SELF_APPROVAL: "true" })).toContain(
+      "ALLOW_SELF_APPROVAL=true is refused unless BOT_AUTH=disabled",
+    );
+    expect(problemsOf({ ...MINIMAL, BOT_AUTH: "enabled", ALLOW_SELF_APPROVAL: "yes" })).toContain(
+      "ALLOW_SELF_APPROVAL",
+    );
+    expect(loadConfig({ ...MINIMAL, ALLOW_SELF_APPROVAL: "false" }).allowSelfApproval).toBe(false);
+    expect(loadConfig({ ...MINIMAL, BOT_AUTH: "disabled", ALLOW_SELF_APPROVAL: "true" }).allowSelfApproval).toBe(true);
+  });
+
   it("requires UMP_BASE_URL and a token for UMP_TARGET=api", () => {
     const m = problemsOf({ SP_TENANT_ID: TENANT, MicrosoftAppId: "x" });
     expect(m).toContain("UMP_BASE_URL");
@@ -189,7 +236,13 @@ describe("loadConfig", () => {
   });
 
   it("reads booleans and numbers", () => {
-    const c = loadConfig({ ...MINIMAL, ALLOW_SELF_APPROVAL: "TRUE", PORT: "0", APPROVAL_TTL_HOURS: "2" });
+    const c = loadConfig({
+      ...MINIMAL,
+      BOT_AUTH: "disabled",
+      ALLOW_SELF_APPROVAL: "TRUE",
+      PORT: "0",
+      APPROVAL_TTL_HOURS: "2",
+    });
     expect(c.allowSelfApproval).toBe(true);
     expect(c.port).toBe(0);
     expect(c.approvalTtlHours).toBe(2);

@@ -3,6 +3,7 @@
 // step; every app setting infra/azure.bicep gives syncbot is one loadConfig reads, and loadConfig
 // accepts the whole set. The toolkit itself (atk) and Azure are not reachable here.
 
+import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parse as parseDotenv } from "dotenv";
@@ -134,7 +135,7 @@ describe("infra/azure.bicep", () => {
   function runtimeValue(name: string, expr: string): string {
     if (/^'[^'$]*'$/.test(expr)) return expr.slice(1, -1);
     if (expr.startsWith("'@Microsoft.KeyVault(")) {
-      if (name === "HANDOFF_KEY") return Buffer.alloc(32, 1).toString("base64");
+      if (name === "HANDOFF_KEY") return randomBytes(32).toString("base64");
       return "a-key-vault-secret-of-43-characters-xxxxxxxx";
     }
     if (/clientId|tenantId/.test(expr)) return "0d5b1c2e-3f40-4a51-8b62-7c8d9e0f1a2b";

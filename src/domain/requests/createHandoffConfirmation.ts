@@ -79,9 +79,17 @@ export function createHandoffConfirmation(deps: HandoffConfirmationDeps) {
     const request = await repo.getRequest(requestId);
     if (!request?.run?.handoff) return { ok: false, reason: "No hand-off is waiting for this request.", request };
     if (request.run.handoff.appliedAt) return { ok: false, reason: "Already confirmed.", request };
-    const allowed = [request.approver?.id, request.requester.id].filter(Boolean).map((s) => s!.toLowerCase());
-    if (!allowed.includes(actor.id.toLowerCase()))
-      return { ok: false, reason: "Only the operator who received the hand-off can confirm it.", request };
+    // Only the operator the link was sent to, and only once they revealed the values: a confirmation by
+    // anyone else, or before the reveal, would move the run on while UMP cannot hold the new secret.
+    const link = (await repo.getHandoff(request.run.handoff.tokenHash))?.value;
+    if (!link || link.operatorId.toLowerCase() !== actor.id.toLowerCase())
+      return { ok: false, reason: "Only the operator the hand-off link was sent to can confirm it.", request };
+    if (!link.revealedAt)
+      return {
+        ok: false,
+        reason: "Open the hand-off link and press Reveal first, then apply the values in UMP.",
+        request,
+      };
     const at = nowIso();
     const result = await repo.updateRequest(requestId, (r) =>
       r.run?.handoff && !r.run.handoff.appliedAt
