@@ -8,7 +8,7 @@ import { createTeamsBot } from "./bot/createTeamsBot";
 import type { Config } from "./config";
 import { createProvisioning } from "./domain/createProvisioning";
 import { createSweeper } from "./domain/createSweeper";
-import type { Clock, Directory, DocumentStore, Logger, TokenProver, UmpSettingsApi } from "./domain/ports";
+import type { Clock, DocumentStore, FullDirectory, Logger, TokenProver, UmpSettingsApi } from "./domain/ports";
 import { createRepository } from "./domain/repository";
 import { createGraphCredential } from "./graph/createGraphCredential";
 import { createGraphDirectory } from "./graph/createGraphDirectory";
@@ -23,7 +23,7 @@ export interface BotOverrides {
   clock?: Clock;
   store?: DocumentStore;
   logger?: Logger;
-  directory?: Directory;
+  directory?: FullDirectory;
   ump?: UmpSettingsApi | null;
   tokenProver?: TokenProver;
   sleep?: (ms: number) => Promise<void>;

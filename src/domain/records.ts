@@ -17,7 +17,15 @@ export interface Actor {
 
 export type RequestState = "planned" | "approved" | "running" | "succeeded" | "failed" | "rejected" | "expired";
 
-export type StepName = "upsertApplication" | "addSecret" | "writeUmp" | "handoff" | "portalUrl" | "verify" | "tidy";
+export type StepName =
+  | "upsertApplication"
+  | "servicePrincipal"
+  | "addSecret"
+  | "writeUmp"
+  | "handoff"
+  | "portalUrl"
+  | "verify"
+  | "tidy";
 export type StepStatus = "pending" | "running" | "done" | "failed" | "skipped";
 
 export interface StepRecord {
@@ -47,6 +55,8 @@ export interface RunRecord {
   steps: StepRecord[];
   objectId?: string;
   appId?: string;
+  /** Object id of the application's service principal in SP_TENANT_ID. */
+  servicePrincipalId?: string;
   newSecret?: NewSecretRecord;
   umpRevision?: number;
   verification?: { ok: boolean; differences: string[]; tokenProof: "ok" | "failed" | "skipped"; at: string };

@@ -119,7 +119,7 @@ export async function startProcessStack(
   extraEnv: Record<string, string> = {},
   customers: string[] = ["contoso", "fabrikam"],
 ): Promise<ProcessStack> {
-  const graph = await startGraphEmulator({ tenantId: TENANT });
+  const graph = await startGraphEmulator({ tenantId: TENANT, strict: true });
   const ump = await startUmpEmulator({ token: UMP_TOKEN, instances: customers.map((c) => `ump-${c}`) });
   const connector = await startConnectorEmulator();
   graph.seedUser({ id: USERS.approver.aadObjectId, displayName: USERS.approver.name, globalAdmin: true });

@@ -55,6 +55,7 @@ export function approvalCard(view: ApprovalView): Card {
       ? [
           fact("Application (client) ID", run.appId),
           fact("Object ID", run.objectId),
+          fact("Service principal", run.servicePrincipalId ?? "—"),
           fact("Redirect URL", redirectUrlFor(p.appName, p.serviceProviderFqdn)),
           fact("Authentication Portal URL", portalUrlFor(p.appName, p.serviceProviderFqdn)),
           fact("Secret keyId", run.newSecret?.keyId ?? "unchanged"),
@@ -90,6 +91,8 @@ export function approvalCard(view: ApprovalView): Card {
     selfApprovalWarning,
     requestFacts,
     changes: r.plan.changes.map(describeChange),
+    // What Review plan could not check (ownership, the tenant's secret policy): shown until the run starts.
+    planNotes: r.state === "planned" ? (r.plan.notes ?? []) : [],
     steps,
     waiting: r.state === "running" && run?.waiting ? run.waiting : "",
     result,
