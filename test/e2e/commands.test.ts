@@ -81,15 +81,17 @@ describe("a run left behind by a dead process", () => {
         startedAt: past,
         owner: "a-process-that-died",
         leaseUntil: past,
-        steps: ["upsertApplication", "addSecret", "writeUmp", "portalUrl", "verify", "tidy"].map((name) => ({
-          name: name as never,
-          status: name === "upsertApplication" ? ("running" as const) : ("pending" as const),
-        })),
+        steps: ["upsertApplication", "servicePrincipal", "addSecret", "writeUmp", "portalUrl", "verify", "tidy"].map(
+          (name) => ({
+            name: name as never,
+            status: name === "upsertApplication" ? ("running" as const) : ("pending" as const),
+          }),
+        ),
       },
     }));
     expect(stack.graph.applications().some((a) => a.uniqueName === "syncbot-fabrikam")).toBe(false);
     // Someone presses Approve on the card they still see: refused (already running), and the run resumes.
-    const press = await stack.press(activityId, "Approve", { user: USERS.groupAdmin, card: answer.card });
+    const press = await stack.press(activityId, "Approve", { user: USERS.approver, card: answer.card });
     expect(cardText(press.card)).toMatch(/already running/);
     const done = await stack.waitForCard(activityId, (c) => /: (succeeded|failed)$/.test(c.body[0].text));
     expect(done.body[0].text).toBe("Provision for fabrikam: succeeded");

@@ -55,7 +55,7 @@ export function approvalCard(view: ApprovalView): Card {
       ? [
           fact("Application (client) ID", run.appId),
           fact("Object ID", run.objectId),
-          fact("Service principal", run.servicePrincipalId ?? "—"),
+          fact("Service principal object ID", run.servicePrincipalId ?? "—"),
           fact("Redirect URL", redirectUrlFor(p.appName, p.serviceProviderFqdn)),
           fact("Authentication Portal URL", portalUrlFor(p.appName, p.serviceProviderFqdn)),
           fact("Secret keyId", run.newSecret?.keyId ?? "unchanged"),

@@ -107,7 +107,7 @@ export function createRequestLifecycle(deps: RequestLifecycleDeps) {
         return { kind: "invalid", errors: { umpInstance: `UMP does not know the instance "${spec.umpInstance}".` } };
       // Under Application.ReadWrite.OwnedBy an app someone else owns cannot even be read.
       if (isGraphDenied(e))
-        return refuse(input, spec.customer, "appName", unreadableApplication(spec.uniqueName), correlationId);
+        return refuse(input, spec.customer, "customer", unreadableApplication(spec.uniqueName), correlationId);
       throw e;
     }
     // One customer, one registration: an app name already used by another customer's registration is refused.
@@ -151,7 +151,7 @@ export function createRequestLifecycle(deps: RequestLifecycleDeps) {
         ? checkSecretPolicy(directory, live.app?.id ?? null, spec.secretLifetimeMonths, now, ctx)
         : Promise.resolve<ReviewCheck>({ ok: true }),
     ]);
-    if (!ownership.ok) return refuse(input, spec.customer, "appName", ownership, correlationId);
+    if (!ownership.ok) return refuse(input, spec.customer, "customer", ownership, correlationId);
     if (!policy.ok) return refuse(input, spec.customer, "secretLifetimeMonths", policy, correlationId);
     const notes = [ownership, policy].flatMap((c) => (c.ok && c.note ? [c.note] : []));
     if (notes.length > 0) plan.notes = notes;

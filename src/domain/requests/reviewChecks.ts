@@ -13,8 +13,9 @@ export function isGraphDenied(e: unknown): boolean {
   return e instanceof SyncbotError && e.status === 403 && e.upstreamCode === "Authorization_RequestDenied";
 }
 
+// The registration's unique name is syncbot-<customer>, so "another name" is another customer short name.
 const WHAT_TO_DO =
-  "Add syncbot's identity (its service principal) as an owner of that app registration, or choose another app name.";
+  "Add syncbot's identity (its service principal) as an owner of that app registration, or choose another name: use another customer short name (the registration's unique name is syncbot-<customer>).";
 
 /** The app exists but Graph refused to let syncbot read it: someone else owns it. */
 export function unreadableApplication(uniqueName: string): Extract<ReviewCheck, { ok: false }> {
