@@ -56,12 +56,16 @@ export function createRequestLifecycle(deps: RequestLifecycleDeps) {
   const { directory, repo, clock, options, audit, notify } = deps;
   const nowIso = () => clock.now().toISOString();
 
+  // Set once Graph refused the lookup: asking again on every review would only repeat the 403.
+  let scopesUnreadable = false;
   async function checkScopes(ctx: CallContext) {
+    if (scopesUnreadable) return;
     let scopes: Map<string, string>;
     try {
       scopes = await directory.getGraphDelegatedScopes(ctx);
     } catch (e) {
       if (!isGraphDenied(e)) throw e;
+      scopesUnreadable = true;
       // Reading Microsoft Graph's service principal needs Application.Read.All, which least privilege
       // leaves out; the nine ids are the same in every tenant (CONTRACT section 7), so they are used as is.
       deps.logger?.debug("delegated permission ids not checked against the tenant (403); using the well-known ids", {
