@@ -39,7 +39,8 @@ export interface DevStack {
 
 export async function startDevStack(opts: DevStackOptions): Promise<DevStack> {
   const log = opts.log ?? ((l: string) => process.stdout.write(`${l}\n`));
-  const graph = await startGraphEmulator({ tenantId: DEV_TENANT, port: opts.graphPort ?? 4010 });
+  // Strict like Microsoft Graph, holding the least-privilege permissions the README documents.
+  const graph = await startGraphEmulator({ tenantId: DEV_TENANT, port: opts.graphPort ?? 4010, strict: true });
   graph.seedUser({ id: DEV_APPROVER, displayName: "Megan Bowen", globalAdmin: true });
   graph.seedUser({ id: "11111111-1111-4111-8111-111111111111", displayName: "Alex Wilber" });
   const umpToken = "dev-ump-token";

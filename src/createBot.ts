@@ -8,7 +8,8 @@ import { createTeamsBot } from "./bot/createTeamsBot";
 import type { Config } from "./config";
 import { createProvisioning } from "./domain/createProvisioning";
 import { createSweeper } from "./domain/createSweeper";
-import type { Clock, Directory, DocumentStore, Logger, TokenProver, UmpSettingsApi } from "./domain/ports";
+import { runDoctor } from "./domain/doctor/runDoctor";
+import type { Clock, DocumentStore, FullDirectory, Logger, TokenProver, UmpSettingsApi } from "./domain/ports";
 import { createRepository } from "./domain/repository";
 import { createGraphCredential } from "./graph/createGraphCredential";
 import { createGraphDirectory } from "./graph/createGraphDirectory";
@@ -23,7 +24,7 @@ export interface BotOverrides {
   clock?: Clock;
   store?: DocumentStore;
   logger?: Logger;
-  directory?: Directory;
+  directory?: FullDirectory;
   ump?: UmpSettingsApi | null;
   tokenProver?: TokenProver;
   sleep?: (ms: number) => Promise<void>;
@@ -155,6 +156,25 @@ export async function createBot(config: Readonly<Config>, overrides: BotOverride
       : undefined,
   });
 
+  const doctor = () =>
+    runDoctor({
+      directory,
+      ump,
+      umpTarget: config.umpTarget,
+      store,
+      repo,
+      clock,
+      approvalPolicy: config.approvalPolicy,
+      bot: {
+        botAuth: config.botAuth,
+        appId: config.microsoftAppId,
+        appType: config.microsoftAppType,
+        appTenantId: config.microsoftAppTenantId,
+        hasPassword: config.microsoftAppPassword !== "",
+        spTenantId: config.spTenantId,
+      },
+    });
+
   bot = createTeamsBot({
     config,
     provisioning,
@@ -162,6 +182,7 @@ export async function createBot(config: Readonly<Config>, overrides: BotOverride
     clock,
     logger: logger.child({ component: "bot" }),
     sweeper: () => sweeper,
+    doctor,
   });
   const server = createServer({ bot, sweeper, jobsKey: config.jobsKey, ping: () => store.ping(), logger, handoff });
 
@@ -176,6 +197,8 @@ export async function createBot(config: Readonly<Config>, overrides: BotOverride
     sweeper,
     bot,
     logger,
+    /** syncbot's own standing (`doctor`, `npm run doctor`). */
+    doctor,
     /** Listens, resumes runs a previous process left behind, and starts the in-process schedule. */
     async listen(port = config.port, host = "0.0.0.0"): Promise<string> {
       await new Promise<void>((resolve) => server.listen(port, host, () => resolve()));

@@ -5,6 +5,7 @@ import type { TurnContext } from "botbuilder";
 import type { Config } from "../config";
 import type { Provisioning } from "../domain/createProvisioning";
 import type { Sweeper } from "../domain/createSweeper";
+import type { DoctorLine } from "../domain/doctor/runDoctor";
 import type { Clock, Logger } from "../domain/ports";
 import type { Actor, RequestRecord } from "../domain/records";
 import type { Repository } from "../domain/repository";
@@ -20,6 +21,8 @@ export interface BotKit {
   log: Logger;
   sweeper: () => Sweeper | undefined;
   messenger: Messenger;
+  /** syncbot's own standing (the `doctor` command). */
+  doctor: () => Promise<DoctorLine[]>;
   cardView(request: RequestRecord, notice?: string): ApprovalView;
   /** Shows a request's state on its card (request.cardActivityId) for everyone, in order. */
   onRequestChanged(request: RequestRecord): void;

@@ -7,6 +7,7 @@ import { ActivityTypes, MemoryStorage, type Request, type Response } from "botbu
 import type { Config } from "../config";
 import type { Provisioning } from "../domain/createProvisioning";
 import type { Sweeper } from "../domain/createSweeper";
+import type { DoctorLine } from "../domain/doctor/runDoctor";
 import { describeError } from "../domain/errors";
 import type { Clock, Logger } from "../domain/ports";
 import type { RequestRecord } from "../domain/records";
@@ -23,6 +24,7 @@ import type { BotKit, CardAction, Command } from "./botKit";
 import { guardCardAction, unknownCardAction, wellFormed } from "./cardActionGuard";
 import { markdownText } from "./cards/markdownText";
 import { checkCommand } from "./commands/checkCommand";
+import { doctorCommand } from "./commands/doctorCommand";
 import { answerUnknown, helpCommand } from "./commands/helpCommand";
 import { historyCommand } from "./commands/historyCommand";
 import { provisionCommand } from "./commands/provisionCommand";
@@ -33,7 +35,15 @@ import { createMessenger } from "./createMessenger";
 import { tenantGate } from "./tenantGate";
 import { truncate } from "./truncate";
 
-const COMMANDS: Command[] = [provisionCommand, statusCommand, checkCommand, rotateCommand, historyCommand, helpCommand];
+const COMMANDS: Command[] = [
+  provisionCommand,
+  statusCommand,
+  checkCommand,
+  rotateCommand,
+  historyCommand,
+  doctorCommand,
+  helpCommand,
+];
 const CARD_ACTIONS: CardAction[] = [
   ...provisionActions,
   ...approvalActions,
@@ -50,6 +60,7 @@ export interface TeamsBotDeps {
   clock: Clock;
   logger: Logger;
   sweeper?: () => Sweeper | undefined;
+  doctor: () => Promise<DoctorLine[]>;
 }
 
 export type TeamsBot = ReturnType<typeof createTeamsBot>;
@@ -93,6 +104,7 @@ export function createTeamsBot(deps: TeamsBotDeps) {
     log,
     sweeper: deps.sweeper ?? (() => undefined),
     messenger,
+    doctor: deps.doctor,
     cardView: (request: RequestRecord, notice?: string) => ({
       request,
       spTenantId: config.spTenantId,

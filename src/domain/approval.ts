@@ -1,6 +1,7 @@
 // Who may approve a request: decided from the stored request and a live role check, never from card data.
 
-import type { RequestRecord, Actor } from "./records";
+import type { AdminRoleCheck } from "./ports";
+import type { Actor, RequestRecord } from "./records";
 
 export type ApprovalPolicy = "global-admin" | "allow-list" | "either";
 
@@ -16,12 +17,20 @@ export type Eligibility = { eligible: true; via: string } | { eligible: false; r
 export async function checkEligibility(
   actor: Actor,
   rules: ApproverRules,
-  isGlobalAdministrator: (userId: string) => Promise<boolean>,
+  isGlobalAdministrator: (userId: string) => Promise<boolean | AdminRoleCheck>,
 ): Promise<Eligibility> {
   const listed = rules.approverIds.includes(actor.id.toLowerCase());
   if (rules.policy !== "global-admin" && listed) return { eligible: true, via: "allow-list" };
-  if (rules.policy !== "allow-list" && (await isGlobalAdministrator(actor.id)))
-    return { eligible: true, via: "Global Administrator (live check)" };
+  if (rules.policy !== "allow-list") {
+    const role = await isGlobalAdministrator(actor.id);
+    if (role === true || role === "eligible") return { eligible: true, via: "Global Administrator (live check)" };
+    // A role held through a group needs a membership-reading permission syncbot may not have: say so.
+    if (role === "unverified")
+      return {
+        eligible: false,
+        reason: `${actor.name}'s Global Administrator role could not be verified: it is not assigned directly, and a role held through a group can be read only with a membership permission (GroupMember.Read.All) that syncbot's identity does not hold. Nothing was changed. Grant syncbot GroupMember.Read.All, assign the role directly, or list approvers in APPROVER_IDS (APPROVAL_POLICY=either).`,
+      };
+  }
   const need =
     rules.policy === "global-admin"
       ? "the Global Administrator role in the service provider tenant"

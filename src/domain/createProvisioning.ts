@@ -5,7 +5,7 @@
 import { randomUUID } from "node:crypto";
 import { checkDrift } from "./drift/checkDrift";
 import { describeError } from "./errors";
-import type { CallContext, Clock, Directory, Logger, TokenProver, UmpSettingsApi } from "./ports";
+import type { CallContext, Clock, FullDirectory, Logger, TokenProver, UmpSettingsApi } from "./ports";
 import type { ProvisioningOptions } from "./provisioningOptions";
 import type { RequestRecord } from "./records";
 import type { Repository } from "./repository";
@@ -20,7 +20,7 @@ import { STEP_LISTS } from "./steps/stepLists";
 import { buildSpec } from "./spec";
 
 export interface ProvisioningDeps {
-  directory: Directory;
+  directory: FullDirectory;
   ump: UmpSettingsApi | null;
   tokenProver: TokenProver;
   repo: Repository;
@@ -97,6 +97,7 @@ export function createProvisioning(deps: ProvisioningDeps) {
     notify,
     canHandOff: !!deps.handoff,
     resumeIfStale: engine.resumeIfStale,
+    logger: log,
   });
 
   const handoffs = createHandoffConfirmation({

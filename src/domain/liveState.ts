@@ -2,12 +2,12 @@
 // side by side. Review, the drift check and the first step of a run plan from it.
 
 import type { LiveState } from "./plan";
-import type { CallContext, Directory, UmpSettings, UmpSettingsApi } from "./ports";
+import type { CallContext, FullDirectory, UmpSettings, UmpSettingsApi } from "./ports";
 import type { Repository } from "./repository";
 import type { Spec } from "./spec";
 
 export interface LiveStateDeps {
-  directory: Directory;
+  directory: FullDirectory;
   ump: UmpSettingsApi | null;
   repo: Repository;
   umpTarget: "api" | "handoff";
@@ -24,5 +24,10 @@ export async function readLiveState(
     deps.ump && deps.umpTarget === "api" ? deps.ump.getSettings(spec.umpInstance, ctx) : Promise.resolve(null),
     deps.repo.getRegistration(spec.customer),
   ]);
-  return { live: { app, ump: umpRead?.settings ?? null, recorded: registration?.secrets ?? [] }, ump: umpRead };
+  // The service principal is found by the app's appId, so it is read once the app is known.
+  const servicePrincipal = app ? await deps.directory.getServicePrincipal(app.appId, ctx) : undefined;
+  return {
+    live: { app, servicePrincipal, ump: umpRead?.settings ?? null, recorded: registration?.secrets ?? [] },
+    ump: umpRead,
+  };
 }

@@ -2,7 +2,7 @@
 // an approval binds to. Pure: no I/O, the clock comes in through `now`.
 
 import { createHash } from "node:crypto";
-import type { ApplicationFields, LiveApplication, UmpSettings } from "./ports";
+import type { ApplicationFields, LiveApplication, ServicePrincipalInfo, UmpSettings } from "./ports";
 import type { SecretRecord } from "./records";
 import { DEFAULT_SERVICE, GRAPH_RESOURCE_APP_ID, type Spec } from "./spec";
 
@@ -18,6 +18,8 @@ export type AppField =
 export type Change =
   | { kind: "app.create"; uniqueName: string }
   | { kind: "app.update"; field: AppField; from: string; to: string }
+  // The app's service principal in SP_TENANT_ID (appId null: the app is created by the same plan).
+  | { kind: "sp.create"; appId: string | null }
   | { kind: "secret.add"; service: string; lifetimeMonths: number }
   | { kind: "secret.remove"; keyId: string; hint: string | null; reason: "orphan" | "superseded" | "replaced" }
   | { kind: "ump.syncApp"; instance: string; fields: Array<"clientId" | "clientSecret" | "redirectUri"> }
@@ -32,10 +34,14 @@ export interface Plan {
   targets: { uniqueName: string; objectId: string | null; appId: string | null; umpInstance: string };
   changes: Change[];
   hash: string;
+  /** What Review plan could not check or wants the approver to know (not part of the hash). */
+  notes?: string[];
 }
 
 export interface LiveState {
   app: LiveApplication | null;
+  /** The app's service principal: null when it has none, undefined when not read (no app). */
+  servicePrincipal?: ServicePrincipalInfo | null;
   /** null when UMP is not reachable through an API (hand-off mode). */
   ump: UmpSettings | null;
   /** Secrets syncbot recorded for this customer (from the store). */
@@ -129,6 +135,9 @@ export function planProvisioning(spec: Spec, live: LiveState, options: PlanOptio
 
   if (!app) changes.push({ kind: "app.create", uniqueName: spec.uniqueName });
   else changes.push(...applicationDiff(spec, app));
+  // Graph creates no service principal with the application; without one the token proof fails.
+  if (!app) changes.push({ kind: "sp.create", appId: null });
+  else if (live.servicePrincipal === null) changes.push({ kind: "sp.create", appId: app.appId });
 
   // The secret: UMP must hold a live secret that syncbot recorded and that is not about to expire.
   // Only the "ump" service's secret lives in UMP; other services' secrets are handed over to operators.
@@ -213,6 +222,8 @@ export function planCovers(approved: Plan, current: Plan): boolean {
         return (
           creates || approved.changes.some((x) => x.kind === "app.update" && x.field === ch.field && x.to === ch.to)
         );
+      case "sp.create":
+        return approved.changes.some((x) => x.kind === "sp.create");
       case "ump.syncApp":
         return approved.changes.some((x) => x.kind === "ump.syncApp" && ch.fields.every((f) => x.fields.includes(f)));
       case "ump.portalUrl":
@@ -238,6 +249,8 @@ export function describeChange(c: Change): string {
   switch (c.kind) {
     case "app.create":
       return `Entra: create app registration (uniqueName ${c.uniqueName}), multi-tenant, web redirect, implicit grant, public client flows, 9 Graph permissions`;
+    case "sp.create":
+      return "Entra: create the app's service principal (enterprise application) in the service provider tenant";
     case "app.update":
       return `Entra: set ${c.field} (now ${truncate(c.from)}; will be ${truncate(c.to)})`;
     case "secret.add":

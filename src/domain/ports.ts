@@ -169,6 +169,18 @@ export interface DirectoryStanding {
   listOwners(appObjectId: string, ctx?: CallContext): Promise<DirectoryOwner[]>;
   /** Tenant default and the app's own policy (Policy.Read.All); a 403 is `checked: false`, not an error. */
   getAppManagementPolicies(appObjectId: string | null, ctx?: CallContext): Promise<AppManagementPolicyRead>;
+  /**
+   * syncbot's own identity from its Graph access token: `oid` (its service principal's object id) and
+   * `appid`; null when there is no token (GRAPH_CREDENTIAL=none).
+   */
+  getOwnIdentity(ctx?: CallContext): Promise<{ objectId: string | null; appId: string | null } | null>;
+  /**
+   * Graph answers at all, and the time its `Date` header gives (for clock skew); `status` is the HTTP
+   * status of the probe (a 403 still means reachable).
+   */
+  probeGraph(
+    ctx?: CallContext,
+  ): Promise<{ reachable: true; status: number; serverTime: Date | null } | { reachable: false; reason: string }>;
   /** The `roles` claim of syncbot's own Graph access token; null when there is no token (no credential). */
   getOwnTokenRoles(ctx?: CallContext): Promise<string[] | null>;
   /**

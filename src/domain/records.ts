@@ -29,7 +29,15 @@ export type RequestState =
   | "rejected"
   | "expired";
 
-export type StepName = "upsertApplication" | "addSecret" | "writeUmp" | "handoff" | "portalUrl" | "verify" | "tidy";
+export type StepName =
+  | "upsertApplication"
+  | "servicePrincipal"
+  | "addSecret"
+  | "writeUmp"
+  | "handoff"
+  | "portalUrl"
+  | "verify"
+  | "tidy";
 export type StepStatus = "pending" | "running" | "done" | "failed" | "skipped";
 
 export interface StepRecord {
@@ -59,6 +67,8 @@ export interface RunRecord {
   steps: StepRecord[];
   objectId?: string;
   appId?: string;
+  /** Object id of the application's service principal in SP_TENANT_ID. */
+  servicePrincipalId?: string;
   newSecret?: NewSecretRecord;
   umpRevision?: number;
   verification?: { ok: boolean; differences: string[]; tokenProof: "ok" | "failed" | "skipped"; at: string };

@@ -6,7 +6,10 @@ import type { DirectoryStanding, OwnAppRoleAssignment } from "../domain/ports";
 import type { GraphHttp } from "./createGraphHttp";
 import { GRAPH_APP_ID } from "./createScopeOperations";
 
-export type StandingOperations = Pick<DirectoryStanding, "getOwnTokenRoles" | "listOwnAppRoleAssignments">;
+export type StandingOperations = Pick<
+  DirectoryStanding,
+  "getOwnTokenRoles" | "listOwnAppRoleAssignments" | "getOwnIdentity" | "probeGraph"
+>;
 
 export function createStandingOperations(http: GraphHttp): StandingOperations {
   // Graph's app roles by id, to name the assignments; unreadable (403) leaves the values null.
@@ -22,6 +25,25 @@ export function createStandingOperations(http: GraphHttp): StandingOperations {
   }
 
   return {
+    async getOwnIdentity() {
+      const claims = await http.tokenClaims();
+      if (!claims) return null;
+      const str = (v: unknown) => (typeof v === "string" && v !== "" ? v : null);
+      return { objectId: str(claims.oid), appId: str(claims.appid) ?? str(claims.azp) };
+    },
+
+    async probeGraph(ctx = {}) {
+      try {
+        const { status, headers } = await http.call("GET", "/applications?$top=1&$select=id", ctx);
+        const date = headers.get("date");
+        return { reachable: true as const, status, serverTime: date ? new Date(date) : null };
+      } catch (e) {
+        if (e instanceof SyncbotError && e.status !== undefined)
+          return { reachable: true as const, status: e.status, serverTime: null };
+        return { reachable: false as const, reason: e instanceof Error ? e.message : String(e) };
+      }
+    },
+
     async getOwnTokenRoles() {
       const claims = await http.tokenClaims();
       if (!claims) return null;

@@ -70,7 +70,7 @@ describe("a run left behind by a dead process", () => {
   it("is picked up again by the next button press on its card", async () => {
     const { activityId } = await stack.reviewPlan("fabrikam");
     // The plan as the second admin's client shows it (before the dead process took the run).
-    const seen = await stack.seesButton(USERS.groupAdmin, activityId, "Approve");
+    const seen = await stack.seesButton(USERS.approver, activityId, "Approve");
     const request = (await stack.bot.repo.listRequests()).find((r) => r.customer === "fabrikam")!;
     // As a process that approved and claimed the run, then died as its first step began: its lease ran out.
     const past = new Date(Date.now() - 60_000).toISOString();
@@ -83,15 +83,17 @@ describe("a run left behind by a dead process", () => {
         startedAt: past,
         owner: "a-process-that-died",
         leaseUntil: past,
-        steps: ["upsertApplication", "addSecret", "writeUmp", "portalUrl", "verify", "tidy"].map((name) => ({
-          name: name as never,
-          status: name === "upsertApplication" ? ("running" as const) : ("pending" as const),
-        })),
+        steps: ["upsertApplication", "servicePrincipal", "addSecret", "writeUmp", "portalUrl", "verify", "tidy"].map(
+          (name) => ({
+            name: name as never,
+            status: name === "upsertApplication" ? ("running" as const) : ("pending" as const),
+          }),
+        ),
       },
     }));
     expect(stack.graph.applications().some((a) => a.uniqueName === "syncbot-fabrikam")).toBe(false);
     // Someone presses Approve on the card they still see: refused (already running), and the run resumes.
-    const press = await stack.press(activityId, "Approve", { user: USERS.groupAdmin, card: seen });
+    const press = await stack.press(activityId, "Approve", { user: USERS.approver, card: seen });
     expect(cardText(press.card)).toMatch(/already running/);
     const done = await stack.waitForCard(activityId, (c) => /: (succeeded|failed)$/.test(c.body[0].text));
     expect(done.body[0].text).toBe("Provision for fabrikam: succeeded");

@@ -27,6 +27,18 @@ const POINTS: Point[] = [
     match: () => (r) => r.phase === "after" && r.method === "PATCH" && r.path.includes("/applications(uniqueName="),
   },
   {
+    customer: "adatum",
+    name: "after the app is created and before its service principal (Graph never saw the POST)",
+    on: "graph",
+    match: () => (r) => r.phase === "before" && r.method === "POST" && r.path === "/v1.0/servicePrincipals",
+  },
+  {
+    customer: "litware",
+    name: "after the service principal was created (answer lost, the step not recorded)",
+    on: "graph",
+    match: () => (r) => r.phase === "after" && r.method === "POST" && r.path === "/v1.0/servicePrincipals",
+  },
+  {
     customer: "fabrikam",
     name: "between addPassword and the store write (secret in Entra, keyId never recorded)",
     on: "graph",
@@ -112,6 +124,9 @@ describe("SIGKILL at each step, then restart", () => {
       });
       // One application per customer ever: the resumed run found the one it created by its stable key.
       expect(s.graph.applications()).toHaveLength(i + 1);
+      // ... and exactly one service principal for it, which the token proof needed.
+      const app = s.graph.applications().find((a) => a.uniqueName === `syncbot-${customer}`)!;
+      expect(s.graph.servicePrincipals().filter((sp) => sp.appId === app.appId)).toHaveLength(1);
       expect(s.logs().join("\n")).not.toMatch(/"level":"error"/);
     }, 60_000);
   });

@@ -3,6 +3,7 @@
 
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { REQUIRED_SCOPES } from "../../src/domain/spec";
+import { LEAST_PRIVILEGE } from "../emulators/graphEmulator";
 import { secretFingerprint } from "../emulators/umpEmulator";
 import { cardText, expectNoSecretIn, fact, OTHER_TENANT, type Stack, startStack, USERS } from "../support/stack";
 
@@ -164,6 +165,8 @@ describe("approval rules", () => {
   });
 
   it("refuses a user who is not a Global Administrator, checked live through Graph", async () => {
+    // Telling "no role" from "a role through a group" needs a membership-reading permission.
+    stack.graph.setStrict(true, [...LEAST_PRIVILEGE, "GroupMember.Read.All"]);
     const { activityId } = await reviewPlan();
     await stack.seesButton(USERS.bystander, activityId, "Approve");
     const answer = await stack.press(activityId, "Approve", { user: USERS.bystander });
@@ -172,12 +175,33 @@ describe("approval rules", () => {
     expect(stack.graph.requests.some((r) => r.path.includes("roleAssignments"))).toBe(true);
   });
 
-  it("accepts a Global Administrator whose role comes through a group", async () => {
+  it("accepts a Global Administrator whose role comes through a group, where syncbot may read membership", async () => {
+    stack.graph.setStrict(true, [...LEAST_PRIVILEGE, "GroupMember.Read.All"]);
     const { activityId } = await reviewPlan();
     await stack.seesButton(USERS.groupAdmin, activityId, "Approve");
     await stack.press(activityId, "Approve", { user: USERS.groupAdmin });
     const card = await stack.waitForCard(activityId, (c) => /: (succeeded|failed)$/.test(c.body[0].text));
     expect(card.body[0].text).toBe("Provision for contoso: succeeded");
+    expect(stack.graph.requests.some((r) => r.path.includes("/transitiveMemberOf/") && r.status === 200)).toBe(true);
+  });
+
+  it("without a membership permission, a role through a group is 'could not be verified': no error, no write", async () => {
+    const { activityId } = await reviewPlan();
+    const answer = await stack.press(activityId, "Approve", { user: USERS.groupAdmin });
+    expect(answer.status).toBe(200);
+    const text = cardText(answer.card);
+    expect(text).toMatch(/Lee Gu pressed Approve: refused\. Lee Gu's Global Administrator role could not be verified/);
+    expect(text).toMatch(/GroupMember\.Read\.All/);
+    expect(text).toMatch(/APPROVER_IDS/);
+    expect(answer.card.actions.map((a: any) => a.title)).toEqual(["Approve", "Reject"]);
+    expect(stack.graph.requests.some((r) => r.path.includes("/transitiveMemberOf/") && r.status === 403)).toBe(true);
+    expect(graphWrites()).toHaveLength(0);
+    expect(stack.ump.requests.filter((r) => r.method !== "GET")).toHaveLength(0);
+    const audit = await stack.bot.repo.listAudit("contoso", { limit: 50 });
+    expect(
+      audit.events.some((e) => e.action === "approval.refused" && e.outcome === "refused" && e.actor === "Lee Gu"),
+    ).toBe(true);
+    expect((await stack.bot.repo.listRequests())[0]!.state).toBe("planned");
   });
 
   it("a second Approve after success creates no second app and no second secret", async () => {

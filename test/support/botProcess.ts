@@ -123,7 +123,7 @@ export async function startProcessStack(
   extraEnv: Record<string, string> = {},
   customers: string[] = ["contoso", "fabrikam"],
 ): Promise<ProcessStack> {
-  const graph = await startGraphEmulator({ tenantId: TENANT });
+  const graph = await startGraphEmulator({ tenantId: TENANT, strict: true });
   const ump = await startUmpEmulator({ token: UMP_TOKEN, instances: customers.map((c) => `ump-${c}`) });
   const connector = await startConnectorEmulator({ roster: Object.values(USERS) });
   graph.seedUser({ id: USERS.approver.aadObjectId, displayName: USERS.approver.name, globalAdmin: true });

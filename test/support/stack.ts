@@ -156,7 +156,8 @@ export function baseEnv(graph: GraphEmulator, ump: UmpEmulator, sqlitePath: stri
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
-  const graph = await startGraphEmulator({ tenantId: TENANT });
+  // As strict as Microsoft Graph, with the least-privilege permissions the README documents.
+  const graph = await startGraphEmulator({ tenantId: TENANT, strict: true });
   const ump = await startUmpEmulator({
     token: UMP_TOKEN,
     instances: options.umpInstances ?? ["ump-contoso", "ump-fabrikam", "ump-northwind"],

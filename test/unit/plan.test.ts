@@ -85,6 +85,7 @@ describe("planProvisioning", () => {
     const plan = planProvisioning(spec, { app: null, ump: null, recorded: [] }, provision);
     expect(plan.changes).toEqual<Change[]>([
       { kind: "app.create", uniqueName: "syncbot-contoso" },
+      { kind: "sp.create", appId: null },
       { kind: "secret.add", service: "ump", lifetimeMonths: 24 },
       { kind: "ump.syncApp", instance: "ump-01", fields: ["clientId", "clientSecret", "redirectUri"] },
       { kind: "ump.portalUrl", instance: "ump-01", value: "https://umptoken.ump.example.com/authenticate" },
@@ -105,7 +106,19 @@ describe("planProvisioning", () => {
       customerAuthenticationPortalUrl: { value: null, validationStatus: "NotValidated" },
     };
     const kinds = planProvisioning(spec, { app: null, ump, recorded: [] }, provision).changes.map((c) => c.kind);
-    expect(kinds).toEqual(["app.create", "secret.add", "ump.syncApp", "ump.portalUrl"]);
+    expect(kinds).toEqual(["app.create", "sp.create", "secret.add", "ump.syncApp", "ump.portalUrl"]);
+  });
+
+  it("plans the service principal of an existing app that has none, and covers it in the hash", () => {
+    const withSp = planProvisioning(
+      spec,
+      { ...healthy(), servicePrincipal: { id: "sp-1", appId: "app-1", displayName: "x", tags: [] } },
+      provision,
+    );
+    const without = planProvisioning(spec, { ...healthy(), servicePrincipal: null }, provision);
+    expect(withSp.changes).toEqual([]);
+    expect(without.changes).toEqual<Change[]>([{ kind: "sp.create", appId: "app-1" }]);
+    expect(without.hash).not.toBe(withSp.hash);
   });
 
   it("plans nothing for a healthy registration", () => {

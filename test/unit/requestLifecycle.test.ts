@@ -1,7 +1,7 @@
 // Review plan against records and fake live state: what it refuses before anything is planned.
 
 import { describe, expect, it } from "vitest";
-import type { Directory, UmpSettingsApi } from "../../src/domain/ports";
+import type { FullDirectory, UmpSettingsApi } from "../../src/domain/ports";
 import type { RegistrationRecord } from "../../src/domain/records";
 import { createRepository } from "../../src/domain/repository";
 import { createAuditTrail } from "../../src/domain/requests/createAuditTrail";
@@ -16,7 +16,8 @@ function setup() {
   const directory = {
     getGraphDelegatedScopes: async () => new Map(REQUIRED_SCOPES.map((s) => [s.value, s.id])),
     getApplicationByUniqueName: async () => null,
-  } as unknown as Directory;
+    getAppManagementPolicies: async () => ({ checked: false, reason: "forbidden" }),
+  } as unknown as FullDirectory;
   const ump = {
     getSettings: async (instance: string) => ({
       etag: "1",

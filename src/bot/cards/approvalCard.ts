@@ -64,6 +64,7 @@ export function approvalCard(view: ApprovalView): Card {
       ? [
           fact("Application (client) ID", run.appId),
           fact("Object ID", run.objectId),
+          fact("Service principal object ID", run.servicePrincipalId ?? "—"),
           fact("Redirect URL", redirectUrlFor(p.appName, p.serviceProviderFqdn)),
           fact("Authentication Portal URL", portalUrlFor(p.appName, p.serviceProviderFqdn)),
           fact("Secret keyId", run.newSecret?.keyId ?? "unchanged"),
@@ -99,6 +100,8 @@ export function approvalCard(view: ApprovalView): Card {
     selfApprovalWarning,
     requestFacts,
     changes: planLines(r.plan.changes.map(describeChange)),
+    // What Review plan could not check (ownership, the tenant's secret policy): shown until the run starts.
+    planNotes: r.state === "planned" ? (r.plan.notes ?? []) : [],
     steps,
     waiting: r.state === "running" && run?.waiting ? md(truncate(run.waiting, 300)) : "",
     result,

@@ -14,6 +14,7 @@ export const COMMANDS: Array<[string, string]> = [
     "plan a new client secret for the service (default ump; others are handed over by one-time link); approval needed; the old one stays valid through a grace period",
   ],
   ["history <customer>", "the audit trail: who asked, who approved, what changed, when"],
+  ["doctor", "syncbot's own standing: Graph reachable and permissions held vs needed, UMP, store, clock, bot identity"],
   ["help", "this list"],
 ];
 

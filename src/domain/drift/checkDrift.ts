@@ -3,12 +3,12 @@
 
 import { readLiveState } from "../liveState";
 import { applicationDiff, describeChange, planProvisioning } from "../plan";
-import type { CallContext, Clock, Directory, UmpSettingsApi } from "../ports";
+import type { CallContext, Clock, FullDirectory, UmpSettingsApi } from "../ports";
 import type { Repository } from "../repository";
 import { buildSpec } from "../spec";
 
 export interface DriftDeps {
-  directory: Directory;
+  directory: FullDirectory;
   ump: UmpSettingsApi | null;
   repo: Repository;
   clock: Clock;

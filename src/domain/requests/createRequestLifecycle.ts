@@ -6,7 +6,7 @@ import { checkEligibility, precheckApproval } from "../approval";
 import { SyncbotError } from "../errors";
 import { readLiveState } from "../liveState";
 import { type LiveState, type Plan, planProvisioning } from "../plan";
-import type { CallContext, Clock, Directory, UmpSettingsApi } from "../ports";
+import type { CallContext, Clock, FullDirectory, Logger, UmpSettingsApi } from "../ports";
 import type { ProvisioningOptions } from "../provisioningOptions";
 import type { Actor, ConversationRef, RegistrationRecord, RequestRecord } from "../records";
 import type { Repository } from "../repository";
@@ -19,6 +19,13 @@ import {
   type Spec,
 } from "../spec";
 import type { AuditTrail } from "./createAuditTrail";
+import {
+  checkOwnership,
+  checkSecretPolicy,
+  isGraphDenied,
+  type ReviewCheck,
+  unreadableApplication,
+} from "./reviewChecks";
 
 export type ReviewOutcome =
   | { kind: "planned"; request: RequestRecord }
@@ -31,7 +38,7 @@ export type ActionOutcome =
   | { ok: false; reason: string; request: RequestRecord | null };
 
 export interface RequestLifecycleDeps {
-  directory: Directory;
+  directory: FullDirectory;
   ump: UmpSettingsApi | null;
   repo: Repository;
   clock: Clock;
@@ -42,14 +49,30 @@ export interface RequestLifecycleDeps {
   canHandOff: boolean;
   /** A button pressed on a request whose run a dead process left behind picks the run up again. */
   resumeIfStale: (request: RequestRecord) => void;
+  logger?: Logger;
 }
 
 export function createRequestLifecycle(deps: RequestLifecycleDeps) {
   const { directory, repo, clock, options, audit, notify } = deps;
   const nowIso = () => clock.now().toISOString();
 
+  // Set once Graph refused the lookup: asking again on every review would only repeat the 403.
+  let scopesUnreadable = false;
   async function checkScopes(ctx: CallContext) {
-    const scopes = await directory.getGraphDelegatedScopes(ctx);
+    if (scopesUnreadable) return;
+    let scopes: Map<string, string>;
+    try {
+      scopes = await directory.getGraphDelegatedScopes(ctx);
+    } catch (e) {
+      if (!isGraphDenied(e)) throw e;
+      scopesUnreadable = true;
+      // Reading Microsoft Graph's service principal needs Application.Read.All, which least privilege
+      // leaves out; the nine ids are the same in every tenant (CONTRACT section 7), so they are used as is.
+      deps.logger?.debug("delegated permission ids not checked against the tenant (403); using the well-known ids", {
+        correlationId: ctx.correlationId,
+      });
+      return;
+    }
     const missing = REQUIRED_SCOPES.filter((s) => scopes.get(s.value) !== s.id);
     if (missing.length > 0)
       throw new SyncbotError(
@@ -86,6 +109,9 @@ export function createRequestLifecycle(deps: RequestLifecycleDeps) {
     } catch (e) {
       if (e instanceof SyncbotError && e.code === "not_found")
         return { kind: "invalid", errors: { umpInstance: `UMP does not know the instance "${spec.umpInstance}".` } };
+      // Under Application.ReadWrite.OwnedBy an app someone else owns cannot even be read.
+      if (isGraphDenied(e))
+        return refuse(input, spec.customer, "customer", unreadableApplication(spec.uniqueName), correlationId);
       throw e;
     }
     // One customer, one registration: an app name already used by another customer's registration is refused.
@@ -122,6 +148,17 @@ export function createRequestLifecycle(deps: RequestLifecycleDeps) {
     });
     if (plan.changes.length === 0)
       return { kind: "nothing-to-do", spec, registration: await repo.getRegistration(spec.customer) };
+    // Nothing is approved that Entra would refuse: syncbot must own the app, and the policy allow the secret.
+    const [ownership, policy] = await Promise.all([
+      live.app ? checkOwnership(directory, live.app, ctx) : Promise.resolve<ReviewCheck>({ ok: true }),
+      plan.changes.some((c) => c.kind === "secret.add")
+        ? checkSecretPolicy(directory, live.app?.id ?? null, spec.secretLifetimeMonths, now, ctx)
+        : Promise.resolve<ReviewCheck>({ ok: true }),
+    ]);
+    if (!ownership.ok) return refuse(input, spec.customer, "customer", ownership, correlationId);
+    if (!policy.ok) return refuse(input, spec.customer, "secretLifetimeMonths", policy, correlationId);
+    const notes = [ownership, policy].flatMap((c) => (c.ok && c.note ? [c.note] : []));
+    if (notes.length > 0) plan.notes = notes;
     const request: RequestRecord = {
       id: randomUUID(),
       customer: spec.customer,
@@ -146,6 +183,26 @@ export function createRequestLifecycle(deps: RequestLifecycleDeps) {
       `${plan.changes.length} change(s), plan ${plan.hash.slice(0, 12)}`,
     );
     return { kind: "planned", request };
+  }
+
+  /** A plan Entra would refuse: shown at Review plan on the field to change, and audited. */
+  async function refuse(
+    input: { requester: Actor; kind: Plan["kind"] },
+    customer: string,
+    field: keyof ProvisionParameters,
+    check: Extract<ReviewCheck, { ok: false }>,
+    correlationId: string,
+  ): Promise<ReviewOutcome> {
+    await repo.audit({
+      at: nowIso(),
+      customer,
+      actor: input.requester.name,
+      action: `${input.kind}.refused`,
+      outcome: "refused",
+      correlationId,
+      detail: check.error,
+    });
+    return { kind: "invalid", errors: { [field]: check.error } };
   }
 
   /**
@@ -173,7 +230,7 @@ export function createRequestLifecycle(deps: RequestLifecycleDeps) {
       return { ok: false, reason: pre.reason, request: current };
     }
     const eligibility = await checkEligibility(actor, options, (id) =>
-      directory.isGlobalAdministrator(id, { correlationId: request.correlationId }),
+      directory.checkGlobalAdministrator(id, { correlationId: request.correlationId }),
     );
     if (!eligibility.eligible) {
       await audit(request, actor.name, "approval.refused", "refused", eligibility.reason);

@@ -4,7 +4,7 @@
 
 import { createHash } from "node:crypto";
 import type { ProvisioningOptions } from "../provisioningOptions";
-import type { Clock, Directory, LiveApplication, Logger, TokenProver, UmpSettings, UmpSettingsApi } from "../ports";
+import type { Clock, FullDirectory, LiveApplication, Logger, TokenProver, UmpSettings, UmpSettingsApi } from "../ports";
 import type { RequestRecord } from "../records";
 import type { Repository } from "../repository";
 import type { AuditTrail } from "../requests/createAuditTrail";
@@ -19,7 +19,7 @@ import type { HandoffPort } from "./handoffPort";
 export type RunReads = { ump?: { settings: UmpSettings; etag: string }; app?: LiveApplication };
 
 export interface StepServices {
-  directory: Directory;
+  directory: FullDirectory;
   ump: UmpSettingsApi | null;
   tokenProver: TokenProver;
   repo: Repository;

@@ -4,6 +4,7 @@ import type { StepName } from "../records";
 import { addSecret } from "./addSecret";
 import { handoff } from "./handoff";
 import { portalUrl } from "./portalUrl";
+import { servicePrincipal } from "./servicePrincipal";
 import type { ProvisioningStep } from "./stepContext";
 import { tidy } from "./tidy";
 import { upsertApplication } from "./upsertApplication";
@@ -11,8 +12,8 @@ import { verify } from "./verify";
 import { writeUmp } from "./writeUmp";
 
 export const STEP_LISTS: Record<"api" | "handoff", ReadonlyArray<ProvisioningStep>> = {
-  api: [upsertApplication, addSecret, writeUmp, portalUrl, verify, tidy],
-  handoff: [upsertApplication, addSecret, verify, handoff, tidy],
+  api: [upsertApplication, servicePrincipal, addSecret, writeUmp, portalUrl, verify, tidy],
+  handoff: [upsertApplication, servicePrincipal, addSecret, verify, handoff, tidy],
 };
 
 /** What the card calls each step. */

@@ -1,0 +1,111 @@
+// What Review plan checks before anyone may approve, so nothing is approved that Entra would refuse:
+// that syncbot owns the application it would write (Application.ReadWrite.OwnedBy reaches owned apps
+// only) and that the tenant's app management policy allows the secret it would add.
+
+import { SyncbotError } from "../errors";
+import type { CallContext, DirectoryOwner, FullDirectory, LiveApplication, PasswordRestrictions } from "../ports";
+import { addMonths } from "../spec";
+
+export type ReviewCheck = { ok: true; note?: string } | { ok: false; error: string };
+
+/** Graph's 403 for a call syncbot's permissions do not cover (an app it does not own, under OwnedBy). */
+export function isGraphDenied(e: unknown): boolean {
+  return e instanceof SyncbotError && e.status === 403 && e.upstreamCode === "Authorization_RequestDenied";
+}
+
+// The registration's unique name is syncbot-<customer>, so "another name" is another customer short name.
+const WHAT_TO_DO =
+  "Add syncbot's identity (its service principal) as an owner of that app registration, or choose another name: use another customer short name (the registration's unique name is syncbot-<customer>).";
+
+/** The app exists but Graph refused to let syncbot read it: someone else owns it. */
+export function unreadableApplication(uniqueName: string): Extract<ReviewCheck, { ok: false }> {
+  return {
+    ok: false,
+    error: `An app registration named "${uniqueName}" exists in Entra, but Graph refused syncbot's read (403): syncbot's identity does not own it (its owners can be named only with Application.Read.All). ${WHAT_TO_DO}`,
+  };
+}
+
+function ownerName(o: DirectoryOwner): string {
+  const name = o.displayName ?? o.id;
+  if (o.kind === "user" && o.userPrincipalName) return `${name} (${o.userPrincipalName})`;
+  if (o.kind === "servicePrincipal") return `${name} (application ${o.appId ?? o.id})`;
+  return name;
+}
+
+/** Whether syncbot's own identity is among the owners of an existing application. */
+export async function checkOwnership(
+  directory: FullDirectory,
+  app: LiveApplication,
+  ctx: CallContext,
+): Promise<ReviewCheck> {
+  const [identity, owners] = await Promise.all([
+    directory.getOwnIdentity(ctx),
+    directory.listOwners(app.id, ctx).catch((e: unknown) => {
+      if (isGraphDenied(e)) return null;
+      throw e;
+    }),
+  ]);
+  const named = owners && owners.length > 0 ? owners.map(ownerName).join(", ") : "none";
+  if (!identity)
+    return {
+      ok: true,
+      note: `Ownership not verified: syncbot has no Graph token to tell its own identity (GRAPH_CREDENTIAL=none). Owners: ${owners ? named : "unreadable"}.`,
+    };
+  const mine = (o: DirectoryOwner) =>
+    (identity.objectId !== null && o.id.toLowerCase() === identity.objectId.toLowerCase()) ||
+    (identity.appId !== null && o.appId?.toLowerCase() === identity.appId.toLowerCase());
+  if (owners?.some(mine)) return { ok: true };
+  return {
+    ok: false,
+    error: `The app registration "${app.uniqueName ?? app.displayName}" (${app.appId}) is not owned by syncbot's identity (owners: ${owners ? named : "unreadable"}), so Entra would refuse syncbot's changes to it. ${WHAT_TO_DO}`,
+  };
+}
+
+const DAY_MS = 86_400_000;
+
+/** The largest whole number of months (1-24) whose secret fits in `maxDays` from `now`. */
+export function maxMonthsWithin(maxDays: number, now: Date): number {
+  let months = 0;
+  while (months < 24 && addMonths(now, months + 1).getTime() - now.getTime() <= maxDays * DAY_MS) months++;
+  return months;
+}
+
+/**
+ * The tenant's app management policy against the secret the plan adds: the application's own policy
+ * takes the place of the tenant default. Without Policy.Read.All the plan says it was not checked.
+ */
+export async function checkSecretPolicy(
+  directory: FullDirectory,
+  appObjectId: string | null,
+  lifetimeMonths: number,
+  now: Date,
+  ctx: CallContext,
+): Promise<ReviewCheck> {
+  const read = await directory.getAppManagementPolicies(appObjectId, ctx);
+  if (!read.checked)
+    return {
+      ok: true,
+      note: "The tenant's app management policy was not checked (syncbot lacks Policy.Read.All): Entra may still refuse a secret longer than the tenant allows.",
+    };
+  const own = read.application !== null;
+  const policy: PasswordRestrictions | null = read.application ?? read.tenantDefault;
+  if (!policy) return { ok: true };
+  const which = own ? "this application's own app management policy" : "the tenant's default app management policy";
+  if (policy.passwordAdditionBlocked)
+    return {
+      ok: false,
+      error: `${which} blocks new client secrets, so Entra would refuse the secret this plan adds. Ask an administrator to exempt this application (or the tenant default) from the password restriction.`,
+    };
+  if (policy.maxPasswordLifetimeDays === null)
+    return policy.maxPasswordLifetime
+      ? { ok: true, note: `${which} limits secrets to ${policy.maxPasswordLifetime}, which syncbot cannot compare.` }
+      : { ok: true };
+  const days = policy.maxPasswordLifetimeDays;
+  const wanted = addMonths(now, lifetimeMonths).getTime() - now.getTime();
+  if (wanted <= days * DAY_MS) return { ok: true, note: `${which} allows secrets up to ${days} days: checked.` };
+  const allowed = maxMonthsWithin(days, now);
+  return {
+    ok: false,
+    error: `${which} allows client secrets of at most ${days} days (${policy.maxPasswordLifetime}); ${lifetimeMonths} months is longer. ${allowed > 0 ? `Choose at most ${allowed} month${allowed === 1 ? "" : "s"}.` : "No whole number of months fits; ask an administrator to relax the policy."}`,
+  };
+}
