@@ -78,7 +78,7 @@ describe("the per-customer lock under a stalled run", () => {
     await stack.press(first, "Approve", { user: USERS.approver });
     await stack.waitForCard(first, (c) => /waiting for Graph \(HTTP 429\), retry 2/.test(cardText(c)), 10_000);
     // The first run has been stalled longer than its lease by now; the second is approved.
-    await stack.press(second, "Approve", { user: USERS.groupAdmin });
+    await stack.press(second, "Approve", { user: USERS.approver });
     const cards = await Promise.all([
       stack.waitForCard(first, runFinished, 20_000),
       stack.waitForCard(second, runFinished, 20_000),

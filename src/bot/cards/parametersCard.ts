@@ -29,12 +29,12 @@ export function parametersCard(view: ParametersView): Card {
     umpInstance: String(v.umpInstance ?? ""),
     secretLifetimeMonths: Number.isFinite(Number(v.secretLifetimeMonths)) ? Number(v.secretLifetimeMonths) : 24,
     errors: {
-      customer: md(truncate(e.customer ?? "", 300)),
-      appName: md(truncate(e.appName ?? "", 300)),
-      serviceProviderFqdn: md(truncate(e.serviceProviderFqdn ?? "", 300)),
-      displayName: md(truncate(e.displayName ?? "", 300)),
-      umpInstance: md(truncate(e.umpInstance ?? "", 300)),
-      secretLifetimeMonths: md(truncate(e.secretLifetimeMonths ?? "", 300)),
+      customer: md(truncate(e.customer ?? "", 600)),
+      appName: md(truncate(e.appName ?? "", 600)),
+      serviceProviderFqdn: md(truncate(e.serviceProviderFqdn ?? "", 600)),
+      displayName: md(truncate(e.displayName ?? "", 600)),
+      umpInstance: md(truncate(e.umpInstance ?? "", 600)),
+      secretLifetimeMonths: md(truncate(e.secretLifetimeMonths ?? "", 600)),
     },
   });
 }
