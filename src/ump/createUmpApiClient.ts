@@ -1,8 +1,10 @@
 // createUmpApiClient: the UmpSettingsApi port over fetch against the UMP-365 settings API (CONTRACT
 // section 5). It waits out throttling within a budget, and translates problem+json answers into
 // SyncbotError codes here, at the boundary, so nothing upstream sent (nor the secret we sent) travels on.
+// A 429 pauses every call of this client until its Retry-After has passed (one throttling state per service).
 
 import { SyncbotError } from "../domain/errors";
+import { ThrottleGate } from "../graph/middleware/ThrottleRetryMiddleware";
 import type { CallContext, Logger, UmpOperation, UmpSettings, UmpSettingsApi, UmpSyncAppPatch } from "../domain/ports";
 
 export interface UmpRetryOptions {
@@ -73,6 +75,7 @@ export function createUmpApiClient(options: UmpApiClientOptions): UmpSettingsApi
     throw new SyncbotError("config_invalid", "UMP client needs a token or getToken");
   }
   const getToken = options.getToken ?? (async () => options.token as string);
+  const gate = new ThrottleGate(sleep);
 
   interface Call {
     method: Method;
@@ -138,6 +141,8 @@ export function createUmpApiClient(options: UmpApiClientOptions): UmpSettingsApi
     const body = call.body === undefined ? undefined : JSON.stringify(call.body);
     let waited = 0;
     for (let attempt = 1; ; attempt++) {
+      // Another call was told to back off: wait with it rather than collect a 429 of our own.
+      if (gate.remainingMs() > 0) waited += await gate.wait();
       const headers: Record<string, string> = {
         Authorization: `Bearer ${await getToken()}`,
         Accept: "application/json",
@@ -196,8 +201,13 @@ export function createUmpApiClient(options: UmpApiClientOptions): UmpSettingsApi
       }
       logger?.warn("ump retry", { method: call.method, path: call.what, status, attempt, waitMs: wait });
       call.ctx?.onRetry?.({ service: "ump", attempt, maxAttempts: maxAttempts - 1, waitMs: wait, status });
-      waited += wait;
-      await sleep(wait);
+      if (res?.status === 429) {
+        gate.pause(wait);
+        waited += await gate.wait(true);
+      } else {
+        waited += wait;
+        await sleep(wait);
+      }
     }
   };
 
