@@ -3,6 +3,7 @@
 
 import type { TurnContext } from "botbuilder";
 import type { Config } from "../config";
+import type { Batches } from "../domain/batches/createBatches";
 import type { Provisioning } from "../domain/createProvisioning";
 import type { Sweeper } from "../domain/createSweeper";
 import type { Clock, Logger } from "../domain/ports";
@@ -10,6 +11,7 @@ import type { Actor, RequestRecord } from "../domain/records";
 import type { Repository } from "../domain/repository";
 import type { ApprovalView } from "./cards/approvalCard";
 import type { Card } from "./cards/renderCard";
+import type { BatchCards } from "./createBatchCards";
 import type { Messenger } from "./createMessenger";
 
 export interface BotKit {
@@ -21,6 +23,8 @@ export interface BotKit {
   sweeper: () => Sweeper | undefined;
   messenger: Messenger;
   cardView(request: RequestRecord, notice?: string): ApprovalView;
+  /** Batch onboarding (issue 13): the domain service and the coalesced batch card. */
+  batches?: { service: Batches; cards: BatchCards };
 }
 
 /** A chat command: `name` is the first word the user types. */
