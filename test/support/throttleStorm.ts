@@ -10,8 +10,8 @@ import type { GraphEmulator } from "../emulators/graphEmulator";
 export interface ThrottleStorm {
   /** Opens a window of `ms` from now (or extends the open one). */
   open(ms: number): void;
-  /** Opens a `windowMs` window every `everyMs` (time-sliced throttling: windowMs/everyMs of the time). */
-  every(everyMs: number, windowMs: number): void;
+  /** Opens a `windowMs` window every `everyMs` (windowMs/everyMs of the time), the first after `firstAfterMs`. */
+  every(everyMs: number, windowMs: number, firstAfterMs?: number): void;
   stop(): void;
   /** 429s answered in total. */
   readonly throttled: number;
@@ -65,9 +65,13 @@ export function startThrottleStorm(graph: GraphEmulator, opts: { slackMs?: numbe
 
   return {
     open,
-    every(everyMs, windowMs) {
+    every(everyMs, windowMs, firstAfterMs = everyMs) {
       clearInterval(timer);
-      timer = setInterval(() => open(windowMs), everyMs);
+      timer = setTimeout(() => {
+        open(windowMs);
+        timer = setInterval(() => open(windowMs), everyMs);
+        timer.unref?.();
+      }, firstAfterMs);
       timer.unref?.();
     },
     stop() {
