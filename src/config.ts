@@ -47,6 +47,8 @@ export interface Config {
   defaults: { serviceProviderFqdn?: string; umpInstance?: string };
   /** Tuning (tests shorten them). */
   runLeaseSeconds: number;
+  /** Batch onboarding: runs in flight at once (issue 13). */
+  batchConcurrency: number;
   proofAttempts: number;
   proofDelayMs: number;
   operationPollMs: number;
@@ -275,6 +277,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     jobsKey,
     defaults: { serviceProviderFqdn: get("DEFAULT_SP_FQDN"), umpInstance: get("DEFAULT_UMP_INSTANCE") },
     runLeaseSeconds: int("RUN_LEASE_SECONDS", 15, 1, 3600),
+    batchConcurrency: int("BATCH_CONCURRENCY", 4, 1, 32),
     proofAttempts: int("TOKEN_PROOF_ATTEMPTS", 10, 1, 60),
     proofDelayMs: int("TOKEN_PROOF_DELAY_MS", 3000, 0, 60_000),
     operationPollMs: int("UMP_POLL_MS", 2000, 0, 60_000),

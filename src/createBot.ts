@@ -6,10 +6,12 @@ import { handoffCard } from "./bot/cards/handoffCard";
 import { reminderCard } from "./bot/cards/reminderCard";
 import { createTeamsBot } from "./bot/createTeamsBot";
 import type { Config } from "./config";
+import { createBatches } from "./domain/batches/createBatches";
 import { createProvisioning } from "./domain/createProvisioning";
 import { createSweeper } from "./domain/createSweeper";
 import { runDoctor } from "./domain/doctor/runDoctor";
 import type { Clock, DocumentStore, FullDirectory, Logger, TokenProver, UmpSettingsApi } from "./domain/ports";
+import type { ProvisioningOptions } from "./domain/provisioningOptions";
 import { createRepository } from "./domain/repository";
 import { createGraphCredential } from "./graph/createGraphCredential";
 import { createGraphDirectory } from "./graph/createGraphDirectory";
@@ -30,6 +32,8 @@ export interface BotOverrides {
   sleep?: (ms: number) => Promise<void>;
   /** Graph retry tuning (tests and benchmarks shorten the waits). */
   graphRetry?: Parameters<typeof createGraphDirectory>[0]["retry"];
+  /** Least time between two updates of a batch card (default 3000 ms; tests shorten it). */
+  batchCardIntervalMs?: number;
 }
 
 export type Syncbot = Awaited<ReturnType<typeof createBot>>;
@@ -106,6 +110,21 @@ export async function createBot(config: Readonly<Config>, overrides: BotOverride
       })
     : undefined;
 
+  const provisioningOptions: ProvisioningOptions = {
+    tenantId: config.spTenantId,
+    umpTarget: config.umpTarget,
+    approvalTtlHours: config.approvalTtlHours,
+    graceHours: config.rotationGraceHours,
+    leaseMs: config.runLeaseSeconds * 1000,
+    proofAttempts: config.proofAttempts,
+    proofDelayMs: config.proofDelayMs,
+    operationPollMs: config.operationPollMs,
+    operationPollAttempts: 60,
+    policy: config.approvalPolicy,
+    approverIds: config.approverIds,
+    allowSelfApproval: config.allowSelfApproval,
+  };
+
   const provisioning = createProvisioning({
     directory,
     ump,
@@ -115,21 +134,24 @@ export async function createBot(config: Readonly<Config>, overrides: BotOverride
     logger: logger.child({ component: "provisioning" }),
     handoff,
     sleep: overrides.sleep,
-    onChange: (request) => bot?.onRequestChanged(request),
-    options: {
-      tenantId: config.spTenantId,
-      umpTarget: config.umpTarget,
-      approvalTtlHours: config.approvalTtlHours,
-      graceHours: config.rotationGraceHours,
-      leaseMs: config.runLeaseSeconds * 1000,
-      proofAttempts: config.proofAttempts,
-      proofDelayMs: config.proofDelayMs,
-      operationPollMs: config.operationPollMs,
-      operationPollAttempts: 60,
-      policy: config.approvalPolicy,
-      approverIds: config.approverIds,
-      allowSelfApproval: config.allowSelfApproval,
+    onChange: (request) => {
+      bot?.onRequestChanged(request);
+      if (request.batchId) bot?.onBatchChanged(request.batchId);
     },
+    options: provisioningOptions,
+  });
+
+  const batches = createBatches({
+    repo,
+    clock,
+    logger: logger.child({ component: "batches" }),
+    options: provisioningOptions,
+    review: provisioning.review,
+    execute: provisioning.execute,
+    isGlobalAdministrator: (id) => directory.isGlobalAdministrator(id),
+    concurrency: config.batchConcurrency,
+    notify: (batchId) => bot?.onBatchChanged(batchId),
+    sleep: overrides.sleep,
   });
 
   const sweeper = createSweeper({
@@ -183,6 +205,8 @@ export async function createBot(config: Readonly<Config>, overrides: BotOverride
     logger: logger.child({ component: "bot" }),
     sweeper: () => sweeper,
     doctor,
+    batches,
+    batchCardIntervalMs: overrides.batchCardIntervalMs,
   });
   const server = createServer({ bot, sweeper, jobsKey: config.jobsKey, ping: () => store.ping(), logger, handoff });
 
@@ -194,6 +218,7 @@ export async function createBot(config: Readonly<Config>, overrides: BotOverride
     store,
     repo,
     provisioning,
+    batches,
     sweeper,
     bot,
     logger,
@@ -205,6 +230,7 @@ export async function createBot(config: Readonly<Config>, overrides: BotOverride
       const address = server.address() as AddressInfo;
       listeningUrl = `http://127.0.0.1:${address.port}`;
       await provisioning.resumeStale();
+      await batches.resumeAll();
       // A run whose lease is still held by a process that just died becomes resumable after the lease.
       timers.push(
         setTimeout(() => void provisioning.resumeStale().catch(() => undefined), config.runLeaseSeconds * 1000 + 250),

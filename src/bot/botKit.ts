@@ -3,6 +3,7 @@
 
 import type { TurnContext } from "botbuilder";
 import type { Config } from "../config";
+import type { Batches } from "../domain/batches/createBatches";
 import type { Provisioning } from "../domain/createProvisioning";
 import type { Sweeper } from "../domain/createSweeper";
 import type { DoctorLine } from "../domain/doctor/runDoctor";
@@ -11,6 +12,7 @@ import type { Actor, RequestRecord } from "../domain/records";
 import type { Repository } from "../domain/repository";
 import type { ApprovalView } from "./cards/approvalCard";
 import type { Card } from "./cards/renderCard";
+import type { BatchCards } from "./createBatchCards";
 import type { Messenger } from "./createMessenger";
 
 export interface BotKit {
@@ -28,6 +30,8 @@ export interface BotKit {
   onRequestChanged(request: RequestRecord): void;
   /** Cards (by activity id) whose Review plan is still reading live state in this process. */
   reviewsInFlight: Set<string>;
+  /** Batch onboarding (issue 13): the domain service and the coalesced batch card. */
+  batches?: { service: Batches; cards: BatchCards };
 }
 
 /** A chat command: `name` is the first word the user types. */

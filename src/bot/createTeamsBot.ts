@@ -5,6 +5,7 @@
 import { Application, TeamsAdapter } from "@microsoft/teams-ai";
 import { ActivityTypes, MemoryStorage, type Request, type Response } from "botbuilder";
 import type { Config } from "../config";
+import type { Batches } from "../domain/batches/createBatches";
 import type { Provisioning } from "../domain/createProvisioning";
 import type { Sweeper } from "../domain/createSweeper";
 import type { DoctorLine } from "../domain/doctor/runDoctor";
@@ -13,6 +14,7 @@ import type { Clock, Logger } from "../domain/ports";
 import type { RequestRecord } from "../domain/records";
 import type { Repository } from "../domain/repository";
 import { approvalActions } from "./actions/approvalActions";
+import { batchActions } from "./actions/batchActions";
 import { handoffActions } from "./actions/handoffActions";
 import { historyActions } from "./actions/historyActions";
 import { provisionActions } from "./actions/provisionActions";
@@ -30,6 +32,7 @@ import { historyCommand } from "./commands/historyCommand";
 import { provisionCommand } from "./commands/provisionCommand";
 import { rotateCommand } from "./commands/rotateCommand";
 import { statusCommand } from "./commands/statusCommand";
+import { createBatchCards } from "./createBatchCards";
 import { createCardUpdates } from "./createCardUpdates";
 import { createMessenger } from "./createMessenger";
 import { tenantGate } from "./tenantGate";
@@ -51,6 +54,7 @@ const CARD_ACTIONS: CardAction[] = [
   ...statusActions,
   ...historyActions,
   ...handoffActions,
+  ...batchActions,
 ];
 
 export interface TeamsBotDeps {
@@ -61,6 +65,9 @@ export interface TeamsBotDeps {
   logger: Logger;
   sweeper?: () => Sweeper | undefined;
   doctor: () => Promise<DoctorLine[]>;
+  batches?: Batches;
+  /** Least time between two updates of one batch card (coalesced). */
+  batchCardIntervalMs?: number;
 }
 
 export type TeamsBot = ReturnType<typeof createTeamsBot>;
@@ -114,6 +121,16 @@ export function createTeamsBot(deps: TeamsBotDeps) {
     onRequestChanged: cardUpdates.onRequestChanged,
     reviewsInFlight: new Set(),
   };
+  const batchCards = deps.batches
+    ? createBatchCards({
+        batches: deps.batches,
+        repo: deps.repo,
+        messenger,
+        log,
+        intervalMs: deps.batchCardIntervalMs ?? 3000,
+      })
+    : undefined;
+  if (deps.batches && batchCards) kit.batches = { service: deps.batches, cards: batchCards };
 
   app.turn("beforeTurn", tenantGate(config.spTenantId, log));
 
@@ -150,6 +167,7 @@ export function createTeamsBot(deps: TeamsBotDeps) {
     adapter,
     app,
     onRequestChanged: cardUpdates.onRequestChanged,
+    onBatchChanged: (batchId: string) => batchCards?.changed(batchId),
     post: messenger.post,
     postPersonal: messenger.postPersonal,
     /** Processes one HTTP request, then runs the work that must start only after the answer is sent. */

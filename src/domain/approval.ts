@@ -54,6 +54,13 @@ export function precheckApproval(
 ): ApprovalDecision {
   if (request.state !== "planned")
     return { ok: false, code: "conflict", reason: `This request is already ${request.state}; nothing was changed.` };
+  // A batch member is approved by the batch's one approval (or its own line on the batch card), never alone.
+  if (request.batchId)
+    return {
+      ok: false,
+      code: "not_authorized",
+      reason: "This customer is part of a batch: approve it on the batch card.",
+    };
   if (now.getTime() >= Date.parse(request.expiresAt))
     return {
       ok: false,

@@ -111,6 +111,8 @@ export interface RequestRecord {
   rejectedBy?: Actor & { at: string };
   run?: RunRecord;
   correlationId: string;
+  /** Part of a batch (issue 13): approved only through the batch, never on its own card. */
+  batchId?: string;
 }
 
 export type SecretStatus = "active" | "superseded";

@@ -3,8 +3,10 @@
 // SyncbotError codes here, at the boundary, so nothing upstream sent (nor the secret we sent) travels on.
 // A write is classified: a 4xx is a definite refusal; a 5xx, timeout or dropped connection leaves its
 // outcome unknown (`outcome_unknown`: UMP may have applied it), and the caller must read UMP back.
+// A 429 pauses every call of this client until its Retry-After has passed (one throttling state per service).
 
 import { SyncbotError } from "../domain/errors";
+import { ThrottleGate } from "../graph/middleware/ThrottleRetryMiddleware";
 import type { CallContext, Logger, UmpOperation, UmpSettings, UmpSettingsApi, UmpSyncAppPatch } from "../domain/ports";
 import { describeNetworkError, neverSent, retryAfterMs, scrub } from "./describeNetworkError";
 
@@ -63,6 +65,7 @@ export function createUmpApiClient(options: UmpApiClientOptions): UmpSettingsApi
     throw new SyncbotError("config_invalid", "UMP client needs a token or getToken");
   }
   const getToken = options.getToken ?? (async () => options.token as string);
+  const gate = new ThrottleGate(sleep);
 
   interface Call {
     method: Method;
@@ -136,6 +139,8 @@ export function createUmpApiClient(options: UmpApiClientOptions): UmpSettingsApi
     // Whether an earlier attempt of this write may have been applied (no answer, or a 5xx).
     let uncertain = false;
     for (let attempt = 1; ; attempt++) {
+      // Another call was told to back off: wait with it rather than collect a 429 of our own.
+      if (gate.remainingMs() > 0) waited += await gate.wait();
       const headers: Record<string, string> = {
         Authorization: `Bearer ${await getToken()}`,
         Accept: "application/json",
@@ -199,8 +204,13 @@ export function createUmpApiClient(options: UmpApiClientOptions): UmpSettingsApi
       }
       logger?.warn("ump retry", { method: call.method, path: call.what, status, attempt, waitMs: wait });
       call.ctx?.onRetry?.({ service: "ump", attempt, maxAttempts: maxAttempts - 1, waitMs: wait, status });
-      waited += wait;
-      await sleep(wait);
+      if (res?.status === 429) {
+        gate.pause(wait);
+        waited += await gate.wait(true);
+      } else {
+        waited += wait;
+        await sleep(wait);
+      }
     }
   };
 

@@ -1,7 +1,9 @@
 // `provision <customer>`: the parameters card, pre-filled from the stored registration or the defaults.
+// `provision <customer> <customer> …`: the batch card's list, one customer per line (issue 13).
 
 import { isCustomerSlug, type ProvisionParameters, validateParameters } from "../../domain/spec";
 import type { Command } from "../botKit";
+import { batchListCard } from "../cards/batchCard";
 import { parametersCard } from "../cards/parametersCard";
 
 type ParametersDefaults = Partial<Record<keyof ProvisionParameters, string | number>>;
@@ -11,6 +13,8 @@ export const provisionCommand: Command = {
   async run(context, args, _actor, kit) {
     const customer = (args[0] ?? "").toLowerCase();
     if (!customer) return void (await context.sendActivity("Usage: provision <customer>, e.g. provision contoso"));
+    if (args.length > 1 && kit.batches)
+      return void (await kit.messenger.sendCard(context, batchListCard({ lines: args.slice(0, 500).join("\n") })));
     const { defaults } = kit.config;
     const existing = isCustomerSlug(customer) ? await kit.repo.getRegistration(customer) : null;
     const values: ParametersDefaults = existing

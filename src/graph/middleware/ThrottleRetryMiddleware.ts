@@ -1,5 +1,7 @@
 // Waits out Graph's throttling (429, 503, 504): Retry-After when given (seconds, fractional seconds
 // or an HTTP date), exponential backoff otherwise, within a per-call budget; each wait is reported.
+// One gate per client: a 429 seen by any request pauses every request of the same directory until its
+// Retry-After has passed, so parallel runs do not each discover the throttling alone (issue 13).
 
 import type { Context, Middleware } from "@microsoft/microsoft-graph-client";
 import type { Logger } from "../../domain/ports";
@@ -16,8 +18,55 @@ export function parseRetryAfter(value: string | null, now = Date.now()): number 
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
+/**
+ * The throttling state of one service, shared by every request to it: `pause` moves `pausedUntil`
+ * forward (never back), `wait` holds a request until it has passed. Waiting uses the injected sleep
+ * once per extension of the pause, so a test's shortened sleep never turns into a busy loop.
+ * The state lives in this process: several bot instances each learn a throttling on their own.
+ */
+export class ThrottleGate {
+  private pausedUntil = 0;
+  /** Requests that waited at the gate without having been throttled themselves. */
+  heldRequests = 0;
+
+  constructor(
+    private readonly sleep: (ms: number) => Promise<void>,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  pause(ms: number): void {
+    this.pausedUntil = Math.max(this.pausedUntil, this.now() + ms);
+  }
+
+  remainingMs(): number {
+    return Math.max(0, this.pausedUntil - this.now());
+  }
+
+  /** `own`: the caller was throttled itself and yields at least once, even for a Retry-After of 0. */
+  async wait(own = false): Promise<number> {
+    let waited = 0;
+    for (let round = 0; ; round++) {
+      const target = this.pausedUntil;
+      const ms = target - this.now();
+      if (ms <= 0) {
+        if (own && round === 0) await this.sleep(0);
+        return waited;
+      }
+      await this.sleep(ms);
+      waited += ms;
+      // Extended while we slept (another 429): wait for the new end too. Otherwise the pause has been
+      // served (with a test's shortened sleep, earlier than the wall clock says).
+      if (this.pausedUntil === target) {
+        this.pausedUntil = 0;
+        return waited;
+      }
+    }
+  }
+}
+
 export class ThrottleRetryMiddleware implements Middleware {
   private next?: Middleware;
+  readonly gate: ThrottleGate;
 
   constructor(
     private readonly maxAttempts: number,
@@ -25,7 +74,9 @@ export class ThrottleRetryMiddleware implements Middleware {
     private readonly baseDelayMs: number,
     private readonly sleep: (ms: number) => Promise<void>,
     private readonly logger?: Logger,
-  ) {}
+  ) {
+    this.gate = new ThrottleGate(sleep);
+  }
 
   setNext(next: Middleware): void {
     this.next = next;
@@ -35,6 +86,11 @@ export class ThrottleRetryMiddleware implements Middleware {
     const opts = callOptionsOf(context);
     let waited = 0;
     for (let retry = 1; ; retry++) {
+      // Another request was told to back off: this one waits too instead of collecting its own 429.
+      if (this.gate.remainingMs() > 0) {
+        this.gate.heldRequests++;
+        waited += await this.gate.wait();
+      }
       try {
         await this.next!.execute(context);
       } catch (e) {
@@ -44,7 +100,8 @@ export class ThrottleRetryMiddleware implements Middleware {
       const res = context.response;
       if (!res || !THROTTLE_STATUSES.has(res.status) || retry > this.maxAttempts) return;
       const backoff = Math.min(MAX_BACKOFF_MS, this.baseDelayMs * 2 ** (retry - 1));
-      const waitMs = parseRetryAfter(res.headers.get("retry-after")) ?? backoff;
+      const retryAfter = parseRetryAfter(res.headers.get("retry-after"));
+      const waitMs = retryAfter ?? backoff;
       // Past the budget the last answer stands; the caller turns it into `throttled`.
       if (waited + waitMs > this.maxTotalWaitMs) return;
       await res.body?.cancel().catch(() => undefined);
@@ -57,8 +114,15 @@ export class ThrottleRetryMiddleware implements Middleware {
       };
       this.logger?.warn("graph throttled, waiting", { ...notice, correlationId: opts?.ctx.correlationId });
       opts?.ctx.onRetry?.(notice);
-      await this.sleep(waitMs);
-      waited += waitMs;
+      // A 429 (or any answer with Retry-After) is about the whole app in this tenant: everyone pauses.
+      // A 503/504 without Retry-After is this request's bad luck: only it backs off.
+      if (res.status === 429 || retryAfter !== undefined) {
+        this.gate.pause(waitMs);
+        waited += await this.gate.wait(true);
+      } else {
+        await this.sleep(waitMs);
+        waited += waitMs;
+      }
     }
   }
 }
