@@ -20,6 +20,7 @@ import { historyActions } from "./actions/historyActions";
 import { provisionActions } from "./actions/provisionActions";
 import { secretActions } from "./actions/secretActions";
 import { statusActions } from "./actions/statusActions";
+import { outlivingContext } from "./outlivingContext";
 import { actorOf } from "./actorOf";
 import { type AfterResponseQueue, collectAfterResponse, flushAfterResponse } from "./afterResponse";
 import type { BotKit, CardAction, Command } from "./botKit";
@@ -143,7 +144,7 @@ export function createTeamsBot(deps: TeamsBotDeps) {
     const name = rawCommand.toLowerCase();
     const command = COMMANDS.find((c) => c.name === name);
     try {
-      if (command) await command.run(context, args, actorOf(context), kit);
+      if (command) await command.run(outlivingContext(context), args, actorOf(context), kit);
       else await answerUnknown(context, rawCommand, kit);
     } catch (e) {
       const d = describeError(e);
@@ -158,7 +159,7 @@ export function createTeamsBot(deps: TeamsBotDeps) {
   // card for the presser only; what others must see each action sends through the Bot Connector.
   for (const action of CARD_ACTIONS)
     app.adaptiveCards.actionExecute(action.verb, (context, _state, data: unknown) =>
-      guardCardAction(action, context, data, kit),
+      guardCardAction(action, outlivingContext(context), data, kit),
     );
   // Registered last: any other adaptiveCard/action invoke (an unknown or malformed verb) still gets an answer.
   app.addRoute(unknownCardAction.selector, unknownCardAction.handler, true);
