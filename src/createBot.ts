@@ -167,6 +167,7 @@ export async function createBot(config: Readonly<Config>, overrides: BotOverride
     sendNotice: async (conversation, text) => {
       await bot!.post(conversation, text);
     },
+    settleParked: () => provisioning.settleParked(),
     // Before removing a secret, the sweep asks UMP which one it holds (invariant 9).
     umpFingerprint: ump
       ? async (registration) => {

@@ -71,6 +71,7 @@ export function createServer(deps: ServerDeps): restify.Server {
         removedOrphans: result.removedOrphans.length,
         wouldRemoveSuperseded: result.wouldRemoveSuperseded.length,
         wouldRemoveOrphans: result.wouldRemoveOrphans.length,
+        settledParked: result.settledParked ?? [],
         failures: result.failures,
       });
     } catch (e) {

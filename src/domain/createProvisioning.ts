@@ -121,6 +121,7 @@ export function createProvisioning(deps: ProvisioningDeps) {
     expire: lifecycle.expire,
     execute: engine.execute,
     resumeStale: engine.resumeStale,
+    settleParked: engine.settleParked,
     handoffApplied: handoffs.handoffApplied,
     expireHandoffs: handoffs.expireHandoffs,
     /** For tests: whether this process still holds any secret value. */

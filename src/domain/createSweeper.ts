@@ -40,6 +40,12 @@ export interface SweepDeps {
    * throws when UMP cannot tell. Without it the sweep relies on the fingerprint last recorded.
    */
   umpFingerprint?: (registration: RegistrationRecord) => Promise<string | null>;
+  /**
+   * Runs parked because a write's outcome was unknown and UMP could not be read back: a real sweep
+   * gives them another read of UMP (they finish or fail from its fingerprint, or stay parked).
+   * Resolves the request ids it took up.
+   */
+  settleParked?: () => Promise<string[]>;
   /** A claim still "sending" after this long belongs to a sweep that died: take it over. */
   staleClaimMs?: number;
   snoozeDays?: number;
@@ -70,6 +76,8 @@ export interface SweepResult {
   /** Dry run only: orphan secrets a real sweep would remove. */
   wouldRemoveOrphans: string[];
   failures: string[];
+  /** Requests needing attention that this sweep took up again (they settle in the background). */
+  settledParked?: string[];
   dryRun: boolean;
 }
 
@@ -147,6 +155,11 @@ export function createSweeper(deps: SweepDeps) {
       await inParallel(tasks, APP_CONCURRENCY);
     }
     await orphans.settle(run);
+    if (!dryRun && !simulated && deps.settleParked)
+      result.settledParked = await deps.settleParked().catch((e) => {
+        result.failures.push(`settling runs that need attention: ${describeError(e).message}`);
+        return [];
+      });
 
     log.info("expiry sweep finished", {
       at: result.at,

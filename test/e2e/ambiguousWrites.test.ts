@@ -9,7 +9,7 @@ import type { UmpSettingsApi } from "../../src/domain/ports";
 import { createUmpApiClient } from "../../src/ump/createUmpApiClient";
 import type { UmpFault } from "../emulators/umpEmulator";
 import { expectConsistent } from "../support/invariants";
-import { cardText, expectNoSecretIn, type Stack, startStack, UMP_TOKEN, USERS } from "../support/stack";
+import { cardText, expectNoSecretIn, JOBS_KEY, type Stack, startStack, UMP_TOKEN, USERS } from "../support/stack";
 
 let stack: Stack;
 beforeEach(async () => {
@@ -200,6 +200,33 @@ describe("UMP unreachable after the ambiguous write: needs attention, every secr
     await expectConsistent({ graph: stack.graph, ump: stack.ump, repo: stack.bot.repo }, "contoso", {
       extraAudit: ["run.attention", "run.settled"],
     });
+  });
+
+  it("rotation: the expiry sweep reads UMP again and finishes the run (no chat command, no restart)", async () => {
+    const oldKey = await provisionOk();
+    umpGoesDown();
+    const { activityId, card } = await rotateWith(null);
+    expect(card.body[0].text).toBe("Rotate the secret for contoso: needs attention");
+    stack.ump.clearFaults();
+    stack.ump.onRequest(null);
+    // A dry run or a what-if instant settles nothing; the real sweep does.
+    const dry = await fetch(`${stack.url}/api/jobs/expiry-sweep?dryRun=true`, {
+      method: "POST",
+      headers: { "x-jobs-key": JOBS_KEY },
+    });
+    expect(dry.status).toBe(200);
+    expect(((await dry.json()) as { settledParked?: string[] }).settledParked ?? []).toEqual([]);
+    expect((await stack.bot.repo.listRequests()).some((r) => r.state === "attention")).toBe(true);
+    const res = await fetch(`${stack.url}/api/jobs/expiry-sweep`, {
+      method: "POST",
+      headers: { "x-jobs-key": JOBS_KEY },
+    });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { settledParked?: string[] }).settledParked).toHaveLength(1);
+    const done = await stack.waitForCard(activityId, (c) => /: (succeeded|failed)$/.test(c.body[0].text));
+    expect(done.body[0].text).toBe("Rotate the secret for contoso: succeeded");
+    const { heldKey } = await expectNoOrphan();
+    expect(heldKey).not.toBe(oldKey);
   });
 
   it("UMP holds the old secret when it answers again: the new one is removed, the old one stays", async () => {

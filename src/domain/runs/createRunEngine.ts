@@ -244,5 +244,12 @@ export function createRunEngine<Ctx extends RunContext>(deps: RunEngineDeps<Ctx>
     return Promise.all(waiting.map(resume));
   }
 
-  return { execute, finish, resumeIfStale, resumeStale, settle };
+  /** The sweep: every run that needs attention gets another read of UMP. */
+  async function settleParked(): Promise<string[]> {
+    const parked = (await repo.listRequests()).filter((r) => r.state === "attention" && !activeRuns.has(r.id));
+    for (const r of parked) void resume(r);
+    return parked.map((r) => r.id);
+  }
+
+  return { execute, finish, resumeIfStale, resumeStale, settle, settleParked };
 }
