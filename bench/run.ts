@@ -12,7 +12,7 @@ import { createLogger } from "../src/logger";
 import { createSqliteStore } from "../src/store/createSqliteStore";
 import { startConnectorEmulator } from "../test/emulators/connectorEmulator";
 import { type RecordedRequest, startGraphEmulator } from "../test/emulators/graphEmulator";
-import { cardText, type Stack, startStack, TENANT, UMP_TOKEN, USERS } from "../test/support/stack";
+import { cardText, startStack, TENANT, UMP_TOKEN, USERS } from "../test/support/stack";
 import { activityBase, messageActivity } from "../test/support/teamsActivity";
 import { startThrottleStorm } from "../test/support/throttleStorm";
 import { startEchoBot } from "./echoBot";

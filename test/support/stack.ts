@@ -16,7 +16,6 @@ import { type GraphEmulator, startGraphEmulator } from "../emulators/graphEmulat
 import { startUmpEmulator, type UmpEmulator } from "../emulators/umpEmulator";
 import { activityBase, CHANNEL, messageActivity, type TeamsUser } from "./teamsActivity";
 import {
-  allActionTitles,
   cardText,
   createTeamsClient,
   findAction,

@@ -4,7 +4,7 @@
 
 import { checkEligibility, precheckApproval } from "../approval";
 import { describeError } from "../errors";
-import type { Actor, RequestRecord } from "../records";
+import type { Actor } from "../records";
 import type { ProvisionParameters } from "../spec";
 import { type BatchMember, type BatchRecord, memberStatus } from "./batchRecords";
 import type { BatchesDeps, BatchOutcome } from "./createBatches";
@@ -62,7 +62,7 @@ export function createBatchDriver(kit: BatchKit) {
   async function driveOnce(batchId: string): Promise<void> {
     for (let idle = 0; idle < 240; ) {
       const batch = await get(batchId);
-      if (!batch || batch.state !== "approved") return;
+      if (batch?.state !== "approved") return;
       const running: BatchMember[] = [];
       const waiting: BatchMember[] = [];
       for (const m of batch.members) {

@@ -131,7 +131,7 @@ export function createBatches(deps: BatchesDeps) {
   /** Reviews every valid line (live reads, a few at a time), then one hash over the plans. Nothing is written upstream. */
   async function plan(batchId: string): Promise<BatchRecord | null> {
     const batch = await get(batchId);
-    if (!batch || batch.state !== "planning") return batch;
+    if (batch?.state !== "planning") return batch;
     const results = new Map<number, Partial<BatchMember>>();
     await Promise.all(
       batch.members
