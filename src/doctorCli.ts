@@ -5,8 +5,7 @@
 
 import { type DoctorLine, doctorFailed } from "./domain/doctor/runDoctor";
 import { describeError } from "./domain/errors";
-import { loadProcessConfig } from "./loadProcessConfig";
-import { createLogger } from "./logger";
+import { loadCliProcess } from "./loadProcessConfig";
 
 export function formatDoctor(lines: readonly DoctorLine[]): string[] {
   return lines.map(
@@ -15,17 +14,12 @@ export function formatDoctor(lines: readonly DoctorLine[]): string[] {
 }
 
 async function main(): Promise<number> {
-  const loaded = loadProcessConfig();
+  const loaded = loadCliProcess();
   if ("error" in loaded) {
     process.stderr.write(`${loaded.error}\n`);
     return 2;
   }
-  const { config } = loaded;
-  const logger = createLogger({
-    level: config.logLevel,
-    pretty: process.stderr.isTTY === true,
-    write: (l) => process.stderr.write(`${l}\n`),
-  });
+  const { config, logger } = loaded;
   // Loaded only now, as in the reminders job: a configuration error should not wait for botbuilder.
   const { createBot } = require("./createBot") as typeof import("./createBot");
   let bot: Awaited<ReturnType<typeof createBot>> | undefined;

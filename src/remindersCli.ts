@@ -5,10 +5,9 @@
 // Exit codes: 0 done, 1 the sweep had failures (or crashed), 2 bad arguments or configuration.
 // The secret value is never in reach here: a sweep knows secrets by keyId, hint and expiry only.
 
-import { loadProcessConfig } from "./loadProcessConfig";
+import { loadCliProcess } from "./loadProcessConfig";
 import type { SweepResult } from "./domain/createSweeper";
 import { describeError } from "./domain/errors";
-import { createLogger } from "./logger";
 
 const USAGE = "usage: npm run reminders -- [--at ISO-DATE] [--dry-run]";
 
@@ -73,17 +72,12 @@ async function main(): Promise<number> {
     process.stderr.write(`${args.error ? `${args.error}\n` : ""}${USAGE}\n`);
     return 2;
   }
-  const loaded = loadProcessConfig();
+  const loaded = loadCliProcess();
   if ("error" in loaded) {
     process.stderr.write(`${loaded.error}\n`);
     return 2;
   }
-  const { config } = loaded;
-  const logger = createLogger({
-    level: config.logLevel,
-    pretty: process.stderr.isTTY === true,
-    write: (l) => process.stderr.write(`${l}\n`),
-  });
+  const { config, logger } = loaded;
   // Loaded only now: the bot's dependencies (botbuilder, Graph client) take seconds to load, which a
   // usage or configuration error should not have to wait for.
   const { createBot } = require("./createBot") as typeof import("./createBot");
