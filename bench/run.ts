@@ -556,7 +556,7 @@ async function benchStatus(): Promise<string> {
     const answered = await stack.say("status");
     const ms = performance.now() - t0;
     const sent = stack.connector.activities.slice(c0);
-    const sizes = sent.map((a) => JSON.stringify(a.activity ?? {}).length);
+    const sizes = sent.map((a) => Buffer.byteLength(JSON.stringify(a.activity ?? {}), "utf8"));
     const largest = sizes.length ? Math.max(...sizes) : 0;
     note(
       `status: HTTP ${answered.status}; ${sent.length} activities, sizes ${sizes

@@ -6,6 +6,8 @@
 //   parent → {type:"sweep"}     worker runs one bot.sweeper.sweep(), answers {type:"swept", …}
 //   parent → {type:"exit"}
 
+import { writeFileSync } from "node:fs";
+import { Session } from "node:inspector/promises";
 import { loadConfig } from "../src/config";
 import { createBot, type Syncbot } from "../src/createBot";
 import { createLogger } from "../src/logger";
@@ -58,10 +60,27 @@ async function sweep() {
     if (m.rss > peak) peak = m.rss;
     if (m.heapUsed > peakHeap) peakHeap = m.heapUsed;
   };
+  // BENCH_SWEEP_ALLOC_PROFILE=<file>: where the sweep allocates, garbage included (a .heapprofile for
+  // Chrome DevTools); a diagnostic, it slows the sweep.
+  const profilePath = process.env.BENCH_SWEEP_ALLOC_PROFILE;
+  const inspector = profilePath ? new Session() : undefined;
+  if (inspector) {
+    inspector.connect();
+    await inspector.post("HeapProfiler.startSampling", {
+      samplingInterval: 16_384,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: true,
+    } as never);
+  }
   const sampler = setInterval(sample, 20);
   const t0 = performance.now();
   const result = await bot.sweeper.sweep();
   const ms = performance.now() - t0;
+  if (inspector && profilePath) {
+    const { profile } = (await inspector.post("HeapProfiler.stopSampling")) as { profile: unknown };
+    writeFileSync(profilePath, JSON.stringify(profile));
+    inspector.disconnect();
+  }
   clearInterval(sampler);
   sample();
   (globalThis as { gc?: () => void }).gc?.();

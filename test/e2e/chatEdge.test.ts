@@ -217,6 +217,12 @@ describe("size", () => {
     expect(text).toMatch(new RegExp(`Soonest expiries: ${soonest.customer} expired`));
     const listed = [...text.matchAll(/^(cust-\d{3})/gm)].map((m) => m[1]);
     expect(listed[0]).toBe(soonest.customer);
+    // The summary charts both figures, each chart with a fallback table for clients without charts.
+    const charts = (card.body as any[]).flatMap((e) => (e.type === "Container" ? e.items : [e]));
+    for (const type of ["Chart.VerticalBar", "Chart.Donut"])
+      expect(charts.find((e) => e.type === type)?.fallback?.type, type).toBe("Table");
+    expect(charts.find((e) => e.type === "Chart.Donut").data.reduce((a: number, d: any) => a + d.value, 0)).toBe(300);
+    expect(text).toMatch(/Expiring: [A-Z][a-z]{2} \d{2} \d+/);
     expect(allActionTitles(card)).toContain("Next page");
     await stack.press(activityId, "Next page", { user: USERS.bystander, card });
     const page2 = await waitShared(activityId, (c) => /Page 2 of 30/.test(cardText(c)));

@@ -5,7 +5,8 @@ import { describe, expect, it } from "vitest";
 import { type BatchRecord, batchHash, MAX_BATCH_LINES, parseBatchLines } from "../../src/domain/batches/batchRecords";
 import type { RegistrationRecord, RequestRecord } from "../../src/domain/records";
 import { batchCard } from "../../src/bot/cards/batchCard";
-import { createStatusFigures, statusChartElements } from "../../src/bot/cards/statusCharts";
+import { assessRegistrations } from "../../src/bot/cards/statusCard";
+import { createStatusFigures, stateSummary, statusChartElements } from "../../src/bot/cards/statusCharts";
 
 const DEFAULTS = { serviceProviderFqdn: "ump.example.net", umpInstance: "ump-{customer}" };
 
@@ -101,18 +102,28 @@ describe("status charts", () => {
 
   it("counts secrets per month for 24 months and registrations by state, with fallbacks and text", () => {
     const f = createStatusFigures(now);
-    f.add(reg("healthy", ["2027-05-01T00:00:00Z"]));
-    f.add(reg("drifted", ["2026-09-10T00:00:00Z"], false));
-    f.add(reg("soon", ["2026-04-01T00:00:00Z"]));
-    f.add(reg("gone", ["2026-03-01T00:00:00Z"]));
-    f.add(reg("broken", ["2026-09-20T00:00:00Z"]), true);
-    f.add(reg("far", ["2029-01-01T00:00:00Z"]));
+    const entries = assessRegistrations(
+      [
+        reg("healthy", ["2027-05-01T00:00:00Z"]),
+        reg("drifted", ["2026-09-10T00:00:00Z"], false),
+        reg("soon", ["2026-04-01T00:00:00Z"]),
+        reg("gone", ["2026-03-01T00:00:00Z"]),
+        reg("broken", ["2026-09-20T00:00:00Z"]),
+        reg("far", ["2029-01-01T00:00:00Z"]),
+      ],
+      now,
+      new Set(["broken"]),
+    );
+    for (const e of entries) f.add(e);
     const figures = f.figures();
-    expect(figures.byState).toEqual({ healthy: 2, drifted: 1, expiring: 1, expired: 1, failed: 1 });
+    expect(figures.byState).toEqual({ healthy: 2, drifted: 1, expiring: 1, expired: 1, failed: 1, attention: 0 });
     expect(figures.expiringPerMonth).toHaveLength(24);
     expect(figures.expiringPerMonth[0]!.month).toBe("2026-03");
     expect(figures.expiringPerMonth.find((m) => m.month === "2026-09")!.count).toBe(2);
     expect(figures.expiringPerMonth.reduce((a, m) => a + m.count, 0)).toBe(4);
+    expect(stateSummary(figures)).toBe(
+      "6 registrations: 1 failed, 1 expired, 1 drifted, 1 expiring within 30 days, 2 healthy.",
+    );
 
     const elements = statusChartElements(figures) as any[];
     const bar = elements.find((e) => e.type === "Chart.VerticalBar");
@@ -123,16 +134,17 @@ describe("status charts", () => {
     expect(bar.fallback.rows).toHaveLength(25);
     expect(donut.data.map((d: any) => [d.legend, d.value])).toEqual([
       ["healthy", 2],
-      ["drifted", 1],
       ["expiring within 30 days", 1],
+      ["drifted", 1],
       ["expired", 1],
       ["failed", 1],
+      ["needing attention", 0],
     ]);
     expect(donut.fallback.type).toBe("Table");
     expect(JSON.stringify(donut.fallback)).toContain('"text":"expired"');
+    expect(JSON.stringify(donut.fallback)).toContain('"text":"needing attention"');
     const texts = elements.filter((e) => e.type === "TextBlock").map((e) => e.text);
-    expect(texts).toContain("6 registrations: 2 healthy, 1 drifted, 1 expiring within 30 days, 1 expired, 1 failed.");
-    expect(texts.join("\n")).toContain("Sep 26 2");
+    expect(texts).toContain("Expiring: Apr 26 1, Sep 26 2, May 27 1.");
     expect(JSON.stringify(elements).length).toBeLessThan(8_000);
   });
 });

@@ -451,6 +451,82 @@ describe("reminderCard", () => {
   });
 });
 
+describe("reminderCard (built without the template engine)", () => {
+  it("is exactly the card the adaptiveCards template gave: text, facts, escaped notice, both buttons", () => {
+    // The JSON the former adaptiveCards/reminder.json expansion produced for this view.
+    const card = reminderCard({
+      customer: "c3-x",
+      service: "ump",
+      clientId: "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
+      keyId: "key-3",
+      hint: "",
+      endDateTime: "2025-03-08T12:00:00.000Z",
+      daysLeft: 1,
+      notice: "note ${x} *bold* <b>",
+    });
+    expect(JSON.stringify(card)).toBe(
+      JSON.stringify({
+        type: "AdaptiveCard",
+        $schema: "http://adaptivecards.io/schemas/adaptive-card.json",
+        version: "1.5",
+        body: [
+          {
+            type: "TextBlock",
+            text: "The ump secret of c3-x expires in 1 day",
+            weight: "Bolder",
+            size: "Medium",
+            wrap: true,
+            color: "Attention",
+          },
+          {
+            type: "FactSet",
+            facts: [
+              { title: "Customer", value: "c3-x" },
+              { title: "Client ID", value: "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee" },
+              { title: "Secret keyId", value: "key-3" },
+              { title: "Secret hint", value: "—" },
+              { title: "Expires", value: "2025-03-08 12:00 UTC" },
+              { title: "Days left", value: "1" },
+            ],
+          },
+          { type: "TextBlock", text: "note $\u200B{x} \\*bold\\* \\<b\\>", wrap: true, weight: "Bolder" },
+        ],
+        actions: [
+          {
+            type: "Action.Execute",
+            title: "Rotate secret",
+            verb: "secret.rotate",
+            data: { customer: "c3-x", service: "ump" },
+          },
+          {
+            type: "Action.Execute",
+            title: "Snooze",
+            verb: "reminder.snooze",
+            data: { customer: "c3-x", keyId: "key-3" },
+          },
+        ],
+      }),
+    );
+  });
+
+  it("leaves out an empty notice and, on request, the buttons; template syntax in data is shown, not kept live", () => {
+    const card = reminderCard({
+      customer: "c",
+      service: "ump",
+      clientId: "id",
+      keyId: "${keyId}",
+      hint: "h",
+      endDateTime: "2025-03-08T12:00:00.000Z",
+      daysLeft: 20,
+      showButtons: false,
+    }) as any;
+    expect(card.body).toHaveLength(2);
+    expect(card.body[0].color).toBe("Warning");
+    expect(card.actions).toEqual([]);
+    expect(JSON.stringify(card)).not.toContain("${");
+  });
+});
+
 describe("handoffCard", () => {
   it("offers the one-time link and Applied in UMP", () => {
     const card = handoffCard({

@@ -107,6 +107,46 @@ describe("status over 300 registrations", () => {
     expect(t).toContain("Page 1 of 30");
   });
 
+  it("page 1 charts the expiries per month and the states, each chart with a fallback table; later pages do not", () => {
+    const card = statusCard({ entries, now: NOW, page: 1, title: "Registrations managed by syncbot (300)" });
+    const elements: Array<Record<string, any>> = [];
+    JSON.stringify(card, (_k, v) => {
+      if (v && typeof v === "object" && typeof v.type === "string" && v.type.startsWith("Chart.")) elements.push(v);
+      return v;
+    });
+    const bar = elements.find((e) => e.type === "Chart.VerticalBar")!;
+    const donut = elements.find((e) => e.type === "Chart.Donut")!;
+    expect(bar.data).toHaveLength(24);
+    expect(bar.fallback).toMatchObject({ type: "Table" });
+    expect(bar.fallback.rows).toHaveLength(25);
+    expect(donut.fallback).toMatchObject({ type: "Table" });
+    // The bars count the active secrets ending in each of the next 24 months, as the registrations say.
+    const horizon = Date.UTC(NOW.getUTCFullYear(), NOW.getUTCMonth() + 24, 1);
+    const active = regs.flatMap((r) => r.secrets.filter((x) => x.status === "active"));
+    const inWindow = active.filter(
+      (x) => Date.parse(x.endDateTime) >= NOW.getTime() && Date.parse(x.endDateTime) < horizon,
+    );
+    expect(bar.data.reduce((a: number, d: { y: number }) => a + d.y, 0)).toBe(inWindow.length);
+    // The donut and its fallback say what the summary line says, from the same assessment.
+    const count = (h: string) => entries.filter((e) => e.health === h).length;
+    expect(Object.fromEntries(donut.data.map((d: any) => [d.legend, d.value]))).toEqual({
+      healthy: count("healthy"),
+      "expiring within 30 days": count("expiring"),
+      drifted: count("drifted"),
+      expired: count("expired"),
+      failed: 1,
+      "needing attention": 0,
+    });
+    const rows = donut.fallback.rows.map((r: any) => r.cells.map((c: any) => c.items[0].text));
+    expect(rows).toContainEqual(["expired", String(count("expired"))]);
+    expect(rows).toContainEqual(["failed", "1"]);
+    expect(text(card)).toContain(`${count("expired")} expired, ${count("drifted")} drifted`);
+    expect(cardBytes(card)).toBeLessThan(MAX_ACTIVITY_BYTES - 2048);
+    const page2 = statusCard({ entries, now: NOW, page: 2, title: "Registrations managed by syncbot (300)" });
+    expect(text(page2)).not.toContain("Chart.");
+    expect(text(page2)).toContain("300 registrations: 1 failed");
+  });
+
   it("orders the healthy by soonest expiry after the problems", () => {
     const ok = entries.filter((e) => !e.problem).map((e) => Date.parse(e.soonest!.endDateTime));
     expect(ok).toEqual([...ok].sort((a, b) => a - b));

@@ -22,8 +22,9 @@ function template(name: string): unknown {
 }
 
 // Data reaching a card may come from users or from a hand-edited registration: neutralise template
-// syntax so it is shown, never evaluated or left looking like an unresolved placeholder.
-function neutralise<T>(value: T): T {
+// syntax so it is shown, never evaluated or left looking like an unresolved placeholder. Cards built
+// without a template (reminderCard) apply it too, so both kinds show such text the same way.
+export function neutralise<T>(value: T): T {
   if (typeof value === "string") return value.replaceAll("${", "$\u200B{") as T;
   if (Array.isArray(value)) return value.map(neutralise) as T;
   if (value && typeof value === "object")

@@ -1,12 +1,13 @@
 // The `status` answer. With hundreds of customers one card cannot hold every registration (Teams'
-// size limit), so it opens with a summary (counts by health, the soonest expiries) and lists one page,
-// problems and soonest expiries first, with Next page; `status <customer>` shows one in full.
+// size limit), so it opens with a summary (counts by health, the soonest expiries, charts of both) and
+// lists one page, problems and soonest expiries first, with Next page; `status <customer>` shows one in full.
 
 import type { RegistrationRecord, SecretRecord } from "../../domain/records";
 import { truncate } from "../truncate";
 import { CARD_BUDGET_BYTES, cardBytes } from "./cardSize";
 import { markdownText as md } from "./markdownText";
 import { type Card, daysLeft, fact, renderCard, utc } from "./renderCard";
+import { createStatusFigures, stateSummary, statusChartElements } from "./statusCharts";
 
 export type Health = "attention" | "failed" | "expired" | "drifted" | "expiring" | "healthy";
 
@@ -23,15 +24,6 @@ export const PAGE_SIZE = 10;
 const EXPIRING_DAYS = 30;
 const SECRETS_SHOWN = 8;
 const SOONEST_LISTED = 5;
-const HEALTH_ORDER: Health[] = ["attention", "failed", "expired", "drifted", "expiring", "healthy"];
-const HEALTH_WORDS: Record<Health, string> = {
-  attention: "needing attention",
-  failed: "failed",
-  expired: "expired",
-  drifted: "drifted",
-  expiring: `expiring within ${EXPIRING_DAYS} days`,
-  healthy: "healthy",
-};
 
 /**
  * Health of each registration (its worst condition), ordered problems first, then by soonest expiry.
@@ -93,13 +85,11 @@ export function statusCard(view: StatusView): Card {
   const page = Math.min(Math.max(1, Math.trunc(view.page ?? 1)), pages);
   const slice = view.single ? entries : entries.slice((page - 1) * PAGE_SIZE, page * PAGE_SIZE);
   const many = !view.single && entries.length > 1;
-  const counts = new Map<Health, number>();
-  for (const e of entries) counts.set(e.health, (counts.get(e.health) ?? 0) + 1);
-  const summary = many
-    ? `${entries.length} registrations: ${HEALTH_ORDER.filter((h) => counts.get(h))
-        .map((h) => `${counts.get(h)} ${HEALTH_WORDS[h]}`)
-        .join(", ")}.`
-    : "";
+  // The counts by health as text on every page, and as charts on the first, from the same assessment.
+  const figures = createStatusFigures(now);
+  if (many) for (const e of entries) figures.add(e);
+  const summary = many ? stateSummary(figures.figures()) : "";
+  const charts = many && page === 1 ? statusChartElements(figures.figures()) : [];
   const soonest = entries
     .filter((e) => e.soonest)
     .sort((a, b) => Date.parse(a.soonest!.endDateTime) - Date.parse(b.soonest!.endDateTime))
@@ -110,6 +100,7 @@ export function statusCard(view: StatusView): Card {
     emptyText: "syncbot manages no registration yet. Start with: provision <customer>",
     summary,
     soonest: many && soonest.length ? `Soonest expiries: ${soonest.join(", ")}.` : "",
+    charts,
     pageLine:
       pages > 1 && !view.single
         ? `Page ${page} of ${pages}, problems and soonest expiries first. status <customer> shows one in full.`

@@ -1,47 +1,42 @@
 // The status summary's charts (issue 13): secrets expiring per month for the next 24 months
 // (Chart.VerticalBar) and registrations by state (Chart.Donut), as Teams renders them, each with a
-// `fallback` Table for clients without charts, and the same numbers as text. The status card includes
-// these elements; the figures come from the stored registrations, one at a time (no fleet-sized arrays).
+// `fallback` Table for clients without charts, and the same numbers as text (stateSummary, the month
+// line). The status card's first page includes them, folded from the same assessment its summary counts.
 
-import type { RegistrationRecord } from "../../domain/records";
-
-export type RegistrationState = "healthy" | "drifted" | "expiring" | "expired" | "failed";
+import type { Health, StatusEntry } from "./statusCard";
 
 export interface StatusFigures {
   /** 24 entries, this month first: `YYYY-MM` and the number of active secrets ending in it. */
   expiringPerMonth: Array<{ month: string; count: number }>;
-  byState: Record<RegistrationState, number>;
+  byState: Record<Health, number>;
   total: number;
 }
 
-const DAY_MS = 86_400_000;
-export const STATE_LABELS: Record<RegistrationState, string> = {
-  healthy: "healthy",
+/** The chart's order: the healthy first, then growing trouble. */
+const STATES: Health[] = ["healthy", "expiring", "drifted", "expired", "failed", "attention"];
+/** The summary's order: problems first. */
+const SUMMARY_ORDER: Health[] = ["attention", "failed", "expired", "drifted", "expiring", "healthy"];
+export const STATE_LABELS: Record<Health, string> = {
+  attention: "needing attention",
+  failed: "failed",
+  expired: "expired",
   drifted: "drifted",
   expiring: "expiring within 30 days",
-  expired: "expired",
-  failed: "failed",
+  healthy: "healthy",
 };
-const STATE_COLORS: Record<RegistrationState, string> = {
+const STATE_COLORS: Record<Health, string> = {
   healthy: "good",
+  expiring: "warning",
   drifted: "warning",
-  expiring: "attention",
   expired: "attention",
   failed: "attention",
+  attention: "attention",
 };
 
-/** One registration's state; the worst applies: failed, expired, expiring, drifted, healthy. */
-export function registrationState(r: RegistrationRecord, now: Date, failed: boolean): RegistrationState {
-  if (failed) return "failed";
-  const ends = r.secrets.filter((s) => s.status === "active").map((s) => Date.parse(s.endDateTime));
-  const soonest = ends.length ? Math.min(...ends) : Number.NaN;
-  if (Number.isNaN(soonest) || soonest <= now.getTime()) return "expired";
-  if (soonest - now.getTime() <= 30 * DAY_MS) return "expiring";
-  if (r.lastVerification && !r.lastVerification.ok) return "drifted";
-  return "healthy";
-}
-
-/** Folds registrations into the figures one by one (works over a page-by-page listing). */
+/**
+ * Folds assessed registrations (statusCard's assessRegistrations, the same health the summary counts)
+ * into the figures one by one: nothing fleet-sized is kept.
+ */
 export function createStatusFigures(now: Date) {
   const start = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1);
   const months = Array.from({ length: 24 }, (_, i) => {
@@ -50,13 +45,13 @@ export function createStatusFigures(now: Date) {
     return { month: d.toISOString().slice(0, 7), count: 0 };
   });
   const index = new Map(months.map((m, i) => [m.month, i]));
-  const byState: Record<RegistrationState, number> = { healthy: 0, drifted: 0, expiring: 0, expired: 0, failed: 0 };
+  const byState: Record<Health, number> = { healthy: 0, expiring: 0, drifted: 0, expired: 0, failed: 0, attention: 0 };
   let total = 0;
   return {
-    add(r: RegistrationRecord, failed = false) {
+    add(entry: Pick<StatusEntry, "registration" | "health">) {
       total++;
-      byState[registrationState(r, now, failed)]++;
-      for (const s of r.secrets) {
+      byState[entry.health]++;
+      for (const s of entry.registration.secrets) {
         if (s.status !== "active" || Date.parse(s.endDateTime) < now.getTime()) continue;
         const i = index.get(s.endDateTime.slice(0, 7));
         if (i !== undefined) months[i]!.count++;
@@ -66,6 +61,12 @@ export function createStatusFigures(now: Date) {
       return { expiringPerMonth: months.map((m) => ({ ...m })), byState: { ...byState }, total };
     },
   };
+}
+
+/** The counts by state as one sentence, problems first, states with none left out. */
+export function stateSummary(f: StatusFigures): string {
+  const parts = SUMMARY_ORDER.filter((s) => f.byState[s] > 0).map((s) => `${f.byState[s]} ${STATE_LABELS[s]}`);
+  return `${f.total} registrations: ${parts.join(", ")}.`;
 }
 
 const monthLabel = (month: string) =>
@@ -86,10 +87,13 @@ function table(header: [string, string], rows: Array<[string, string]>) {
   };
 }
 
-/** The chart elements (with their fallbacks) and the same numbers as text. */
+/**
+ * The chart elements with their fallbacks, and the months as text. The states as text are
+ * stateSummary(f), which the card shows at its top.
+ */
 export function statusChartElements(f: StatusFigures): unknown[] {
   const expiring = f.expiringPerMonth.filter((m) => m.count > 0);
-  const states = (Object.keys(STATE_LABELS) as RegistrationState[]).map((s) => [s, f.byState[s]] as const);
+  const states = STATES.map((s) => [s, f.byState[s]] as const);
   return [
     { type: "TextBlock", text: "Secrets expiring per month (next 24 months)", weight: "Bolder", spacing: "Medium" },
     {
@@ -123,12 +127,6 @@ export function statusChartElements(f: StatusFigures): unknown[] {
         ["State", "Registrations"],
         states.map(([s, n]) => [STATE_LABELS[s], String(n)]),
       ),
-    },
-    {
-      type: "TextBlock",
-      wrap: true,
-      isSubtle: true,
-      text: `${f.total} registrations: ${states.map(([s, n]) => `${n} ${STATE_LABELS[s]}`).join(", ")}.`,
     },
   ];
 }
