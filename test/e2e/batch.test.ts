@@ -57,7 +57,12 @@ describe("batch onboarding", () => {
         .ok,
     ).toBe(false);
 
-    stack.graph.injectFault({ status: 403, count: 1, match: { method: "PATCH", pathIncludes: `syncbot-${FAILING}` } });
+    // The customer's app create (POST /applications, its uniqueName in the body) is refused.
+    stack.graph.injectFault({
+      status: 403,
+      count: 1,
+      match: { method: "POST", path: "/v1.0/applications", bodyIncludes: `"syncbot-${FAILING}"` },
+    });
     const approved = await stack.press(activityId, "Approve", { user: USERS.approver });
     expect(approved.status).toBe(200);
     expect(title(approved.card)).toBe("Batch of 20 customers: approved");
