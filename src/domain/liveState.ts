@@ -18,9 +18,11 @@ export async function readLiveState(
   deps: LiveStateDeps,
   spec: Spec,
   ctx: CallContext,
+  /** `assumeNoApplication`: the caller will create the app in a request Graph refuses if it exists (no read). */
+  options: { assumeNoApplication?: boolean } = {},
 ): Promise<{ live: LiveState; ump: { settings: UmpSettings; etag: string } | null }> {
   const [app, umpRead, registration] = await Promise.all([
-    deps.directory.getApplicationByUniqueName(spec.uniqueName, ctx),
+    options.assumeNoApplication ? null : deps.directory.getApplicationByUniqueName(spec.uniqueName, ctx),
     deps.ump && deps.umpTarget === "api" ? deps.ump.getSettings(spec.umpInstance, ctx) : Promise.resolve(null),
     deps.repo.getRegistration(spec.customer),
   ]);

@@ -88,6 +88,17 @@ export interface Directory {
     fields: ApplicationFields,
     ctx?: CallContext,
   ): Promise<{ created: boolean; application: LiveApplication | null }>;
+  /**
+   * POST /applications with `uniqueName`: creates only while no application holds the name, so a run
+   * that saw none need not read first. `taken` when Graph refuses the name (400 "Another object with the
+   * same value for property uniqueName already exists."); `ambiguous` when an earlier attempt of this
+   * call went unanswered (503/504 retried), so the application holding the name may be this call's own.
+   */
+  createApplication(
+    uniqueName: string,
+    fields: ApplicationFields,
+    ctx?: CallContext,
+  ): Promise<{ created: true; application: LiveApplication } | { created: false; taken: true; ambiguous: boolean }>;
   updateApplication(objectId: string, fields: ApplicationFields, ctx?: CallContext): Promise<void>;
   addPassword(
     objectId: string,

@@ -1,18 +1,34 @@
-// The Directory's application operations: read by uniqueName or id, upsert by uniqueName
-// (Prefer: create-if-missing), update, and list by tag page by page.
+// The Directory's application operations: read by uniqueName or id, create (refused when the
+// uniqueName is taken), upsert by uniqueName (Prefer: create-if-missing), update, and list by tag.
 
 import { SyncbotError } from "../domain/errors";
-import type { ApplicationFields, Directory } from "../domain/ports";
+import type { ApplicationFields, Directory, RetryNotice } from "../domain/ports";
 import { type GraphHttp, odataString } from "./createGraphHttp";
 import { APP_SELECT, type GraphAppJson, toLiveApplication } from "./toLiveApplication";
 
 export type ApplicationOperations = Pick<
   Directory,
-  "getApplicationByUniqueName" | "getApplication" | "upsertApplication" | "updateApplication" | "listApplicationsByTag"
+  | "getApplicationByUniqueName"
+  | "getApplication"
+  | "createApplication"
+  | "upsertApplication"
+  | "updateApplication"
+  | "listApplicationsByTag"
 >;
 
 export const appPath = (objectId: string) => `/applications/${encodeURIComponent(objectId)}`;
 export const uniqueNamePath = (uniqueName: string) => `/applications(uniqueName=${odataString(uniqueName)})`;
+
+/**
+ * Graph's answer when another application (or one in deleted items) holds the uniqueName: 400
+ * Request_BadRequest "Another object with the same value for property uniqueName already exists."
+ * (409 Request_MultipleObjectsWithSameKeyValue is how Graph codes other key collisions; accepted too).
+ */
+export function isUniqueNameTaken(e: unknown): boolean {
+  if (!(e instanceof SyncbotError)) return false;
+  if (e.status === 409 && e.upstreamCode === "Request_MultipleObjectsWithSameKeyValue") return true;
+  return e.status === 400 && /uniqueName/i.test(e.message) && /already exists/i.test(e.message);
+}
 
 /**
  * `web` is written whole (the object as read plus syncbot's changes), whether Graph merges or replaces
@@ -54,6 +70,25 @@ export function createApplicationOperations(http: GraphHttp): ApplicationOperati
         created,
         application: body && typeof body === "object" ? toLiveApplication(body as GraphAppJson) : null,
       };
+    },
+
+    async createApplication(uniqueName, fields, ctx = {}) {
+      // A 503/504 that was retried may have created the application before its answer was lost.
+      let ambiguous = false;
+      const watched = {
+        ...ctx,
+        onRetry: (n: RetryNotice) => {
+          if (n.status === 503 || n.status === 504) ambiguous = true;
+          ctx.onRetry?.(n);
+        },
+      };
+      try {
+        const { body } = await http.call("POST", "/applications", watched, { ...withWholeWeb(fields), uniqueName });
+        return { created: true, application: toLiveApplication(body as GraphAppJson) };
+      } catch (e) {
+        if (isUniqueNameTaken(e)) return { created: false, taken: true, ambiguous };
+        throw e;
+      }
     },
 
     async updateApplication(objectId, fields, ctx = {}) {

@@ -6,13 +6,16 @@ import type { FullDirectory } from "../domain/ports";
 import { createApplicationOperations } from "./createApplicationOperations";
 import { createGraphHttp, type GraphHttpDeps } from "./createGraphHttp";
 import { createPasswordOperations } from "./createPasswordOperations";
-import { createPolicyOperations } from "./createPolicyOperations";
+import { createPolicyOperations, type PolicyCacheOptions } from "./createPolicyOperations";
 import { createRoleOperations } from "./createRoleOperations";
 import { createScopeOperations } from "./createScopeOperations";
 import { createServicePrincipalOperations } from "./createServicePrincipalOperations";
 import { createStandingOperations } from "./createStandingOperations";
 
-export type GraphDirectoryDeps = GraphHttpDeps;
+export type GraphDirectoryDeps = GraphHttpDeps & {
+  /** How long the tenant's default app management policy read is reused (tests shorten or move time). */
+  policyCache?: PolicyCacheOptions;
+};
 
 export function createGraphDirectory(deps: GraphDirectoryDeps): FullDirectory {
   const http = createGraphHttp(deps);
@@ -22,7 +25,7 @@ export function createGraphDirectory(deps: GraphDirectoryDeps): FullDirectory {
     ...createScopeOperations(http),
     ...createRoleOperations(http),
     ...createServicePrincipalOperations(http),
-    ...createPolicyOperations(http),
+    ...createPolicyOperations(http, deps.policyCache),
     ...createStandingOperations(http),
   };
 }

@@ -57,7 +57,14 @@ describe("batch onboarding", () => {
         .ok,
     ).toBe(false);
 
-    stack.graph.injectFault({ status: 403, count: 1, match: { method: "PATCH", pathIncludes: `syncbot-${FAILING}` } });
+    // The customer's app create is refused until the retry below: POST /applications (its uniqueName in
+    // the body) and, should the restart interrupt that step, the resumed upsert by uniqueName.
+    stack.graph.injectFault({
+      status: 403,
+      count: 20,
+      match: { method: "POST", path: "/v1.0/applications", bodyIncludes: `"syncbot-${FAILING}"` },
+    });
+    stack.graph.injectFault({ status: 403, count: 20, match: { method: "PATCH", pathIncludes: `syncbot-${FAILING}` } });
     const approved = await stack.press(activityId, "Approve", { user: USERS.approver });
     expect(approved.status).toBe(200);
     expect(title(approved.card)).toBe("Batch of 20 customers: approved");
@@ -89,6 +96,7 @@ describe("batch onboarding", () => {
     expect(stack.graph.applications().filter((a) => a.uniqueName === `syncbot-${FAILING}`)).toHaveLength(0);
 
     // Retry from the card: the same plan as approved, so the batch approval covers it.
+    stack.graph.clearFaults();
     const retry = await stack.press(activityId, "Retry", { user: USERS.bystander });
     expect(retry.status).toBe(200);
     const all = await stack.waitForCard(activityId, (c) => progress(c)?.[1] === "19", 60_000);

@@ -22,9 +22,9 @@ interface Point {
 const POINTS: Point[] = [
   {
     customer: "contoso",
-    name: "after the app upsert (created in Entra, never recorded)",
+    name: "after the app's create (created in Entra, never recorded)",
     on: "graph",
-    match: () => (r) => r.phase === "after" && r.method === "PATCH" && r.path.includes("/applications(uniqueName="),
+    match: () => (r) => r.phase === "after" && r.method === "POST" && r.path === "/v1.0/applications",
   },
   {
     customer: "adatum",

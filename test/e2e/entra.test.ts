@@ -165,6 +165,11 @@ describe("the tenant's app management policy", () => {
     const unchecked = await stack.reviewPlan("contoso");
     expect(cardText(unchecked.answer.card)).toMatch(/policy was not checked \(syncbot lacks Policy\.Read\.All\)/);
     withPermissions(stack, ["Policy.Read.All"]);
+    // The tenant policy (and Graph's 403 for it) is cached per process for 10 minutes: a grant shows
+    // after that or at the next start.
+    const cached = await stack.reviewPlan("contoso");
+    expect(cardText(cached.answer.card)).toMatch(/policy was not checked \(syncbot lacks Policy\.Read\.All\)/);
+    await stack.restart();
     const blocked = await stack.reviewPlan("contoso");
     expect(cardText(blocked.answer.card)).toMatch(
       /blocks new client secrets, so Entra would refuse the secret this plan adds/,

@@ -1,8 +1,9 @@
 // Property: whatever mix of upstream faults a provisioning run meets (Graph 429/503/504 storms, 404
-// after create, a refusing 403, UMP 429/503 before or after applying, UMP 412), it ends with at most
-// one application (exactly one when it succeeded), no secret in Entra that UMP does not hold, a
-// record that matches Entra, and an audit trail that says how it ended. One stack serves every run
-// (a fresh customer each), so the whole property stays within a few seconds per run.
+// after create, a create applied but answered 504, a refusing 403, UMP 429/503 before or after
+// applying, UMP 412), it ends with at most one application (exactly one when it succeeded), no secret
+// in Entra that UMP does not hold, a record that matches Entra, and an audit trail that says how it
+// ended. One stack serves every run (a fresh customer each), so the whole property stays within a few
+// seconds per run.
 
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -24,7 +25,7 @@ afterAll(async () => {
 });
 
 const graphPaths = [
-  { method: "PATCH", pathIncludes: "/applications(" },
+  { method: "POST", path: "/v1.0/applications" },
   { method: "POST", pathIncludes: "addPassword" },
   { method: "GET", pathIncludes: "/applications/" },
   { method: "GET", pathIncludes: "/applications(" },
@@ -56,6 +57,8 @@ const schedule = fc.record({
   ump412: fc.integer({ min: 0, max: 2 }),
   notFoundAfterCreate: fc.integer({ min: 0, max: 3 }),
   throttleRate: fc.constantFrom(0, 0, 0.1, 0.2),
+  // Now and then the app's create is applied but answered 504: the retry finds the name taken.
+  lostCreate: fc.constantFrom(false, false, true),
   // Now and then a refusal retrying cannot fix, somewhere in the run.
   fatal: fc.option(
     fc.record({ status: fc.constantFrom(400, 403), match: fc.constantFrom(...graphPaths.slice(0, 2)) }),
@@ -77,6 +80,13 @@ describe("random fault schedules", () => {
         for (const f of s.ump) stack.ump.injectFault(f);
         if (s.ump412 > 0) stack.ump.injectFault({ status: 412, count: s.ump412, match: { method: "PATCH" } });
         if (s.fatal) stack.graph.injectFault(s.fatal);
+        if (s.lostCreate)
+          stack.graph.injectFault({
+            status: 504,
+            phase: "after",
+            retryAfterSeconds: 0,
+            match: { method: "POST", path: "/v1.0/applications" },
+          });
 
         await stack.say(`provision ${customer}`);
         const { activityId } = stack.lastCardMessage();

@@ -73,12 +73,12 @@ describe("Graph throttling and replication lag are waited out", () => {
     await consistent();
   });
 
-  it("503 on the upsert and 504 on the read-back, both with Retry-After", async () => {
+  it("503 on the app's create and 504 on the read-back, both with Retry-After", async () => {
     stack.graph.injectFault({
       status: 503,
       count: 2,
       retryAfterSeconds: 1,
-      match: { method: "PATCH", pathIncludes: "/applications(" },
+      match: { method: "POST", path: "/v1.0/applications" },
     });
     stack.graph.injectFault({
       status: 504,
@@ -119,8 +119,8 @@ describe("Graph throttling and replication lag are waited out", () => {
 });
 
 describe("4xx that retrying cannot fix stop the run with Graph's code, message and what to do", () => {
-  it("403 on the upsert", async () => {
-    stack.graph.injectFault({ status: 403, match: { method: "PATCH" } });
+  it("403 on the app's create", async () => {
+    stack.graph.injectFault({ status: 403, match: { method: "POST", path: "/v1.0/applications" } });
     const { text, card } = await provision();
     expect(card.body[0].text).toBe("Provision for contoso: failed");
     expect(text).toMatch(
@@ -128,7 +128,7 @@ describe("4xx that retrying cannot fix stop the run with Graph's code, message a
     );
     expect(text).toMatch(/What to do: grant the bot's identity/);
     // not retried (the other 403s are the strict emulator refusing reads least privilege does not cover)
-    expect(stack.graph.requests.filter((r) => r.status === 403 && r.method === "PATCH")).toHaveLength(1);
+    expect(stack.graph.requests.filter((r) => r.status === 403 && r.method === "POST")).toHaveLength(1);
     expect(stack.graph.applications()).toHaveLength(0);
   });
 

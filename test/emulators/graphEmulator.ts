@@ -118,7 +118,13 @@ export interface FaultSpec {
   retryAfterSeconds?: number;
   code?: string;
   message?: string;
-  match?: { method?: string; pathIncludes?: string };
+  /** `path`: the whole path (e.g. "/v1.0/applications", no query); `bodyIncludes`: text in the request body. */
+  match?: { method?: string; pathIncludes?: string; path?: string; bodyIncludes?: string };
+  /**
+   * "before" (default): answered instead of handling the request. "after": the request is applied, then
+   * the fault is answered instead of its result (a gateway's 504 after the write: the client cannot know).
+   */
+  phase?: "before" | "after";
 }
 
 /**
@@ -264,7 +270,8 @@ interface ActiveFault {
   retryAfterSeconds?: number;
   code?: string;
   message?: string;
-  match?: { method?: string; pathIncludes?: string };
+  match?: FaultSpec["match"];
+  phase?: FaultSpec["phase"];
 }
 
 interface RoleAssignment {
@@ -1424,12 +1431,21 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions): Promise<Gr
   // ---------------------------------------------------------------------------------------------
   // HTTP plumbing
 
-  function takeFault(method: string, path: string, isGraph: boolean): ActiveFault | null {
+  function takeFault(
+    method: string,
+    path: string,
+    isGraph: boolean,
+    body: string,
+    phase: "before" | "after" = "before",
+  ): ActiveFault | null {
     const idx = faults.findIndex(
       (f) =>
         f.remaining > 0 &&
+        (f.phase ?? "before") === phase &&
         (!f.match?.method || f.match.method.toUpperCase() === method) &&
-        (!f.match?.pathIncludes || path.includes(f.match.pathIncludes)),
+        (!f.match?.pathIncludes || path.includes(f.match.pathIncludes)) &&
+        (!f.match?.path || path === f.match.path) &&
+        (!f.match?.bodyIncludes || body.includes(f.match.bodyIncludes)),
     );
     if (idx >= 0) {
       const f = faults[idx]!;
@@ -1437,7 +1453,7 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions): Promise<Gr
       if (f.remaining === 0) faults.splice(idx, 1);
       return f;
     }
-    if (isGraph && throttle && throttle.rand() < throttle.rate) {
+    if (phase === "before" && isGraph && throttle && throttle.rand() < throttle.rate) {
       return { status: 429, remaining: 0, retryAfterSeconds: throttle.retryAfterSeconds };
     }
     return null;
@@ -1549,12 +1565,15 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions): Promise<Gr
     if (latencyMs > 0) await new Promise((r) => setTimeout(r, latencyMs));
     if (requestHook) await requestHook({ method, path: rawPath, phase: "before" });
 
-    const fault = takeFault(method, rawPath, isGraph);
-    if (fault) {
+    const faultReply = (fault: ActiveFault) => {
       const [code, message] = DEFAULT_FAULTS[fault.status] ?? ["UnknownError", "An error occurred."];
       const h: Record<string, string> = {};
       if (fault.retryAfterSeconds !== undefined) h["retry-after"] = String(fault.retryAfterSeconds);
-      send(odataError(new HttpError(fault.status, fault.code ?? code, fault.message ?? message, h)));
+      return odataError(new HttpError(fault.status, fault.code ?? code, fault.message ?? message, h));
+    };
+    const fault = takeFault(method, rawPath, isGraph, text);
+    if (fault) {
+      send(faultReply(fault));
       return;
     }
 
@@ -1599,7 +1618,9 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions): Promise<Gr
       return;
     }
     try {
-      send(graphRoute(method, rawPath.slice(5) || "/", query, headers, body, base, callerOf(headers)));
+      const reply = graphRoute(method, rawPath.slice(5) || "/", query, headers, body, base, callerOf(headers));
+      const lost = reply.status < 400 ? takeFault(method, rawPath, isGraph, text, "after") : null;
+      send(lost ? faultReply(lost) : reply);
     } catch (e) {
       if (e instanceof HttpError) send(odataError(e));
       else

@@ -120,6 +120,51 @@ describe("applications", () => {
     expect(writes[0]!.path).toBe(`/v1.0/applications(uniqueName='${un}')`);
   });
 
+  it("creates with POST /applications (uniqueName in the body); a taken name is `taken`, not an error, and no write", async () => {
+    const { dir } = directory();
+    const un = uniq("posted");
+    const first = await dir.createApplication(un, { displayName: "Posted", tags: ["syncbot-managed"] });
+    if (!first.created) throw new Error("expected a create");
+    expect(first.application.uniqueName).toBe(un);
+    expect(first.application.tags).toEqual(["syncbot-managed"]);
+    const again = await dir.createApplication(un, { displayName: "Posted twice" });
+    expect(again).toEqual({ created: false, taken: true, ambiguous: false });
+    expect(emu.applications().filter((a) => a.uniqueName === un)).toHaveLength(1);
+    expect(emu.application(first.application.id)?.displayName).toBe("Posted");
+    const writes = emu.writes();
+    expect(writes.map((w) => [w.method, w.path, w.status])).toEqual([
+      ["POST", "/v1.0/applications", 201],
+      ["POST", "/v1.0/applications", 400],
+    ]);
+    expect(writes[0]!.body).toMatchObject({ displayName: "Posted", uniqueName: un });
+    // Other 400s stay errors.
+    const bad = await caught(dir.createApplication(uniq("bad"), { displayName: "" }));
+    expect(bad.code).toBe("upstream_rejected");
+  });
+
+  it("a create answered 504 after Graph applied it: the retry finds the name taken and says the answer was ambiguous", async () => {
+    const notices: RetryNotice[] = [];
+    const { dir } = directory();
+    const un = uniq("lost");
+    emu.injectFault({
+      status: 504,
+      phase: "after",
+      retryAfterSeconds: 0,
+      match: { method: "POST", path: "/v1.0/applications" },
+    });
+    const answer = await dir.createApplication(un, { displayName: "Lost" }, { onRetry: (n) => notices.push(n) });
+    expect(answer).toEqual({ created: false, taken: true, ambiguous: true });
+    expect(notices.map((n) => n.status)).toEqual([504]);
+    expect(emu.applications().filter((a) => a.uniqueName === un)).toHaveLength(1);
+    // A 429 is not ambiguous: Graph did not handle the request.
+    emu.injectFault({ status: 429, retryAfterSeconds: 0, match: { method: "POST", path: "/v1.0/applications" } });
+    expect(await dir.createApplication(un, { displayName: "Lost" })).toEqual({
+      created: false,
+      taken: true,
+      ambiguous: false,
+    });
+  });
+
   it("reads by uniqueName and id; a missing one is null or not_found", async () => {
     const { dir } = directory();
     const un = uniq("fabrikam");

@@ -154,6 +154,51 @@ describe("applications", () => {
     expect(byAppId.body).toEqual({ displayName: "Posted", uniqueName: "emu-c" });
   });
 
+  it("POST /applications with a taken uniqueName is 400 Request_BadRequest, strict or not, and creates nothing", async () => {
+    const taken = "Another object with the same value for property uniqueName already exists.";
+    emu.seedApplications([{ displayName: "Mine", uniqueName: "emu-taken" }]);
+    const before = emu.applications().length;
+    const plain = await http("POST", "/applications", { displayName: "Again", uniqueName: "EMU-TAKEN" });
+    expect(plain.status).toBe(400);
+    expect(errorOf(plain)).toMatchObject({ code: "Request_BadRequest", message: taken });
+    // Strict, least privilege: the name is the tenant's, whoever owns the app holding it.
+    emu.seedApplications([
+      { displayName: "Foreign", uniqueName: "emu-foreign", owners: ["cccccccc-0000-4000-8000-000000000009"] },
+    ]);
+    emu.setStrict(true);
+    try {
+      const foreign = await http("POST", "/applications", { displayName: "Mine too", uniqueName: "emu-foreign" });
+      expect(foreign.status).toBe(400);
+      expect(errorOf(foreign)).toMatchObject({ code: "Request_BadRequest", message: taken });
+      const free = await http("POST", "/applications", { displayName: "Free", uniqueName: "emu-free" });
+      expect(free.status).toBe(201);
+      expect(free.body?.uniqueName).toBe("emu-free");
+    } finally {
+      emu.setStrict(false);
+    }
+    expect(emu.applications().length).toBe(before + 2); // the foreign seed and emu-free, nothing else
+  });
+
+  it('a fault with phase "after" applies the write and answers the fault instead (the client cannot know)', async () => {
+    emu.injectFault({ status: 504, phase: "after", match: { method: "POST", path: "/v1.0/applications" } });
+    const lost = await http("POST", "/applications", { displayName: "Lost", uniqueName: "emu-lost" });
+    expect(lost.status).toBe(504);
+    expect(emu.applications().filter((a) => a.uniqueName === "emu-lost")).toHaveLength(1);
+    const retry = await http("POST", "/applications", { displayName: "Lost", uniqueName: "emu-lost" });
+    expect(retry.status).toBe(400);
+    expect(errorOf(retry).message).toContain("uniqueName already exists");
+  });
+
+  it("faults match a whole path and text in the body", async () => {
+    emu.injectFault({ status: 403, match: { method: "POST", path: "/v1.0/applications", bodyIncludes: "emu-f1" } });
+    const other = await http("POST", "/applications", { displayName: "F2", uniqueName: "emu-f2" });
+    expect(other.status).toBe(201);
+    const pw = await http("POST", `/applications/${other.body?.id}/addPassword`, { passwordCredential: {} });
+    expect(pw.status).toBe(200);
+    const hit = await http("POST", "/applications", { displayName: "F1", uniqueName: "emu-f1" });
+    expect(hit.status).toBe(403);
+  });
+
   it("honours $select and refuses unknown properties", async () => {
     const [app] = emu.seedApplications([{ displayName: "Selected", tags: ["sel"] }]);
     const a = await http("GET", `/applications/${app!.id}?$select=id,displayName`);

@@ -7,8 +7,8 @@ import type { AccessToken, TokenCredential } from "@azure/identity";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { SyncbotError } from "../../src/domain/errors";
 import type { Logger } from "../../src/domain/ports";
-import { createGraphDirectory } from "../../src/graph/createGraphDirectory";
-import { durationDays } from "../../src/graph/createPolicyOperations";
+import { createGraphDirectory, type GraphDirectoryDeps } from "../../src/graph/createGraphDirectory";
+import { durationDays, POLICY_CACHE_MS } from "../../src/graph/createPolicyOperations";
 import { createTokenProver } from "../../src/graph/createTokenProver";
 import { type GraphEmulator, LEAST_PRIVILEGE, startGraphEmulator } from "../emulators/graphEmulator";
 
@@ -29,7 +29,7 @@ function logger(): Logger {
   return { debug: log, info: log, warn: log, error: log, child: () => logger() };
 }
 
-function directory(credential: TokenCredential | null = null) {
+function directory(credential: TokenCredential | null = null, policyCache?: GraphDirectoryDeps["policyCache"]) {
   const waits: number[] = [];
   const dir = createGraphDirectory({
     baseUrl: emu.graphBaseUrl,
@@ -39,6 +39,7 @@ function directory(credential: TokenCredential | null = null) {
     sleep: async (ms) => {
       waits.push(ms);
     },
+    policyCache,
   });
   return { dir, waits };
 }
@@ -188,21 +189,34 @@ describe("service principal", () => {
 
 describe("app management policies", () => {
   it("reads the tenant default and the app's own policy with Policy.Read.All, and says 'not checked' without", async () => {
-    const { dir } = directory();
+    let t = 0;
+    const { dir } = directory(null, { now: () => t });
     const { application } = await dir.upsertApplication(uniq("pol"), { displayName: "Pol" });
     emu.setDefaultAppManagementPolicy({ maxLifetimeDays: 180 });
+    const tenantReads = () => emu.requests.filter((r) => r.path === "/v1.0/policies/defaultAppManagementPolicy").length;
+    const before = tenantReads();
 
     expect(await dir.getAppManagementPolicies(application!.id)).toEqual({ checked: false, reason: "forbidden" });
 
     emu.setStrict(true, [...LEAST_PRIVILEGE, "Policy.Read.All"]);
+    // The 403 is remembered for the cache's time (10 minutes): no second read, still "not checked".
+    t += POLICY_CACHE_MS - 1;
+    expect(await dir.getAppManagementPolicies(application!.id)).toEqual({ checked: false, reason: "forbidden" });
+    expect(tenantReads()).toBe(before + 1);
+    // Past it, the grant shows.
+    t += 1;
     expect(await dir.getAppManagementPolicies(application!.id)).toEqual({
       checked: true,
       tenantDefault: { passwordAdditionBlocked: false, maxPasswordLifetime: "P180D", maxPasswordLifetimeDays: 180 },
       application: null,
     });
+    // The tenant default is now cached; the application's own policy is read every time.
     emu.setApplicationPolicy(application!.id, { blockPasswordAddition: true });
     const read = await dir.getAppManagementPolicies(application!.id);
     expect(read).toMatchObject({ checked: true, application: { passwordAdditionBlocked: true } });
+    expect(tenantReads()).toBe(before + 2);
+    expect(await dir.getAppManagementPolicies(null)).toMatchObject({ checked: true, application: null });
+    expect(tenantReads()).toBe(before + 2);
 
     // What the policy says is what addPassword enforces.
     const blocked = await caught(dir.addPassword(application!.id, { displayName: "x", endDateTime: inDays(30) }));

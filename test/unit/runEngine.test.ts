@@ -189,6 +189,52 @@ describe("run engine", () => {
     expect(journal).toEqual(["addSecret:run", "addSecret:write", "tidy:run", "tidy:write"]);
   });
 
+  it("a run stored before a step existed resumes: the missing record is pending, inserted in list order, and runs", async () => {
+    const journal: Journal = [];
+    const { repo, engine, advance } = setup([
+      fakeStep("upsertApplication", journal),
+      fakeStep("servicePrincipal", journal),
+      fakeStep("addSecret", journal),
+      fakeStep("tidy", journal),
+    ]);
+    const r = approvedRequest();
+    // As an earlier syncbot stored it: no servicePrincipal step; killed during addSecret.
+    await repo.createRequest({
+      ...r,
+      state: "running",
+      run: {
+        id: "run-1",
+        startedAt: r.createdAt,
+        owner: "dead",
+        leaseUntil: new Date(Date.parse(r.createdAt) + 1000).toISOString(),
+        steps: [
+          { name: "upsertApplication", status: "done", detail: "created app" },
+          { name: "addSecret", status: "running" },
+          { name: "tidy", status: "pending" },
+        ],
+      },
+    });
+    advance(2000);
+    const done = await engine("B").execute("req-1");
+    expect(done.state).toBe("succeeded");
+    expect(journal).toEqual([
+      "servicePrincipal:run",
+      "servicePrincipal:write",
+      "addSecret:run:interrupted",
+      "addSecret:write",
+      "tidy:run",
+      "tidy:write",
+    ]);
+    const stored = (await repo.getRequest("req-1"))!.run!.steps;
+    expect(stored.map((s) => `${s.name}=${s.status}:${s.detail ?? ""}`)).toEqual([
+      "upsertApplication=done:created app",
+      "servicePrincipal=done:servicePrincipal done",
+      "addSecret=done:addSecret done",
+      "tidy=done:tidy done",
+    ]);
+    expect(await auditActions(repo)).toContain("step.servicePrincipal");
+  });
+
   it("a step that throws: completed steps compensate in reverse, the run fails with the step's reason", async () => {
     const journal: Journal = [];
     const failing = fakeStep("writeUmp", journal, {

@@ -88,7 +88,8 @@ export function createRunEngine<Ctx extends RunContext>(deps: RunEngineDeps<Ctx>
         const name = step.name;
         request = (await repo.getRequest(requestId))!;
         if (!owns(request)) return request;
-        const record = request.run!.steps.find((s) => s.name === name)!;
+        // The claim completed the records (withAllSteps); a record still missing is a step not begun.
+        const record = request.run!.steps.find((s) => s.name === name) ?? { name, status: "pending" as const };
         try {
           if (record.status === "done" || record.status === "skipped") {
             // A step whose effect was lost with the previous process (a secret value) is done again.

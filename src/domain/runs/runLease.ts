@@ -28,6 +28,17 @@ export interface RunLeaseDeps {
 
 export type RunLease = ReturnType<typeof createRunLease>;
 
+/**
+ * A run's step records in the order of today's step list. A run stored before a step existed (the
+ * service principal step) lacks its record: it is pending, inserted where the list puts it. Records of
+ * steps no longer in the list are kept at the end (history), never run.
+ */
+export function withAllSteps(steps: readonly StepRecord[], names: readonly StepName[]): StepRecord[] {
+  const byName = new Map(steps.map((s) => [s.name, s]));
+  const listed = names.map((name): StepRecord => byName.get(name) ?? { name, status: "pending" });
+  return [...listed, ...steps.filter((s) => !names.includes(s.name))];
+}
+
 export function createRunLease(deps: RunLeaseDeps) {
   const { repo, clock, instanceId } = deps;
   const leaseEnd = () => new Date(clock.now().getTime() + deps.leaseMs).toISOString();
@@ -54,7 +65,16 @@ export function createRunLease(deps: RunLeaseDeps) {
           (r.run?.owner === instanceId || Date.parse(r.run?.leaseUntil ?? "") <= now.getTime())) ||
         r.state === "attention";
       return takeOver && r.run
-        ? { ...r, state: "running", run: { ...r.run, owner: instanceId, leaseUntil: until } }
+        ? {
+            ...r,
+            state: "running",
+            run: {
+              ...r.run,
+              owner: instanceId,
+              leaseUntil: until,
+              steps: withAllSteps(r.run.steps, deps.stepNames(r)),
+            },
+          }
         : null;
     });
     if (!result?.changed) return null;
@@ -137,7 +157,9 @@ export function createRunLease(deps: RunLeaseDeps) {
               ...runPatch,
               waiting: undefined,
               leaseUntil: leaseEnd(),
-              steps: r.run!.steps.map((s) => (s.name === name ? { ...s, ...step } : s)),
+              steps: withAllSteps(r.run!.steps, deps.stepNames(r)).map((s) =>
+                s.name === name ? { ...s, ...step } : s,
+              ),
             },
           }
         : null,
