@@ -41,7 +41,7 @@ const OUT = join(ROOT, "test-output", "playground");
 const DOCS_SHOT = join(ROOT, "docs", "result-card.png");
 const UI_TIMEOUT = 20_000;
 /** Retry-After of the 429 Graph answers Review plan's first read with; longer than the bot's invoke budget. */
-const THROTTLE_SECONDS = 3;
+const THROTTLE_SECONDS = 5;
 
 /** The parameters card's `errorMessage` for the app name (adaptiveCards/parameters.json). */
 const APP_NAME_ERROR = "A DNS label: 1-63 letters, digits or hyphens";
