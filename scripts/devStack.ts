@@ -128,12 +128,21 @@ export async function startDevStack(opts: DevStackOptions): Promise<DevStack> {
           `the Agents Playground stopped (${signal ?? `exit ${code}`}); the bot keeps running. See devTools/m365agentsplayground.log`,
         );
     });
-    await waitForHttp(`http://127.0.0.1:${playgroundPort}/`, 60_000, () => {
-      if (playground?.exitCode !== null && playground?.exitCode !== undefined)
-        throw new Error(
-          `the Agents Playground exited (${playground.exitCode}); see devTools/m365agentsplayground.log:\n${tail(join(opts.root, "devTools", "m365agentsplayground.log"))}`,
-        );
-    });
+    try {
+      await waitForHttp(`http://127.0.0.1:${playgroundPort}/`, 60_000, () => {
+        if (playground?.exitCode !== null && playground?.exitCode !== undefined)
+          throw new Error(
+            `the Agents Playground exited (${playground.exitCode}); see devTools/m365agentsplayground.log:\n${tail(join(opts.root, "devTools", "m365agentsplayground.log"))}`,
+          );
+      });
+    } catch (e) {
+      // Leave nothing running behind the error (a test would otherwise keep the emulators' ports).
+      stopping = true;
+      playground.kill("SIGKILL");
+      await bot.close().catch(() => undefined);
+      await Promise.all([graph.close(), ump.close()]);
+      throw e;
+    }
   }
 
   return {
