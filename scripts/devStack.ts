@@ -3,7 +3,8 @@
 // configuration, and the Microsoft 365 Agents Playground pointed at it.
 
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
 import { join } from "node:path";
 import { loadConfig } from "../src/config";
 import { createBot, type Syncbot } from "../src/createBot";
@@ -21,6 +22,7 @@ export interface DevStackOptions {
   graphPort?: number;
   umpPort?: number;
   playgroundPort?: number;
+  /** Default `.data/syncbot.db`, emptied at every start (the emulators start empty too). */
   sqlitePath?: string;
   env?: Record<string, string>;
   log?: (line: string) => void;
@@ -37,22 +39,45 @@ export interface DevStack {
   stop(): Promise<void>;
 }
 
+/** The environment variable `npm run dev` reads for each port (scripts/dev.ts), named in port errors. */
+export const DEV_PORT_VARIABLES = {
+  bot: "DEV_BOT_PORT",
+  graph: "DEV_GRAPH_PORT",
+  ump: "DEV_UMP_PORT",
+  playground: "DEV_PLAYGROUND_PORT",
+} as const;
+
 export async function startDevStack(opts: DevStackOptions): Promise<DevStack> {
   const log = opts.log ?? ((l: string) => process.stdout.write(`${l}\n`));
+  const botPort = opts.botPort ?? 3978;
+  const playgroundPort = opts.playgroundPort ?? 56150;
+  const ports = {
+    bot: botPort,
+    graph: opts.graphPort ?? 4010,
+    ump: opts.umpPort ?? 4020,
+    ...(opts.playground !== false ? { playground: playgroundPort } : {}),
+  };
+  // Checked before anything starts: the Playground silently takes a random port when its own is taken,
+  // and the URL printed would then open whatever else holds it (often another `npm run dev`).
+  await assertPortsFree(ports);
   // Strict like Microsoft Graph, holding the least-privilege permissions the README documents.
-  const graph = await startGraphEmulator({ tenantId: DEV_TENANT, port: opts.graphPort ?? 4010, strict: true });
+  const graph = await startGraphEmulator({ tenantId: DEV_TENANT, port: ports.graph, strict: true });
   graph.seedUser({ id: DEV_APPROVER, displayName: "Megan Bowen", globalAdmin: true });
   graph.seedUser({ id: "11111111-1111-4111-8111-111111111111", displayName: "Alex Wilber" });
   const umpToken = "dev-ump-token";
   const ump = await startUmpEmulator({
     token: umpToken,
-    port: opts.umpPort ?? 4020,
+    port: ports.ump,
     instances: DEV_CUSTOMERS.map((c) => `ump-${c}`),
   });
 
   const dataDir = join(opts.root, ".data");
   mkdirSync(dataDir, { recursive: true });
-  const botPort = opts.botPort ?? 3978;
+  const sqlitePath = opts.sqlitePath ?? join(dataDir, "syncbot.db");
+  // The emulators keep their tenant and UMP instances in memory: a store left from an earlier run would
+  // list registrations and secrets that this Graph emulator never issued. Start it empty as well.
+  if (!opts.sqlitePath)
+    for (const f of [sqlitePath, `${sqlitePath}-wal`, `${sqlitePath}-shm`]) rmSync(f, { force: true });
   const env: Record<string, string> = {
     PORT: String(botPort),
     BOT_AUTH: "disabled",
@@ -65,7 +90,7 @@ export async function startDevStack(opts: DevStackOptions): Promise<DevStack> {
     UMP_BASE_URL: ump.url,
     UMP_TOKEN: umpToken,
     STORE: "sqlite",
-    SQLITE_PATH: opts.sqlitePath ?? join(dataDir, "syncbot.db"),
+    SQLITE_PATH: sqlitePath,
     APPROVAL_POLICY: "either",
     APPROVER_IDS: DEV_APPROVER,
     ALLOW_SELF_APPROVAL: "true",
@@ -82,7 +107,7 @@ export async function startDevStack(opts: DevStackOptions): Promise<DevStack> {
   const botUrl = await bot.listen(botPort, "127.0.0.1");
 
   let playground: ChildProcess | undefined;
-  const playgroundPort = opts.playgroundPort ?? 56150;
+  let stopping = false;
   if (opts.playground !== false) {
     const bin = join(opts.root, "node_modules", ".bin", "agentsplayground");
     playground = spawn(
@@ -97,12 +122,27 @@ export async function startDevStack(opts: DevStackOptions): Promise<DevStack> {
     );
     playground.stdout?.on("data", () => undefined);
     playground.stderr?.on("data", () => undefined);
-    await waitForHttp(`http://127.0.0.1:${playgroundPort}/`, 60_000, () => {
-      if (playground?.exitCode !== null && playground?.exitCode !== undefined)
-        throw new Error(
-          `the Agents Playground exited (${playground.exitCode}); see devTools/m365agentsplayground.log:\n${tail(join(opts.root, "devTools", "m365agentsplayground.log"))}`,
+    playground.on("exit", (code, signal) => {
+      if (!stopping)
+        log(
+          `the Agents Playground stopped (${signal ?? `exit ${code}`}); the bot keeps running. See devTools/m365agentsplayground.log`,
         );
     });
+    try {
+      await waitForHttp(`http://127.0.0.1:${playgroundPort}/`, 60_000, () => {
+        if (playground?.exitCode !== null && playground?.exitCode !== undefined)
+          throw new Error(
+            `the Agents Playground exited (${playground.exitCode}); see devTools/m365agentsplayground.log:\n${tail(join(opts.root, "devTools", "m365agentsplayground.log"))}`,
+          );
+      });
+    } catch (e) {
+      // Leave nothing running behind the error (a test would otherwise keep the emulators' ports).
+      stopping = true;
+      playground.kill("SIGKILL");
+      await bot.close().catch(() => undefined);
+      await Promise.all([graph.close(), ump.close()]);
+      throw e;
+    }
   }
 
   return {
@@ -112,6 +152,7 @@ export async function startDevStack(opts: DevStackOptions): Promise<DevStack> {
     graph,
     ump,
     async stop() {
+      stopping = true;
       if (playground && playground.exitCode === null) {
         playground.kill("SIGTERM");
         await new Promise((r) => setTimeout(r, 300));
@@ -121,6 +162,24 @@ export async function startDevStack(opts: DevStackOptions): Promise<DevStack> {
       await Promise.all([graph.close(), ump.close()]);
     },
   };
+}
+
+async function assertPortsFree(ports: Partial<Record<keyof typeof DEV_PORT_VARIABLES, number>>) {
+  const taken: string[] = [];
+  for (const [part, port] of Object.entries(ports) as Array<[keyof typeof DEV_PORT_VARIABLES, number]>) {
+    if (port === 0 || (await portIsFree(port))) continue;
+    taken.push(`port ${port} (${part}) is in use; stop what holds it (ss -ltnp) or set ${DEV_PORT_VARIABLES[part]}`);
+  }
+  if (taken.length > 0) throw new Error(taken.join("\n"));
+}
+
+/** Free on every interface (the Playground listens on all of them, the bot and emulators on 127.0.0.1). */
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once("error", () => resolve(false));
+    srv.listen(port, () => srv.close(() => resolve(true)));
+  });
 }
 
 async function waitForHttp(url: string, timeoutMs: number, check: () => void) {

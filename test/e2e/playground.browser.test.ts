@@ -3,6 +3,11 @@
 // ports, provisions contoso from the Ops channel as the Playground's user (Megan Bowen, from
 // `.m365agentsplayground.yml`), and reads the result from the page. A second stack with
 // ALLOW_SELF_APPROVAL=false shows the refusal and leaves the Graph emulator untouched.
+// The plan must reach the channel message itself (Bot Connector updateActivity), not only the invoke
+// answer, which Teams shows to the presser alone. The Playground keeps the invoke answer's card even
+// across a conversation switch, so that cannot tell the two apart; instead the first test has Graph
+// throttle Review plan's first read (429, Retry-After): the invoke is answered with "Reading…" and the
+// plan with Approve can then only arrive as an update of the posted message.
 // Screenshots of every stage go to test-output/playground/. Skipped (with a printed reason) only when
 // /usr/bin/chromium is missing; `.ci/run` installs it.
 
@@ -35,6 +40,11 @@ const ROOT = join(__dirname, "..", "..");
 const OUT = join(ROOT, "test-output", "playground");
 const DOCS_SHOT = join(ROOT, "docs", "result-card.png");
 const UI_TIMEOUT = 20_000;
+/** Retry-After of the 429 Graph answers Review plan's first read with; longer than the bot's invoke budget. */
+const THROTTLE_SECONDS = 5;
+
+/** The parameters card's `errorMessage` for the app name (adaptiveCards/parameters.json). */
+const APP_NAME_ERROR = "A DNS label: 1-63 letters, digits or hyphens";
 
 const LABELS = [
   "Customer (short name)",
@@ -125,7 +135,8 @@ async function openPlayground(scenario: string, env: Record<string, string>): Pr
     context = await chromium.launchPersistentContext(join(tmp, "profile"), {
       executablePath: CHROMIUM,
       headless: true,
-      viewport: { width: 1400, height: 1500 },
+      // Tall enough for the whole result card: an element screenshot is cut at the chat pane's bottom.
+      viewport: { width: 1400, height: 2600 },
       args: [
         "--headless",
         "--no-sandbox",
@@ -185,8 +196,15 @@ async function postInOpsChannel(page: Page, command: string) {
   await page.getByRole("button", { name: "Post", exact: true }).click();
 }
 
-/** From the Ops channel to the approval card, checking the parameters card's layout on the way. */
-async function reachApprovalCard(s: Session): Promise<Locator> {
+/** The bot's messages in the open conversation: cards, one per message (a new post adds one). */
+const botCards = (page: Page) => page.locator(".ac-adaptiveCard");
+
+/**
+ * From the Ops channel to the approval card, checking the parameters card's layout on the way. With
+ * `throttledReview`, Graph answers Review plan's first read with 429: the invoke answer is the
+ * "Reading…" card, and the plan must then replace the channel message through the Bot Connector.
+ */
+async function reachApprovalCard(s: Session, opts: { throttledReview?: boolean } = {}): Promise<Locator> {
   const { page } = s;
   await postInOpsChannel(page, "provision contoso");
   const params = cardWith(page, "Provision the UMP-365 Sync App for contoso");
@@ -201,10 +219,11 @@ async function reachApprovalCard(s: Session): Promise<Locator> {
   expect(await params.getByLabel(LABELS[1]!).inputValue()).toBe("contoso");
   await expectNoTemplateText(page);
 
-  // An invalid app name: the error is rendered right under the app name field, before the next field.
+  // An invalid app name: the card's own check (its `regex` and `errorMessage`; the bot validates again)
+  // shows the error right under the app name field, before the next field.
   await params.getByLabel(LABELS[1]!).fill("Bad_Name!");
   await params.getByRole("button", { name: "Review plan" }).click();
-  const error = params.getByText("Must be a DNS label", { exact: false });
+  const error = params.getByText(APP_NAME_ERROR, { exact: false });
   await error.waitFor();
   await s.shot("app-name-error");
   const appNameBox = (await params.getByLabel(LABELS[1]!).boundingBox())!;
@@ -219,11 +238,41 @@ async function reachApprovalCard(s: Session): Promise<Locator> {
 
   // Fix it and press again: the plan with Approve and Reject.
   await params.getByLabel(LABELS[1]!).fill("contoso");
+  if (opts.throttledReview)
+    s.stack.graph.injectFault({ status: 429, retryAfterSeconds: THROTTLE_SECONDS, count: 1, match: { method: "GET" } });
+  const pressed = Date.now();
   await params.getByRole("button", { name: "Review plan" }).click();
   const approval = cardWith(page, /approval needed/i);
-  await approval.getByRole("button", { name: "Approve" }).waitFor();
+  if (opts.throttledReview) {
+    // The invoke answer: what is happening, no buttons to approve yet.
+    const reading = cardWith(page, "Reading the live registration and UMP settings");
+    await reading.waitFor();
+    const answeredMs = Date.now() - pressed;
+    await s.shot("reading-card");
+    expect(await visibleText(reading)).toContain("Provision for contoso: preparing the plan");
+    expect(await reading.getByRole("button", { name: "Approve" }).count()).toBe(0);
+    expect(
+      s.stack.graph.requests.some((r) => r.status === 429),
+      "Graph throttled Review plan's read",
+    ).toBe(true);
+    // Graph is still holding the plan back (Retry-After), so this card is the invoke's own answer.
+    expect(answeredMs, "the Reading… answer came before Graph's Retry-After ran out").toBeLessThan(
+      THROTTLE_SECONDS * 1000,
+    );
+    expect(await approval.count()).toBe(0);
+    // The plan arrives without anyone pressing anything: an update of the channel message.
+    await approval.getByRole("button", { name: "Approve" }).waitFor({ timeout: THROTTLE_SECONDS * 1000 + UI_TIMEOUT });
+    expect(Date.now() - pressed, "the plan waited for Graph's Retry-After").toBeGreaterThanOrEqual(
+      THROTTLE_SECONDS * 1000,
+    );
+    expect(await page.getByText("Reading the live registration and UMP settings").count()).toBe(0);
+  } else {
+    await approval.getByRole("button", { name: "Approve" }).waitFor();
+  }
+  // Still one bot message in the channel: the plan replaced the parameters card in place, no new post.
+  expect(await botCards(page).count()).toBe(1);
   expect(await approval.getByRole("button", { name: "Reject" }).isVisible()).toBe(true);
-  expect(await page.getByText("Must be a DNS label").count()).toBe(0);
+  expect(await page.getByText(APP_NAME_ERROR).count()).toBe(0);
   const plan = await visibleText(approval);
   expect(plan).toContain("https://contoso.ump.sp.example.net/authenticate");
   expect(plan).toContain(playgroundUser().name); // Requested by: the Playground's user
@@ -235,7 +284,7 @@ describe.skipIf(!hasChromium)("Agents Playground in Chromium (npm run dev stack)
   it("provisions contoso as the Playground's user with self-approval allowed and shows the client id", async () => {
     const s = await openPlayground("self-approval", {});
     const { page, stack } = s;
-    const approval = await reachApprovalCard(s);
+    const approval = await reachApprovalCard(s, { throttledReview: true });
     expect(await visibleText(approval)).toContain("Four-eyes is OFF"); // the dev configuration's visible warning
     await s.shot("approval-card");
     expect(stack.graph.writes()).toHaveLength(0);
@@ -261,9 +310,32 @@ describe.skipIf(!hasChromium)("Agents Playground in Chromium (npm run dev stack)
     expect(clientId, `no client id in the result card:\n${text}`).toBeDefined();
     const apps = stack.graph.applications();
     expect(apps).toHaveLength(1);
-    expect(clientId).toBe(apps[0]!.appId);
-    expect(text).toContain("https://contoso.ump.sp.example.net/authenticate/OAuth2Callback");
-  }, 90_000);
+    const app = apps[0]!;
+    expect(clientId).toBe(app.appId);
+    // Every value an operator copies from the card, as Graph and UMP hold them.
+    const results = text.split("Result (the secret itself is never shown)")[1] ?? "";
+    const fact = (label: string) =>
+      new RegExp(`${label.replace(/[()]/g, "\\$&")}\\s*([^\\n]+)`).exec(results)?.[1]?.trim();
+    expect(fact("Object ID")).toBe(app.id);
+    const sp = stack.graph.servicePrincipals().find((p) => p.appId === app.appId);
+    expect(sp, "the service principal was created").toBeDefined();
+    expect(fact("Service principal object ID")).toBe(sp!.id);
+    expect(app.passwordCredentials).toHaveLength(1);
+    const secret = app.passwordCredentials[0]!;
+    expect(fact("Secret keyId")).toBe(secret.keyId);
+    expect(fact("Secret hint")).toBe(secret.hint);
+    expect(fact("Secret expires")).toBe(secret.endDateTime?.slice(0, 10));
+    expect(fact("UMP revision")).toBe(String(stack.ump.settings("ump-contoso").revision));
+    expect(fact("Redirect URL")).toBe("https://contoso.ump.sp.example.net/authenticate/OAuth2Callback");
+    expect(fact("Authentication Portal URL")).toBe("https://contoso.ump.sp.example.net/authenticate");
+    expect(text).toContain(
+      `https://login.microsoftonline.com/${stack.graph.tenantId}/adminconsent?client_id=${app.appId}`,
+    );
+    for (const issued of stack.graph.issuedSecrets()) {
+      expect(await pageText(page)).not.toContain(issued);
+      expect(s.logs.join("\n")).not.toContain(issued);
+    }
+  }, 120_000);
 
   it("refuses the requester's own approval when ALLOW_SELF_APPROVAL=false and writes nothing", async () => {
     const s = await openPlayground("four-eyes", { ALLOW_SELF_APPROVAL: "false" });
