@@ -137,7 +137,10 @@ export function createGraphHttp(deps: GraphHttpDeps): GraphHttp {
     });
     if (res.status >= 400) {
       const error = translateGraphError(res.status, parsed);
-      logger?.warn("graph call failed", {
+      // A read answered 404 (absent) or 403 (a permission syncbot may lack on purpose, e.g. Policy.Read.All)
+      // is an answer its caller interprets and reports; a failed write is worth a warning on its own.
+      const expected = method === "GET" && (res.status === 404 || res.status === 403);
+      logger?.[expected ? "debug" : "warn"]("graph call failed", {
         path,
         status: res.status,
         upstreamCode: error.upstreamCode,
