@@ -105,7 +105,12 @@ export interface Stack {
     opts?: { inputs?: Record<string, unknown>; approver?: TestUser },
   ): Promise<{ activityId: string; approve: InvokeAnswer; card: any }>;
   restart(extraEnv?: Record<string, string>): Promise<void>;
-  stop(): Promise<void>;
+  /**
+   * Stops everything, then scans every message, invoke answer, log line, UMP request and store file of
+   * the test for every secret value the Graph emulator ever issued: every e2e test that stops its stack
+   * proves the secret went nowhere. `scan: false` only for a test that plants a value on purpose.
+   */
+  stop(opts?: { scan?: boolean }): Promise<void>;
 }
 
 export interface SayOptions {
@@ -346,9 +351,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       await bot.close();
       await boot(extraEnv);
     },
-    async stop() {
+    async stop(opts = {}) {
       await bot.close().catch(() => undefined);
+      // Read before the emulators close (their records stay, but nothing may arrive meanwhile).
+      const scanned = opts.scan === false ? null : { everything: stack.everything(), issued: graph.issuedSecrets() };
       await Promise.all([graph.close(), ump.close(), connector.close()]);
+      if (scanned) expectNoSecretIn(scanned.everything, scanned.issued);
     },
   };
   return stack;
