@@ -338,7 +338,8 @@ async function sweepOnce(count: number) {
     note(`expiry-sweep ${count}: seeded ${count} records in ${Math.round(performance.now() - t0)} ms`);
 
     worker = fork(join(__dirname, "sweepWorker.ts"), [], {
-      execArgv: ["--import", "tsx", "--expose-gc"],
+      // BENCH_SWEEP_TRACE_GC=1: V8 prints every collection of the worker (a diagnostic for its peak).
+      execArgv: ["--import", "tsx", "--expose-gc", ...(process.env.BENCH_SWEEP_TRACE_GC ? ["--trace-gc"] : [])],
       stdio: ["ignore", 2, 2, "ipc"],
     });
     const w = worker;

@@ -2,18 +2,29 @@
 // card (what everyone in the conversation sees), proactive posts and the personal chat of a hand-off.
 // Nothing leaves over the size limit (cards/cardSize.ts).
 
+import { randomUUID } from "node:crypto";
 import type { TeamsAdapter } from "@microsoft/teams-ai";
-import { ActivityTypes, CardFactory, type ConversationReference, type TurnContext } from "botbuilder";
+import {
+  type Activity,
+  ActivityTypes,
+  CardFactory,
+  type ConversationReference,
+  InputHints,
+  TurnContext,
+} from "botbuilder";
+import { describeError } from "../domain/errors";
 import type { Logger } from "../domain/ports";
 import type { ConversationRef } from "../domain/records";
 import { referenceOf } from "./actorOf";
 import { fitCard } from "./cards/cardSize";
 import type { Card } from "./cards/renderCard";
+import { createConnectorClients } from "./createConnectorClients";
 
 export type Messenger = ReturnType<typeof createMessenger>;
 
 export function createMessenger(deps: { adapter: TeamsAdapter; botAppId: string; spTenantId: string; log: Logger }) {
   const { adapter, botAppId, spTenantId, log } = deps;
+  const connectors = createConnectorClients({ adapter, botAppId });
 
   function cardActivity(card: Card) {
     const fitted = fitCard(card);
@@ -43,14 +54,32 @@ export function createMessenger(deps: { adapter: TeamsAdapter; botAppId: string;
     await updateCard(referenceOf(context), id, card);
   }
 
-  /** Proactive post into a stored conversation (reminders, rotation stages). Resolves the new activity id. */
+  /**
+   * Proactive post into a stored conversation (reminders, rotation stages). Resolves the new activity id,
+   * or undefined when the post failed (logged), as continueConversationAsync's turn did. It sends what
+   * that turn sent: the activity addressed from the bot to the user as a reply to a fresh id, over a
+   * reused connector client (createConnectorClients) instead of a new client and turn per post.
+   */
   async function post(reference: ConversationRef, card: Card | string): Promise<string | undefined> {
-    let id: string | undefined;
-    await adapter.continueConversationAsync(botAppId, reference as Partial<ConversationReference>, async (ctx) => {
-      const sent = typeof card === "string" ? await ctx.sendActivity(card) : await ctx.sendActivity(cardActivity(card));
-      id = sent?.id;
-    });
-    return id;
+    const ref = reference as Partial<ConversationReference>;
+    const serviceUrl = ref.serviceUrl ?? "";
+    const content: Partial<Activity> =
+      typeof card === "string"
+        ? { type: ActivityTypes.Message, text: card, inputHint: InputHints.AcceptingInput }
+        : cardActivity(card);
+    const activity = TurnContext.applyConversationReference(content, { ...ref, activityId: randomUUID() });
+    try {
+      const client = await connectors.get(serviceUrl);
+      const sent = await client.conversations.replyToActivity(
+        activity.conversation?.id ?? "",
+        activity.replyToId ?? "",
+        activity,
+      );
+      return sent?.id;
+    } catch (e) {
+      log.error("proactive post failed", { error: describeError(e).message });
+      return undefined;
+    }
   }
 
   /**
