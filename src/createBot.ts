@@ -161,8 +161,11 @@ export async function createBot(config: Readonly<Config>, overrides: BotOverride
     logger: logger.child({ component: "sweep" }),
     reminderDays: config.reminderDays,
     instanceId: provisioning.instanceId,
+    // A reminder the Bot Connector did not take is not sent: the sweep gives its claim back and a
+    // later sweep delivers it (invariant 7: at least once).
     sendReminder: async (conversation, notice) => {
-      await bot!.post(conversation, reminderCard({ ...notice }));
+      const id = await bot!.post(conversation, reminderCard({ ...notice }));
+      if (!id) throw new Error("the Bot Connector did not take the reminder");
     },
     sendNotice: async (conversation, text) => {
       await bot!.post(conversation, text);

@@ -95,6 +95,24 @@ describe("expiry reminders", () => {
     expect(audit.events.filter((e) => e.action === "reminder.sent")).toHaveLength(6);
   });
 
+  it("a reminder the Bot Connector refused is not counted as sent: the next sweep delivers it, once", async () => {
+    const { secret } = await provision();
+    clock.t = Date.parse(secret.endDateTime!) - 29 * DAY;
+    // Unavailable for longer than the connector client's own retries.
+    stack.connector.failNextPosts(100, 503);
+    const failed = await sweepNow();
+    stack.connector.failNextPosts(0);
+    expect(failed.body).toMatchObject({ due: 1, sent: 0 });
+    expect(failed.body.failures.length).toBeGreaterThan(0);
+    expect(reminderMessages()).toHaveLength(0);
+    const again = await sweepNow();
+    expect(again.body).toMatchObject({ due: 1, sent: 1, failures: [] });
+    expect(reminderMessages()).toHaveLength(1);
+    const third = await sweepNow();
+    expect(third.body).toMatchObject({ sent: 0 });
+    expect(reminderMessages()).toHaveLength(1);
+  });
+
   it("Snooze holds the reminders for seven days and records who pressed it", async () => {
     const { secret } = await provision();
     const end = Date.parse(secret.endDateTime!);

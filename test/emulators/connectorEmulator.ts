@@ -124,6 +124,11 @@ export interface ConnectorEmulator {
   /** Members answered by GET …/members for a conversation (besides those seen in created conversations). */
   addMember(conversationId: string, member: ChannelAccountLike): void;
   /**
+   * The next `count` posts of a new activity (not typing) are answered `status` with Bot Connector's
+   * error body and recorded nowhere, as when the service is unavailable (502/503) or throttles (429).
+   */
+  failNextPosts(count: number, status?: number): void;
+  /**
    * Records the answer to an `adaptiveCard/action` invoke that `user`'s client sent about message
    * `activityId`: its card becomes what that user, and only that user, sees for the message, until
    * the bot posts a newer version (PUT) or the user presses again.
@@ -209,6 +214,7 @@ export async function startConnectorEmulator(opts: ConnectorEmulatorOptions = {}
   const conversationsCreated: ConversationCreatedRecord[] = [];
   const members = new Map<string, ChannelAccountLike[]>();
   const refused: RefusedRecord[] = [];
+  const failingPosts = { count: 0, status: 503 };
   const invokes: InvokeRecord[] = [];
   // Conversations only their members see: 1:1 chats the bot created, and chats marked "personal".
   const personal = new Set<string>();
@@ -385,6 +391,12 @@ export async function startConnectorEmulator(opts: ConnectorEmulatorOptions = {}
       const pathActivityId = parts[4];
       const size = sizes(raw);
       const isTyping = body?.type === "typing";
+      if (method === "POST" && !isTyping && failingPosts.count > 0) {
+        failingPosts.count--;
+        return send(res, failingPosts.status, {
+          error: { code: "ServiceError", message: "The service is temporarily unavailable." },
+        });
+      }
       if ((method === "POST" || method === "PUT") && !isTyping && tooBig(size.utf16Bytes)) {
         refused.push({
           op: method === "POST" ? "create" : "update",
@@ -543,6 +555,10 @@ export async function startConnectorEmulator(opts: ConnectorEmulatorOptions = {}
       return full;
     },
     canSee,
+    failNextPosts(count: number, status = 503) {
+      failingPosts.count = count;
+      failingPosts.status = status;
+    },
     viewOf,
     versionsSeenBy(userId, activityId) {
       const conversationId = conversationOf(activityId);
