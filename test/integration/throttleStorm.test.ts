@@ -73,7 +73,10 @@ describe("a 429 storm", () => {
   it("control: workers that each discover the throttling alone collect more 429s", async () => {
     const alone = await storm(false);
     const shared = await storm(true);
-    expect(alone.afterSignal).toBeGreaterThan(shared.afterSignal);
-    expect(alone.throttled).toBeGreaterThanOrEqual(shared.throttled);
+    // Each worker alone collects its own 429 in the window (how many arrive after the first answer
+    // depends on machine load, so the robust measure is the total).
+    expect(alone.throttled).toBeGreaterThan(shared.throttled);
+    expect(alone.throttled).toBeGreaterThanOrEqual(WORKERS - 1);
+    expect(alone.afterSignal).toBeGreaterThanOrEqual(shared.afterSignal);
   });
 });
