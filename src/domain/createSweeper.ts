@@ -4,9 +4,9 @@
 // secrets no run or registration claims (sweepOrphans). Memory is bounded by a page, not by the fleet.
 
 import { describeError } from "./errors";
-import type { Clock, Directory, LiveApplication, Logger } from "./ports";
+import type { Clock, Directory, LiveApplication, Logger, PasswordCredentialInfo } from "./ports";
 import type { Actor, ConversationRef, RegistrationRecord } from "./records";
-import { daysUntil, dueThreshold } from "./reminders";
+import { daysUntil, EXPIRED } from "./reminders";
 import type { Repository } from "./repository";
 import { customerTag, MANAGED_TAG, uniqueNameFor } from "./spec";
 import { createOrphanSweep } from "./sweepOrphans";
@@ -91,20 +91,12 @@ export interface SweepRun {
 }
 
 const CUSTOMER_TAG_PREFIX = customerTag("");
+const DAY_MS = 86_400_000;
 const SELECT = ["id", "appId", "uniqueName", "tags", "passwordCredentials"] as const;
 /** Applications of one Graph page handled at a time (each may read the store and post a reminder). */
 const APP_CONCURRENCY = 8;
 
 export type Sweeper = ReturnType<typeof createSweeper>;
-
-/** Runs the tasks with at most `limit` in flight. */
-async function inParallel(tasks: Array<() => Promise<void>>, limit: number): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < tasks.length) await tasks[next++]!();
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker));
-}
 
 export function createSweeper(deps: SweepDeps) {
   const { directory, repo, logger: log } = deps;
@@ -142,17 +134,27 @@ export function createSweeper(deps: SweepDeps) {
     const orphans = createOrphanSweep(deps);
     const realNow = deps.clock.now();
     for await (const page of directory.listApplicationsByTag(MANAGED_TAG, SELECT)) {
-      const tasks = page.map((app) => async () => {
-        try {
-          await sweepApplication(app, run, orphans, realNow);
-        } catch (e) {
-          // A store hiccup on one application must not starve the others; a claim it left goes stale
-          // and a later sweep takes it over.
-          result.failures.push(`${customerOf(app.tags) ?? app.appId}: ${describeError(e).message}`);
+      // Each page is done before the next is asked for, and each application is let go of (its slot
+      // cleared) as soon as a worker takes it: what is done dies young instead of outliving the page.
+      const slots: Array<LiveApplication | undefined> = page;
+      let next = 0;
+      const worker = async () => {
+        while (next < slots.length) {
+          const i = next++;
+          const app = slots[i]!;
+          slots[i] = undefined;
+          try {
+            await sweepApplication(app, run, orphans, realNow);
+          } catch (e) {
+            // A store hiccup on one application must not starve the others; a claim it left goes stale
+            // and a later sweep takes it over.
+            result.failures.push(`${customerOf(app.tags) ?? app.appId}: ${describeError(e).message}`);
+          }
         }
-      });
-      // Each page is done before the next is asked for: nothing of a page outlives it.
-      await inParallel(tasks, APP_CONCURRENCY);
+      };
+      const workers: Promise<void>[] = [];
+      for (let w = 0; w < Math.min(APP_CONCURRENCY, slots.length); w++) workers.push(worker());
+      await Promise.all(workers);
     }
     await orphans.settle(run);
     if (!dryRun && !simulated && deps.settleParked)
@@ -185,17 +187,25 @@ export function createSweeper(deps: SweepDeps) {
     const { result } = run;
     result.applications++;
     result.secrets += app.passwordCredentials.length;
-    const due = app.passwordCredentials.flatMap((p) => {
-      const threshold = p.endDateTime
-        ? dueThreshold({ keyId: p.keyId, endDateTime: p.endDateTime }, run.at, thresholds)
-        : null;
-      return threshold ? [{ p, threshold, endDateTime: p.endDateTime! }] : [];
-    });
-    const suspects = app.passwordCredentials.filter((p) => orphans.mightBeOrphan(p, realNow));
+    // Plain loops: this runs for every application of the fleet, so it allocates only when it must.
+    let due: Array<{ p: PasswordCredentialInfo; threshold: string; endDateTime: string }> | undefined;
+    let suspects: PasswordCredentialInfo[] | undefined;
+    for (const p of app.passwordCredentials) {
+      const threshold = p.endDateTime ? thresholdDue(p.endDateTime, run.at.getTime(), thresholds) : null;
+      if (threshold) {
+        due ??= [];
+        due.push({ p, threshold, endDateTime: p.endDateTime! });
+      }
+      if (orphans.mightBeOrphan(p, realNow)) {
+        suspects ??= [];
+        suspects.push(p);
+      }
+    }
     // Most applications need nothing from the store: no reminder due, no secret to account for.
-    if (due.length === 0 && suspects.length === 0) return;
+    if (!due && !suspects) return;
     const registration = await registrationOf(app);
-    if (registration) for (const p of suspects) orphans.consider(p, registration);
+    if (registration && suspects) for (const p of suspects) orphans.consider(p, registration);
+    if (!due) return;
 
     for (const { p, threshold, endDateTime } of due) {
       const recorded = registration?.secrets.find((s) => s.keyId === p.keyId);
@@ -273,6 +283,18 @@ export function createSweeper(deps: SweepDeps) {
   }
 
   return { sweep, snooze };
+}
+
+/**
+ * dueThreshold (reminders.ts) for thresholds sorted once, ascending: the same answer without a copy
+ * and a sort per secret, as this runs for every secret of the fleet.
+ */
+function thresholdDue(endDateTime: string, at: number, sortedDays: readonly number[]): string | null {
+  const remaining = Date.parse(endDateTime) - at;
+  if (!Number.isFinite(remaining)) return null;
+  if (remaining <= 0) return EXPIRED;
+  for (const d of sortedDays) if (remaining <= d * DAY_MS) return String(d);
+  return null;
 }
 
 /** The customer slug from the `syncbot-customer:<slug>` tag, for apps syncbot has no record of. */
