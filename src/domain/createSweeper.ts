@@ -92,6 +92,8 @@ export interface SweepRun {
 
 const CUSTOMER_TAG_PREFIX = customerTag("");
 const DAY_MS = 86_400_000;
+const RECORDED_FIELDS = ["customer", "objectId", "secrets"] as const;
+type RecordedSecrets = Pick<RegistrationRecord, (typeof RECORDED_FIELDS)[number]>;
 const SELECT = ["id", "appId", "uniqueName", "tags", "passwordCredentials"] as const;
 /** Applications of one Graph page handled at a time (each may read the store and post a reminder). */
 const APP_CONCURRENCY = 8;
@@ -203,9 +205,14 @@ export function createSweeper(deps: SweepDeps) {
     }
     // Most applications need nothing from the store: no reminder due, no secret to account for.
     if (!due && !suspects) return;
+    if (!due) {
+      // Only the orphan check: the secrets syncbot recorded are enough, not the whole record.
+      const recorded = await recordedSecretsOf(app);
+      if (recorded && suspects) for (const p of suspects) orphans.consider(p, recorded);
+      return;
+    }
     const registration = await registrationOf(app);
     if (registration && suspects) for (const p of suspects) orphans.consider(p, registration);
-    if (!due) return;
 
     for (const { p, threshold, endDateTime } of due) {
       const recorded = registration?.secrets.find((s) => s.keyId === p.keyId);
@@ -231,11 +238,17 @@ export function createSweeper(deps: SweepDeps) {
 
   /** syncbot's record of this application: found by its customer tag (or uniqueName), same object id. */
   async function registrationOf(app: LiveApplication): Promise<RegistrationRecord | undefined> {
-    const customer =
-      customerOf(app.tags) ??
-      (app.uniqueName?.startsWith(uniqueNameFor("")) ? app.uniqueName.slice(uniqueNameFor("").length) : null);
+    const customer = customerOfApp(app);
     if (!customer) return undefined;
     const reg = await repo.getRegistration(customer);
+    return reg?.objectId === app.id ? reg : undefined;
+  }
+
+  /** The part of registrationOf the orphan check needs. */
+  async function recordedSecretsOf(app: LiveApplication): Promise<RecordedSecrets | undefined> {
+    const customer = customerOfApp(app);
+    if (!customer) return undefined;
+    const reg = await repo.getRegistrationFields(customer, RECORDED_FIELDS);
     return reg?.objectId === app.id ? reg : undefined;
   }
 
@@ -295,6 +308,11 @@ function thresholdDue(endDateTime: string, at: number, sortedDays: readonly numb
   if (remaining <= 0) return EXPIRED;
   for (const d of sortedDays) if (remaining <= d * DAY_MS) return String(d);
   return null;
+}
+
+function customerOfApp(app: LiveApplication): string | null {
+  const prefix = uniqueNameFor("");
+  return customerOf(app.tags) ?? (app.uniqueName?.startsWith(prefix) ? app.uniqueName.slice(prefix.length) : null);
 }
 
 /** The customer slug from the `syncbot-customer:<slug>` tag, for apps syncbot has no record of. */

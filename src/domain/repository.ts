@@ -90,6 +90,18 @@ export function createRepository(store: DocumentStore) {
     async getRegistration(customer: string): Promise<RegistrationRecord | null> {
       return (await store.get<RegistrationRecord>(C.registrations, customer))?.value ?? null;
     },
+    /** Only these fields of the registration (parsed alone where the store can), for a sweep over the fleet. */
+    async getRegistrationFields<K extends keyof RegistrationRecord & string>(
+      customer: string,
+      fields: readonly K[],
+    ): Promise<Pick<RegistrationRecord, K> | null> {
+      if (store.getFields) return store.getFields<RegistrationRecord, K>(C.registrations, customer, fields);
+      const reg = (await store.get<RegistrationRecord>(C.registrations, customer))?.value;
+      if (!reg) return null;
+      const out = {} as Pick<RegistrationRecord, K>;
+      for (const f of fields) if (f in reg) out[f] = reg[f];
+      return out;
+    },
     async listRegistrations(): Promise<RegistrationRecord[]> {
       return (await listAll<RegistrationRecord>(C.registrations)).map((d) => d.value);
     },

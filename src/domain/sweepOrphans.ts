@@ -62,7 +62,7 @@ export function createOrphanSweep(deps: SweepDeps) {
     },
 
     /** Notes the secret when its registration does not record it. */
-    consider(p: PasswordCredentialInfo, reg: RegistrationRecord) {
+    consider(p: PasswordCredentialInfo, reg: Pick<RegistrationRecord, "customer" | "objectId" | "secrets">) {
       if (reg.secrets.some((s) => s.keyId === p.keyId) || candidates.length >= MAX_CANDIDATES) return;
       candidates.push({
         customer: reg.customer,

@@ -113,12 +113,39 @@ export function createSqliteStore(options: SqliteStoreOptions): DocumentStore {
   );
 
   const doc = <T>(key: string, value: T, version: number): StoredDoc<T> => ({ key, value, version: String(version) });
+  const fieldStatements = new Map<string, Database.Statement<[string, string], unknown[]>>();
+  const fieldsStatement = (fields: readonly string[]) => {
+    const id = fields.join(",");
+    let stmt = fieldStatements.get(id);
+    if (!stmt) {
+      for (const f of fields) if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(f)) throw new Error(`not a field name: ${f}`);
+      const columns = fields.map((f) => `value -> '$.${f}'`).join(", ");
+      stmt = db
+        .prepare<[string, string], unknown[]>(`SELECT ${columns} FROM documents WHERE collection = ? AND key = ?`)
+        .raw();
+      fieldStatements.set(id, stmt);
+    }
+    return stmt;
+  };
 
   const store: DocumentStore = {
     async get<T>(collection: string, key: string) {
       checkKey(key);
       const row = stmts.get.get(collection, key);
       return row ? doc<T>(row.key, JSON.parse(row.value) as T, row.version) : null;
+    },
+
+    // Each field comes out as JSON text (`->`), so only those fields are parsed, not the whole document.
+    async getFields<T, K extends keyof T & string>(collection: string, key: string, fields: readonly K[]) {
+      checkKey(key);
+      const row = fieldsStatement(fields).get(collection, key);
+      if (!row) return null;
+      const out: Record<string, unknown> = {};
+      fields.forEach((f, i) => {
+        const json = row[i];
+        if (json !== null && json !== undefined) out[f] = JSON.parse(json as string);
+      });
+      return out as Pick<T, K>;
     },
 
     async insert<T>(collection: string, key: string, value: T) {

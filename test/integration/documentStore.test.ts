@@ -471,6 +471,42 @@ describe("SQLite store specifics", () => {
     expect(peek()).toEqual(before);
   });
 
+  it("getFields reads only the named top-level fields, as stored, and refuses what is not a field name", async () => {
+    const store = createSqliteStore({ path: ":memory:" });
+    try {
+      type Doc = { a: string; n: number; list: Array<{ k: string }>; nil: null; big: string; flag: boolean };
+      const value: Doc = {
+        a: "x",
+        n: 4.5,
+        list: [{ k: "1" }, { k: "2" }],
+        nil: null,
+        big: "y".repeat(1000),
+        flag: false,
+      };
+      await store.insert("c", "k", value);
+      expect(
+        await store.getFields!<Doc, "a" | "n" | "list" | "nil" | "flag">("c", "k", ["a", "n", "list", "nil", "flag"]),
+      ).toEqual({
+        a: "x",
+        n: 4.5,
+        list: [{ k: "1" }, { k: "2" }],
+        nil: null,
+        flag: false,
+      });
+      // A field the document lacks is absent, as in the whole document; a missing document is null.
+      expect(await store.getFields!<Doc & { gone?: string }, "gone" | "a">("c", "k", ["gone", "a"])).toEqual({
+        a: "x",
+      });
+      expect(await store.getFields!<Doc, "a">("c", "nope", ["a"])).toBeNull();
+      expect(await store.getFields!<Doc, "a">("other", "k", ["a"])).toBeNull();
+      await expect(store.getFields!<Record<string, string>, string>("c", "k", ["a') FROM x --"])).rejects.toThrow(
+        /not a field name/,
+      );
+    } finally {
+      await store.close();
+    }
+  });
+
   it("runs in WAL mode with NORMAL synchronous and a busy timeout", async () => {
     const path = join(tempDir(), "wal.db");
     const store = createSqliteStore({ path });
