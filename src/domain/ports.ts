@@ -322,6 +322,12 @@ export interface DocumentStore {
    * Only these top-level fields of a document (null when there is none), for a caller that reads many
    * documents and needs a few fields of each (the expiry sweep). Optional: without it, callers `get`.
    */
+  /** listPage with only these top-level fields of each document (optional, as getFields). */
+  listPageFields?<T, K extends keyof T & string>(
+    collection: string,
+    options: PageOptions,
+    fields: readonly K[],
+  ): Promise<DocumentPage<Pick<T, K>>>;
   getFields?<T, K extends keyof T & string>(
     collection: string,
     key: string,

@@ -233,6 +233,17 @@ export function createRepository(store: DocumentStore) {
       const page = await store.listPage<RegistrationRecord>(C.registrations, { limit, cursor });
       return { registrations: page.docs.map((d) => d.value), cursor: page.cursor };
     },
+    /** pageRegistrations with only these fields of each (parsed alone where the store can). */
+    async pageRegistrationFields<K extends keyof RegistrationRecord & string>(
+      fields: readonly K[],
+      cursor?: string,
+      limit = 200,
+    ): Promise<{ registrations: Pick<RegistrationRecord, K>[]; cursor?: string }> {
+      const page = store.listPageFields
+        ? await store.listPageFields<RegistrationRecord, K>(C.registrations, { limit, cursor }, fields)
+        : await store.listPage<RegistrationRecord>(C.registrations, { limit, cursor });
+      return { registrations: page.docs.map((d) => d.value), cursor: page.cursor };
+    },
     /** One page of requests (by request id); pass the returned cursor for the next. */
     async pageRequests(cursor?: string, limit = 200): Promise<{ requests: RequestRecord[]; cursor?: string }> {
       const page = await store.listPage<RequestRecord>(C.requests, { limit, cursor });

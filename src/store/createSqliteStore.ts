@@ -113,20 +113,67 @@ export function createSqliteStore(options: SqliteStoreOptions): DocumentStore {
   );
 
   const doc = <T>(key: string, value: T, version: number): StoredDoc<T> => ({ key, value, version: String(version) });
+  interface ListRow extends Row {
+    /** The selected fields' JSON texts, when only fields were asked for. */
+    fields?: unknown[];
+  }
+
   const fieldStatements = new Map<string, Database.Statement<[string, string], unknown[]>>();
   const fieldsStatement = (fields: readonly string[]) => {
     const id = fields.join(",");
     let stmt = fieldStatements.get(id);
     if (!stmt) {
-      for (const f of fields) if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(f)) throw new Error(`not a field name: ${f}`);
-      const columns = fields.map((f) => `value -> '$.${f}'`).join(", ");
       stmt = db
-        .prepare<[string, string], unknown[]>(`SELECT ${columns} FROM documents WHERE collection = ? AND key = ?`)
+        .prepare<[string, string], unknown[]>(
+          `SELECT ${fieldColumns(fields)} FROM documents WHERE collection = ? AND key = ?`,
+        )
         .raw();
       fieldStatements.set(id, stmt);
     }
     return stmt;
   };
+
+  function listRows(collection: string, options: ListOptions, columns?: string): ListRow[] {
+    const where = ["collection = ?"];
+    const params: (string | number)[] = [collection];
+    if (options.prefix !== undefined && options.prefix !== "") {
+      checkKey(options.prefix);
+      // A plain range keeps the primary-key index usable and, unlike LIKE, has no wildcards to escape.
+      where.push("key >= ?");
+      params.push(options.prefix);
+      const upper = prefixUpperBound(options.prefix);
+      if (upper !== null) {
+        where.push("key < ?");
+        params.push(upper);
+      }
+    }
+    if (options.after !== undefined) {
+      checkKey(options.after);
+      where.push("key > ?");
+      params.push(options.after);
+    }
+    let sql = `SELECT key, version, ${columns ?? "value"} FROM documents WHERE ${where.join(" AND ")} ORDER BY key`;
+    if (options.limit !== undefined) {
+      sql += " LIMIT ?";
+      params.push(Math.max(0, Math.trunc(options.limit)));
+    }
+    const stmt = db.prepare<(string | number)[], Row>(sql);
+    if (!columns) return stmt.all(...params);
+    return (stmt.raw().all(...params) as unknown as unknown[][]).map(([key, version, ...fields]) => ({
+      key: key as string,
+      version: version as number,
+      value: "",
+      fields,
+    }));
+  }
+
+  function pageOf<D>(collection: string, options: PageOptions, toDoc: (r: ListRow) => D, columns?: string) {
+    const limit = Math.max(1, Math.trunc(options.limit));
+    const after = options.cursor === undefined ? undefined : decodeCursor(options.cursor);
+    const rows = listRows(collection, { prefix: options.prefix, after, limit: limit + 1 }, columns);
+    const docs = rows.slice(0, limit).map(toDoc);
+    return rows.length <= limit ? { docs } : { docs, cursor: encodeCursor(rows[limit - 1]!.key) };
+  }
 
   const store: DocumentStore = {
     async get<T>(collection: string, key: string) {
@@ -139,13 +186,7 @@ export function createSqliteStore(options: SqliteStoreOptions): DocumentStore {
     async getFields<T, K extends keyof T & string>(collection: string, key: string, fields: readonly K[]) {
       checkKey(key);
       const row = fieldsStatement(fields).get(collection, key);
-      if (!row) return null;
-      const out: Record<string, unknown> = {};
-      fields.forEach((f, i) => {
-        const json = row[i];
-        if (json !== null && json !== undefined) out[f] = JSON.parse(json as string);
-      });
-      return out as Pick<T, K>;
+      return row ? pickedFields<T, K>(fields, row) : null;
     },
 
     async insert<T>(collection: string, key: string, value: T) {
@@ -180,42 +221,22 @@ export function createSqliteStore(options: SqliteStoreOptions): DocumentStore {
     },
 
     async list<T>(collection: string, options: ListOptions = {}) {
-      const where = ["collection = ?"];
-      const params: (string | number)[] = [collection];
-      if (options.prefix !== undefined && options.prefix !== "") {
-        checkKey(options.prefix);
-        // A plain range keeps the primary-key index usable and, unlike LIKE, has no wildcards to escape.
-        where.push("key >= ?");
-        params.push(options.prefix);
-        const upper = prefixUpperBound(options.prefix);
-        if (upper !== null) {
-          where.push("key < ?");
-          params.push(upper);
-        }
-      }
-      if (options.after !== undefined) {
-        checkKey(options.after);
-        where.push("key > ?");
-        params.push(options.after);
-      }
-      let sql = `SELECT key, version, value FROM documents WHERE ${where.join(" AND ")} ORDER BY key`;
-      if (options.limit !== undefined) {
-        sql += " LIMIT ?";
-        params.push(Math.max(0, Math.trunc(options.limit)));
-      }
-      const rows = db.prepare<(string | number)[], Row>(sql).all(...params);
-      return rows.map((r) => doc<T>(r.key, JSON.parse(r.value) as T, r.version));
+      return listRows(collection, options).map((r) => doc<T>(r.key, JSON.parse(r.value) as T, r.version));
     },
 
     // Keyset paging: the cursor is the page's last key, so a page costs one index range scan however
     // deep into the collection it starts (no OFFSET), and documents written meanwhile are not skipped.
     async listPage<T>(collection: string, options: PageOptions) {
-      const limit = Math.max(1, Math.trunc(options.limit));
-      const after = options.cursor === undefined ? undefined : decodeCursor(options.cursor);
-      const docs = await store.list<T>(collection, { prefix: options.prefix, after, limit: limit + 1 });
-      if (docs.length <= limit) return { docs };
-      docs.length = limit;
-      return { docs, cursor: encodeCursor(docs[limit - 1]!.key) };
+      return pageOf(collection, options, (r) => doc<T>(r.key, JSON.parse(r.value) as T, r.version));
+    },
+
+    async listPageFields<T, K extends keyof T & string>(
+      collection: string,
+      options: PageOptions,
+      fields: readonly K[],
+    ) {
+      const columns = fieldColumns(fields);
+      return pageOf(collection, options, (r) => doc(r.key, pickedFields<T, K>(fields, r.fields!), r.version), columns);
     },
 
     async ping() {
@@ -227,6 +248,22 @@ export function createSqliteStore(options: SqliteStoreOptions): DocumentStore {
     },
   };
   return store;
+}
+
+/** The SQL columns giving each field as JSON text (NULL when absent); refuses what is not a field name. */
+function fieldColumns(fields: readonly string[]): string {
+  for (const f of fields) if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(f)) throw new Error(`not a field name: ${f}`);
+  return fields.map((f) => `value -> '$.${f}'`).join(", ");
+}
+
+/** The fields' JSON texts as an object; a field the document lacks stays absent. */
+function pickedFields<T, K extends keyof T & string>(fields: readonly K[], texts: readonly unknown[]): Pick<T, K> {
+  const out: Record<string, unknown> = {};
+  fields.forEach((f, i) => {
+    const json = texts[i];
+    if (typeof json === "string") out[f] = JSON.parse(json);
+  });
+  return out as Pick<T, K>;
 }
 
 function encodeCursor(key: string): string {

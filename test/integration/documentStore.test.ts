@@ -507,6 +507,41 @@ describe("SQLite store specifics", () => {
     }
   });
 
+  it("listPageFields walks a collection like listPage, with only the named fields of each document", async () => {
+    const store = createSqliteStore({ path: ":memory:" });
+    try {
+      type Doc = { n: number; tag?: string; skip: string };
+      for (let i = 0; i < 25; i++)
+        await store.insert<Doc>("c", `k${String(i).padStart(2, "0")}`, {
+          n: i,
+          ...(i % 2 ? { tag: `t${i}` } : {}),
+          skip: "x",
+        });
+      await store.insert("other", "k00", { n: -1 });
+      const seen: Array<{ key: string; value: unknown }> = [];
+      let cursor: string | undefined;
+      let pages = 0;
+      do {
+        const page = await store.listPageFields!<Doc, "n" | "tag">("c", { limit: 10, cursor }, ["n", "tag"]);
+        const whole = await store.listPage<Doc>("c", { limit: 10, cursor });
+        expect(page.cursor).toEqual(whole.cursor);
+        expect(page.docs.map((d) => [d.key, d.version])).toEqual(whole.docs.map((d) => [d.key, d.version]));
+        seen.push(...page.docs.map((d) => ({ key: d.key, value: d.value })));
+        cursor = page.cursor;
+        pages++;
+      } while (cursor);
+      expect(pages).toBe(3);
+      expect(seen).toHaveLength(25);
+      expect(seen[0]).toEqual({ key: "k00", value: { n: 0 } });
+      expect(seen[1]).toEqual({ key: "k01", value: { n: 1, tag: "t1" } });
+      await expect(store.listPageFields!<Doc, "n">("c", { limit: 1 }, ["n) --" as "n"])).rejects.toThrow(
+        /not a field name/,
+      );
+    } finally {
+      await store.close();
+    }
+  });
+
   it("runs in WAL mode with NORMAL synchronous and a busy timeout", async () => {
     const path = join(tempDir(), "wal.db");
     const store = createSqliteStore({ path });
