@@ -5,12 +5,12 @@
 
 import { describeError } from "./errors";
 import type { Clock, Directory, LiveApplication, Logger, PasswordCredentialInfo } from "./ports";
-import type { Actor, ConversationRef, RegistrationRecord } from "./records";
+import type { ConversationRef, RegistrationRecord } from "./records";
 import { daysUntil, EXPIRED } from "./reminders";
 import type { Repository } from "./repository";
 import { customerTag, MANAGED_TAG, uniqueNameFor } from "./spec";
 import { createOrphanSweep } from "./sweepOrphans";
-import { createReminderSender } from "./sweepReminders";
+import { createReminderSender, createSnoozer, serviceOf } from "./sweepReminders";
 import { removeSupersededSecrets } from "./sweepSuperseded";
 
 export interface ReminderNotice {
@@ -104,6 +104,7 @@ export function createSweeper(deps: SweepDeps) {
   const { directory, repo, logger: log } = deps;
   const thresholds = [...deps.reminderDays].sort((a, b) => a - b);
   const remind = createReminderSender(deps);
+  const snooze = createSnoozer(deps);
 
   /**
    * `at` evaluates reminders as of that instant (tests, what-if); their claims are kept apart from the
@@ -252,49 +253,6 @@ export function createSweeper(deps: SweepDeps) {
     return reg?.objectId === app.id ? reg : undefined;
   }
 
-  /** Snooze a secret's reminders for a week, recorded with who asked. */
-  async function snooze(customer: string, keyId: string, actor: Actor) {
-    const reg = await repo.getRegistration(customer);
-    if (!reg) return { ok: false as const, reason: "syncbot does not know that secret." };
-    // The secret must belong to this customer's registration (never trust the card's pairing): either
-    // recorded by syncbot, or live on the registration (a secret added by hand still gets reminders).
-    let secret: { service: string; hint: string; endDateTime: string } | undefined = reg.secrets.find(
-      (s) => s.keyId === keyId,
-    );
-    if (!secret) {
-      const live = await directory.getApplication(reg.objectId).catch(() => null);
-      const p = live?.passwordCredentials.find((x) => x.keyId === keyId);
-      if (p?.endDateTime)
-        secret = { service: serviceOf(p.displayName), hint: p.hint ?? "", endDateTime: p.endDateTime };
-    }
-    if (!secret) return { ok: false as const, reason: "syncbot does not know that secret." };
-    const now = deps.clock.now();
-    const until = new Date(now.getTime() + (deps.snoozeDays ?? 7) * 86_400_000).toISOString();
-    await repo.snooze({ keyId, customer, until, by: actor, at: now.toISOString() });
-    await repo.audit({
-      at: now.toISOString(),
-      customer,
-      actor: actor.name,
-      action: "reminder.snoozed",
-      outcome: "ok",
-      correlationId: `snooze-${keyId}`,
-      detail: `${keyId} until ${until} by ${actor.name} (${actor.id})`,
-    });
-    return {
-      ok: true as const,
-      until,
-      view: {
-        customer,
-        service: secret.service,
-        clientId: reg.appId,
-        keyId,
-        hint: secret.hint,
-        endDateTime: secret.endDateTime,
-        daysLeft: daysUntil(secret.endDateTime, now),
-      },
-    };
-  }
-
   return { sweep, snooze };
 }
 
@@ -319,9 +277,4 @@ function customerOfApp(app: LiveApplication): string | null {
 function customerOf(tags: readonly string[]): string | null {
   const tag = tags.find((t) => t.startsWith(CUSTOMER_TAG_PREFIX));
   return tag ? tag.slice(CUSTOMER_TAG_PREFIX.length) : null;
-}
-
-function serviceOf(displayName: string | null): string {
-  const m = /^syncbot:([^:]+):/.exec(displayName ?? "");
-  return m?.[1] ?? "unmanaged";
 }
