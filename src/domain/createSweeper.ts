@@ -4,13 +4,13 @@
 // secrets no run or registration claims (sweepOrphans). Memory is bounded by a page, not by the fleet.
 
 import { describeError } from "./errors";
-import type { Clock, Directory, LiveApplication, Logger } from "./ports";
-import type { Actor, ConversationRef, RegistrationRecord } from "./records";
-import { daysUntil, dueThreshold } from "./reminders";
+import type { Clock, Directory, LiveApplication, Logger, PasswordCredentialInfo } from "./ports";
+import type { ConversationRef, RegistrationRecord } from "./records";
+import { daysUntil, EXPIRED } from "./reminders";
 import type { Repository } from "./repository";
 import { customerTag, MANAGED_TAG, uniqueNameFor } from "./spec";
 import { createOrphanSweep } from "./sweepOrphans";
-import { createReminderSender } from "./sweepReminders";
+import { createReminderSender, createSnoozer, serviceOf } from "./sweepReminders";
 import { removeSupersededSecrets } from "./sweepSuperseded";
 
 export interface ReminderNotice {
@@ -91,25 +91,20 @@ export interface SweepRun {
 }
 
 const CUSTOMER_TAG_PREFIX = customerTag("");
+const DAY_MS = 86_400_000;
+const RECORDED_FIELDS = ["customer", "objectId", "secrets"] as const;
+type RecordedSecrets = Pick<RegistrationRecord, (typeof RECORDED_FIELDS)[number]>;
 const SELECT = ["id", "appId", "uniqueName", "tags", "passwordCredentials"] as const;
 /** Applications of one Graph page handled at a time (each may read the store and post a reminder). */
 const APP_CONCURRENCY = 8;
 
 export type Sweeper = ReturnType<typeof createSweeper>;
 
-/** Runs the tasks with at most `limit` in flight. */
-async function inParallel(tasks: Array<() => Promise<void>>, limit: number): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < tasks.length) await tasks[next++]!();
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker));
-}
-
 export function createSweeper(deps: SweepDeps) {
   const { directory, repo, logger: log } = deps;
   const thresholds = [...deps.reminderDays].sort((a, b) => a - b);
   const remind = createReminderSender(deps);
+  const snooze = createSnoozer(deps);
 
   /**
    * `at` evaluates reminders as of that instant (tests, what-if); their claims are kept apart from the
@@ -142,17 +137,27 @@ export function createSweeper(deps: SweepDeps) {
     const orphans = createOrphanSweep(deps);
     const realNow = deps.clock.now();
     for await (const page of directory.listApplicationsByTag(MANAGED_TAG, SELECT)) {
-      const tasks = page.map((app) => async () => {
-        try {
-          await sweepApplication(app, run, orphans, realNow);
-        } catch (e) {
-          // A store hiccup on one application must not starve the others; a claim it left goes stale
-          // and a later sweep takes it over.
-          result.failures.push(`${customerOf(app.tags) ?? app.appId}: ${describeError(e).message}`);
+      // Each page is done before the next is asked for, and each application is let go of (its slot
+      // cleared) as soon as a worker takes it: what is done dies young instead of outliving the page.
+      const slots: Array<LiveApplication | undefined> = page;
+      let next = 0;
+      const worker = async () => {
+        while (next < slots.length) {
+          const i = next++;
+          const app = slots[i]!;
+          slots[i] = undefined;
+          try {
+            await sweepApplication(app, run, orphans, realNow);
+          } catch (e) {
+            // A store hiccup on one application must not starve the others; a claim it left goes stale
+            // and a later sweep takes it over.
+            result.failures.push(`${customerOf(app.tags) ?? app.appId}: ${describeError(e).message}`);
+          }
         }
-      });
-      // Each page is done before the next is asked for: nothing of a page outlives it.
-      await inParallel(tasks, APP_CONCURRENCY);
+      };
+      const workers: Promise<void>[] = [];
+      for (let w = 0; w < Math.min(APP_CONCURRENCY, slots.length); w++) workers.push(worker());
+      await Promise.all(workers);
     }
     await orphans.settle(run);
     if (!dryRun && !simulated && deps.settleParked)
@@ -185,17 +190,30 @@ export function createSweeper(deps: SweepDeps) {
     const { result } = run;
     result.applications++;
     result.secrets += app.passwordCredentials.length;
-    const due = app.passwordCredentials.flatMap((p) => {
-      const threshold = p.endDateTime
-        ? dueThreshold({ keyId: p.keyId, endDateTime: p.endDateTime }, run.at, thresholds)
-        : null;
-      return threshold ? [{ p, threshold, endDateTime: p.endDateTime! }] : [];
-    });
-    const suspects = app.passwordCredentials.filter((p) => orphans.mightBeOrphan(p, realNow));
+    // Plain loops: this runs for every application of the fleet, so it allocates only when it must.
+    let due: Array<{ p: PasswordCredentialInfo; threshold: string; endDateTime: string }> | undefined;
+    let suspects: PasswordCredentialInfo[] | undefined;
+    for (const p of app.passwordCredentials) {
+      const threshold = p.endDateTime ? thresholdDue(p.endDateTime, run.at.getTime(), thresholds) : null;
+      if (threshold) {
+        due ??= [];
+        due.push({ p, threshold, endDateTime: p.endDateTime! });
+      }
+      if (orphans.mightBeOrphan(p, realNow)) {
+        suspects ??= [];
+        suspects.push(p);
+      }
+    }
     // Most applications need nothing from the store: no reminder due, no secret to account for.
-    if (due.length === 0 && suspects.length === 0) return;
+    if (!due && !suspects) return;
+    if (!due) {
+      // Only the orphan check: the secrets syncbot recorded are enough, not the whole record.
+      const recorded = await recordedSecretsOf(app);
+      if (recorded && suspects) for (const p of suspects) orphans.consider(p, recorded);
+      return;
+    }
     const registration = await registrationOf(app);
-    if (registration) for (const p of suspects) orphans.consider(p, registration);
+    if (registration && suspects) for (const p of suspects) orphans.consider(p, registration);
 
     for (const { p, threshold, endDateTime } of due) {
       const recorded = registration?.secrets.find((s) => s.keyId === p.keyId);
@@ -221,67 +239,42 @@ export function createSweeper(deps: SweepDeps) {
 
   /** syncbot's record of this application: found by its customer tag (or uniqueName), same object id. */
   async function registrationOf(app: LiveApplication): Promise<RegistrationRecord | undefined> {
-    const customer =
-      customerOf(app.tags) ??
-      (app.uniqueName?.startsWith(uniqueNameFor("")) ? app.uniqueName.slice(uniqueNameFor("").length) : null);
+    const customer = customerOfApp(app);
     if (!customer) return undefined;
     const reg = await repo.getRegistration(customer);
     return reg?.objectId === app.id ? reg : undefined;
   }
 
-  /** Snooze a secret's reminders for a week, recorded with who asked. */
-  async function snooze(customer: string, keyId: string, actor: Actor) {
-    const reg = await repo.getRegistration(customer);
-    if (!reg) return { ok: false as const, reason: "syncbot does not know that secret." };
-    // The secret must belong to this customer's registration (never trust the card's pairing): either
-    // recorded by syncbot, or live on the registration (a secret added by hand still gets reminders).
-    let secret: { service: string; hint: string; endDateTime: string } | undefined = reg.secrets.find(
-      (s) => s.keyId === keyId,
-    );
-    if (!secret) {
-      const live = await directory.getApplication(reg.objectId).catch(() => null);
-      const p = live?.passwordCredentials.find((x) => x.keyId === keyId);
-      if (p?.endDateTime)
-        secret = { service: serviceOf(p.displayName), hint: p.hint ?? "", endDateTime: p.endDateTime };
-    }
-    if (!secret) return { ok: false as const, reason: "syncbot does not know that secret." };
-    const now = deps.clock.now();
-    const until = new Date(now.getTime() + (deps.snoozeDays ?? 7) * 86_400_000).toISOString();
-    await repo.snooze({ keyId, customer, until, by: actor, at: now.toISOString() });
-    await repo.audit({
-      at: now.toISOString(),
-      customer,
-      actor: actor.name,
-      action: "reminder.snoozed",
-      outcome: "ok",
-      correlationId: `snooze-${keyId}`,
-      detail: `${keyId} until ${until} by ${actor.name} (${actor.id})`,
-    });
-    return {
-      ok: true as const,
-      until,
-      view: {
-        customer,
-        service: secret.service,
-        clientId: reg.appId,
-        keyId,
-        hint: secret.hint,
-        endDateTime: secret.endDateTime,
-        daysLeft: daysUntil(secret.endDateTime, now),
-      },
-    };
+  /** The part of registrationOf the orphan check needs. */
+  async function recordedSecretsOf(app: LiveApplication): Promise<RecordedSecrets | undefined> {
+    const customer = customerOfApp(app);
+    if (!customer) return undefined;
+    const reg = await repo.getRegistrationFields(customer, RECORDED_FIELDS);
+    return reg?.objectId === app.id ? reg : undefined;
   }
 
   return { sweep, snooze };
+}
+
+/**
+ * dueThreshold (reminders.ts) for thresholds sorted once, ascending: the same answer without a copy
+ * and a sort per secret, as this runs for every secret of the fleet.
+ */
+function thresholdDue(endDateTime: string, at: number, sortedDays: readonly number[]): string | null {
+  const remaining = Date.parse(endDateTime) - at;
+  if (!Number.isFinite(remaining)) return null;
+  if (remaining <= 0) return EXPIRED;
+  for (const d of sortedDays) if (remaining <= d * DAY_MS) return String(d);
+  return null;
+}
+
+function customerOfApp(app: LiveApplication): string | null {
+  const prefix = uniqueNameFor("");
+  return customerOf(app.tags) ?? (app.uniqueName?.startsWith(prefix) ? app.uniqueName.slice(prefix.length) : null);
 }
 
 /** The customer slug from the `syncbot-customer:<slug>` tag, for apps syncbot has no record of. */
 function customerOf(tags: readonly string[]): string | null {
   const tag = tags.find((t) => t.startsWith(CUSTOMER_TAG_PREFIX));
   return tag ? tag.slice(CUSTOMER_TAG_PREFIX.length) : null;
-}
-
-function serviceOf(displayName: string | null): string {
-  const m = /^syncbot:([^:]+):/.exec(displayName ?? "");
-  return m?.[1] ?? "unmanaged";
 }

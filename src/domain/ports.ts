@@ -318,6 +318,21 @@ export interface DocumentStore {
   list<T>(collection: string, options?: ListOptions): Promise<StoredDoc<T>[]>;
   /** One page of a collection in ascending key order, so a caller walks any collection in bounded memory. */
   listPage<T>(collection: string, options: PageOptions): Promise<DocumentPage<T>>;
+  /**
+   * Only these top-level fields of a document (null when there is none), for a caller that reads many
+   * documents and needs a few fields of each (the expiry sweep). Optional: without it, callers `get`.
+   */
+  /** listPage with only these top-level fields of each document (optional, as getFields). */
+  listPageFields?<T, K extends keyof T & string>(
+    collection: string,
+    options: PageOptions,
+    fields: readonly K[],
+  ): Promise<DocumentPage<Pick<T, K>>>;
+  getFields?<T, K extends keyof T & string>(
+    collection: string,
+    key: string,
+    fields: readonly K[],
+  ): Promise<Pick<T, K> | null>;
   /** Throws when the store is unreachable (health check). */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -90,6 +90,18 @@ export function createRepository(store: DocumentStore) {
     async getRegistration(customer: string): Promise<RegistrationRecord | null> {
       return (await store.get<RegistrationRecord>(C.registrations, customer))?.value ?? null;
     },
+    /** Only these fields of the registration (parsed alone where the store can), for a sweep over the fleet. */
+    async getRegistrationFields<K extends keyof RegistrationRecord & string>(
+      customer: string,
+      fields: readonly K[],
+    ): Promise<Pick<RegistrationRecord, K> | null> {
+      if (store.getFields) return store.getFields<RegistrationRecord, K>(C.registrations, customer, fields);
+      const reg = (await store.get<RegistrationRecord>(C.registrations, customer))?.value;
+      if (!reg) return null;
+      const out = {} as Pick<RegistrationRecord, K>;
+      for (const f of fields) if (f in reg) out[f] = reg[f];
+      return out;
+    },
     async listRegistrations(): Promise<RegistrationRecord[]> {
       return (await listAll<RegistrationRecord>(C.registrations)).map((d) => d.value);
     },
@@ -219,6 +231,17 @@ export function createRepository(store: DocumentStore) {
       limit = 200,
     ): Promise<{ registrations: RegistrationRecord[]; cursor?: string }> {
       const page = await store.listPage<RegistrationRecord>(C.registrations, { limit, cursor });
+      return { registrations: page.docs.map((d) => d.value), cursor: page.cursor };
+    },
+    /** pageRegistrations with only these fields of each (parsed alone where the store can). */
+    async pageRegistrationFields<K extends keyof RegistrationRecord & string>(
+      fields: readonly K[],
+      cursor?: string,
+      limit = 200,
+    ): Promise<{ registrations: Pick<RegistrationRecord, K>[]; cursor?: string }> {
+      const page = store.listPageFields
+        ? await store.listPageFields<RegistrationRecord, K>(C.registrations, { limit, cursor }, fields)
+        : await store.listPage<RegistrationRecord>(C.registrations, { limit, cursor });
       return { registrations: page.docs.map((d) => d.value), cursor: page.cursor };
     },
     /** One page of requests (by request id); pass the returned cursor for the next. */

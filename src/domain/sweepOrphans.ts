@@ -39,6 +39,8 @@ export async function umpFingerprintOf(deps: SweepDeps, reg: RegistrationRecord)
 export function runIdOf(displayName: string | null): string | null {
   return /^syncbot:[^:]+:(.+)$/.exec(displayName ?? "")?.[1] ?? null;
 }
+/** Whether runIdOf finds a run id, without allocating a match (asked for every secret of the fleet). */
+const SYNCBOT_NAME = /^syncbot:[^:]+:.+$/;
 
 interface Candidate {
   customer: string;
@@ -54,13 +56,13 @@ export function createOrphanSweep(deps: SweepDeps) {
   return {
     /** Could this live secret be an orphan? Decided without the store, so most secrets cost nothing. */
     mightBeOrphan(p: PasswordCredentialInfo, realNow: Date): boolean {
-      if (!runIdOf(p.displayName) || !p.startDateTime) return false;
+      if (!p.startDateTime || !SYNCBOT_NAME.test(p.displayName ?? "")) return false;
       const created = Date.parse(p.startDateTime);
       return Number.isFinite(created) && created <= realNow.getTime() - minAgeMs;
     },
 
     /** Notes the secret when its registration does not record it. */
-    consider(p: PasswordCredentialInfo, reg: RegistrationRecord) {
+    consider(p: PasswordCredentialInfo, reg: Pick<RegistrationRecord, "customer" | "objectId" | "secrets">) {
       if (reg.secrets.some((s) => s.keyId === p.keyId) || candidates.length >= MAX_CANDIDATES) return;
       candidates.push({
         customer: reg.customer,

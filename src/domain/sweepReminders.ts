@@ -1,10 +1,11 @@
 // Sends one due reminder at most once: a claim in the store before sending (a claim left "sending" by a
 // crashed sweep is taken over once it is stale, so each reminder also arrives at least once). A sweep
-// evaluated at a simulated instant keeps its claims apart, so it never suppresses a real reminder.
+// evaluated at a simulated instant keeps its claims apart, so it never suppresses a real reminder. Snoozes.
 
 import type { ReminderNotice, SweepDeps, SweepRun } from "./createSweeper";
 import { describeError } from "./errors";
-import type { RegistrationRecord, ReminderClaim } from "./records";
+import type { Actor, RegistrationRecord, ReminderClaim } from "./records";
+import { daysUntil } from "./reminders";
 
 export const DEFAULT_STALE_CLAIM_MS = 10 * 60_000;
 
@@ -79,4 +80,57 @@ export function createReminderSender(deps: SweepDeps) {
         (run.simulated ? ` at the simulated instant ${result.at}` : ""),
     });
   };
+}
+
+/** Snoozes one secret's reminders (the card's button), for a secret of that customer's registration. */
+export function createSnoozer(deps: SweepDeps) {
+  const { repo, directory } = deps;
+  /** Snooze a secret's reminders for a week, recorded with who asked. */
+  async function snooze(customer: string, keyId: string, actor: Actor) {
+    const reg = await repo.getRegistration(customer);
+    if (!reg) return { ok: false as const, reason: "syncbot does not know that secret." };
+    // The secret must belong to this customer's registration (never trust the card's pairing): either
+    // recorded by syncbot, or live on the registration (a secret added by hand still gets reminders).
+    let secret: { service: string; hint: string; endDateTime: string } | undefined = reg.secrets.find(
+      (s) => s.keyId === keyId,
+    );
+    if (!secret) {
+      const live = await directory.getApplication(reg.objectId).catch(() => null);
+      const p = live?.passwordCredentials.find((x) => x.keyId === keyId);
+      if (p?.endDateTime)
+        secret = { service: serviceOf(p.displayName), hint: p.hint ?? "", endDateTime: p.endDateTime };
+    }
+    if (!secret) return { ok: false as const, reason: "syncbot does not know that secret." };
+    const now = deps.clock.now();
+    const until = new Date(now.getTime() + (deps.snoozeDays ?? 7) * 86_400_000).toISOString();
+    await repo.snooze({ keyId, customer, until, by: actor, at: now.toISOString() });
+    await repo.audit({
+      at: now.toISOString(),
+      customer,
+      actor: actor.name,
+      action: "reminder.snoozed",
+      outcome: "ok",
+      correlationId: `snooze-${keyId}`,
+      detail: `${keyId} until ${until} by ${actor.name} (${actor.id})`,
+    });
+    return {
+      ok: true as const,
+      until,
+      view: {
+        customer,
+        service: secret.service,
+        clientId: reg.appId,
+        keyId,
+        hint: secret.hint,
+        endDateTime: secret.endDateTime,
+        daysLeft: daysUntil(secret.endDateTime, now),
+      },
+    };
+  }
+  return snooze;
+}
+
+export function serviceOf(displayName: string | null): string {
+  const m = /^syncbot:([^:]+):/.exec(displayName ?? "");
+  return m?.[1] ?? "unmanaged";
 }

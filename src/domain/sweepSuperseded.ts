@@ -1,6 +1,6 @@
-// Removes superseded secrets whose rotation grace period is over, walking the store's registrations
-// page by page (memory bounded by the page, not the fleet). Always judged by the real clock, whatever
-// instant the sweep evaluates reminders at, and never a secret whose fingerprint UMP holds.
+// Removes superseded secrets whose rotation grace period is over, walking the secrets of the store's
+// registrations page by page (memory bounded by the page, not the fleet). Always judged by the real
+// clock, whatever instant the sweep evaluates reminders at, and never a secret whose fingerprint UMP holds.
 
 import type { SweepDeps, SweepRun } from "./createSweeper";
 import { describeError } from "./errors";
@@ -11,14 +11,17 @@ export async function removeSupersededSecrets(deps: SweepDeps, run: SweepRun): P
   const { repo } = deps;
   const realNow = deps.clock.now().getTime();
   let cursor: string | undefined;
+  const isDue = (s: SecretRecord) =>
+    s.status === "superseded" && !!s.removeAfter && Date.parse(s.removeAfter) <= realNow;
   do {
-    const page = await repo.pageRegistrations(cursor);
+    // Only the secrets of each: the whole record is read for the few that have one to remove.
+    const page = await repo.pageRegistrationFields(["customer", "secrets"], cursor);
     cursor = page.cursor;
-    for (const reg of page.registrations) {
-      const due = reg.secrets.filter(
-        (s) => s.status === "superseded" && s.removeAfter && Date.parse(s.removeAfter) <= realNow,
-      );
-      for (const s of due) {
+    for (const listed of page.registrations) {
+      if (!listed.secrets.some(isDue)) continue;
+      const reg = await repo.getRegistration(listed.customer);
+      if (!reg) continue;
+      for (const s of reg.secrets.filter(isDue)) {
         try {
           await removeOne(deps, run, reg, s);
         } catch (e) {

@@ -99,7 +99,11 @@ export function createApplicationOperations(http: GraphHttp): ApplicationOperati
       const filter = encodeURIComponent(`tags/any(t:t eq '${tag.replace(/'/g, "''")}')`);
       const sel = select.length > 0 ? `&$select=${encodeURIComponent(select.join(","))}` : "";
       for await (const page of http.pages<GraphAppJson>(`/applications?$filter=${filter}${sel}&$top=999`, ctx)) {
-        yield page.map(toLiveApplication);
+        const apps = page.map(toLiveApplication);
+        // Let go of Graph's JSON before the caller works through the page (the sweep over a fleet), so
+        // it dies young instead of being promoted to the old generation with the page.
+        page.length = 0;
+        yield apps;
       }
     },
   };

@@ -8,6 +8,7 @@ import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { SyncbotError } from "../domain/errors";
 import type { DocumentStore, ListOptions, PageOptions, StoredDoc } from "../domain/ports";
+import { checkKey, createSqliteQueries, fieldColumns, pickedFields } from "./sqliteQueries";
 
 export interface SqliteStoreOptions {
   /** File path, or ":memory:" for a private in-process database (tests). */
@@ -113,12 +114,20 @@ export function createSqliteStore(options: SqliteStoreOptions): DocumentStore {
   );
 
   const doc = <T>(key: string, value: T, version: number): StoredDoc<T> => ({ key, value, version: String(version) });
+  const { listRows, pageOf, fieldsStatement } = createSqliteQueries(db);
 
   const store: DocumentStore = {
     async get<T>(collection: string, key: string) {
       checkKey(key);
       const row = stmts.get.get(collection, key);
       return row ? doc<T>(row.key, JSON.parse(row.value) as T, row.version) : null;
+    },
+
+    // Each field comes out as JSON text (`->`), so only those fields are parsed, not the whole document.
+    async getFields<T, K extends keyof T & string>(collection: string, key: string, fields: readonly K[]) {
+      checkKey(key);
+      const row = fieldsStatement(fields).get(collection, key);
+      return row ? pickedFields<T, K>(fields, row) : null;
     },
 
     async insert<T>(collection: string, key: string, value: T) {
@@ -153,42 +162,22 @@ export function createSqliteStore(options: SqliteStoreOptions): DocumentStore {
     },
 
     async list<T>(collection: string, options: ListOptions = {}) {
-      const where = ["collection = ?"];
-      const params: (string | number)[] = [collection];
-      if (options.prefix !== undefined && options.prefix !== "") {
-        checkKey(options.prefix);
-        // A plain range keeps the primary-key index usable and, unlike LIKE, has no wildcards to escape.
-        where.push("key >= ?");
-        params.push(options.prefix);
-        const upper = prefixUpperBound(options.prefix);
-        if (upper !== null) {
-          where.push("key < ?");
-          params.push(upper);
-        }
-      }
-      if (options.after !== undefined) {
-        checkKey(options.after);
-        where.push("key > ?");
-        params.push(options.after);
-      }
-      let sql = `SELECT key, version, value FROM documents WHERE ${where.join(" AND ")} ORDER BY key`;
-      if (options.limit !== undefined) {
-        sql += " LIMIT ?";
-        params.push(Math.max(0, Math.trunc(options.limit)));
-      }
-      const rows = db.prepare<(string | number)[], Row>(sql).all(...params);
-      return rows.map((r) => doc<T>(r.key, JSON.parse(r.value) as T, r.version));
+      return listRows(collection, options).map((r) => doc<T>(r.key, JSON.parse(r.value) as T, r.version));
     },
 
     // Keyset paging: the cursor is the page's last key, so a page costs one index range scan however
     // deep into the collection it starts (no OFFSET), and documents written meanwhile are not skipped.
     async listPage<T>(collection: string, options: PageOptions) {
-      const limit = Math.max(1, Math.trunc(options.limit));
-      const after = options.cursor === undefined ? undefined : decodeCursor(options.cursor);
-      const docs = await store.list<T>(collection, { prefix: options.prefix, after, limit: limit + 1 });
-      if (docs.length <= limit) return { docs };
-      docs.length = limit;
-      return { docs, cursor: encodeCursor(docs[limit - 1]!.key) };
+      return pageOf(collection, options, (r) => doc<T>(r.key, JSON.parse(r.value) as T, r.version));
+    },
+
+    async listPageFields<T, K extends keyof T & string>(
+      collection: string,
+      options: PageOptions,
+      fields: readonly K[],
+    ) {
+      const columns = fieldColumns(fields);
+      return pageOf(collection, options, (r) => doc(r.key, pickedFields<T, K>(fields, r.fields!), r.version), columns);
     },
 
     async ping() {
@@ -200,17 +189,6 @@ export function createSqliteStore(options: SqliteStoreOptions): DocumentStore {
     },
   };
   return store;
-}
-
-function encodeCursor(key: string): string {
-  return Buffer.from(key, "utf8").toString("base64url");
-}
-
-function decodeCursor(cursor: string): string {
-  const key = /^[A-Za-z0-9_-]*$/.test(cursor) ? Buffer.from(cursor, "base64url").toString("utf8") : "";
-  if (key === "" || encodeCursor(key) !== cursor)
-    throw new SyncbotError("validation_failed", "store: this page cursor was not issued by this store");
-  return key;
 }
 
 function applyMigrations(db: Database.Database): void {
@@ -234,20 +212,6 @@ function applyMigrations(db: Database.Database): void {
   }).immediate();
 }
 
-/**
- * The smallest string greater than every string starting with `prefix` (SQLite's BINARY collation
- * compares UTF-8 bytes, i.e. code points): drop trailing U+10FFFF, then bump the last code point.
- * null when no upper bound exists (the prefix is all U+10FFFF).
- */
-export function prefixUpperBound(prefix: string): string | null {
-  const cps = Array.from(prefix, (c) => c.codePointAt(0)!);
-  while (cps.length > 0 && cps[cps.length - 1] === 0x10ffff) cps.pop();
-  if (cps.length === 0) return null;
-  let last = cps.pop()! + 1;
-  if (last === 0xd800) last = 0xe000; // skip the surrogate range: not characters
-  return String.fromCodePoint(...cps, last);
-}
-
 function parseVersion(version: string): number | null {
   return /^[1-9][0-9]{0,15}$/.test(version) ? Number(version) : null;
 }
@@ -256,12 +220,6 @@ function toJson(value: unknown): string {
   const json = JSON.stringify(value);
   if (json === undefined) throw new SyncbotError("validation_failed", "store: value is not JSON-serialisable");
   return json;
-}
-
-// A lone surrogate cannot be stored as UTF-8; SQLite would silently turn it into U+FFFD and the key
-// would then never be found again.
-function checkKey(key: string): void {
-  if (/\p{Cs}/u.test(key)) throw new SyncbotError("validation_failed", "store: key contains a lone surrogate");
 }
 
 function nowIso(): string {

@@ -9,7 +9,8 @@ import Database from "better-sqlite3";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DocumentStore } from "../../src/domain/ports";
-import { createSqliteStore, prefixUpperBound, sqliteMigrations } from "../../src/store/createSqliteStore";
+import { createSqliteStore, sqliteMigrations } from "../../src/store/createSqliteStore";
+import { prefixUpperBound } from "../../src/store/sqliteQueries";
 import { createStore } from "../../src/store/createStore";
 import { createTableStore } from "../../src/store/createTableStore";
 import { decodeKey, encodeKey } from "../../src/store/tableKeys";
@@ -469,6 +470,77 @@ describe("SQLite store specifics", () => {
     expect((await again.get("c", "k"))!.value).toBe(1); // data survives, nothing re-created
     await again.close();
     expect(peek()).toEqual(before);
+  });
+
+  it("getFields reads only the named top-level fields, as stored, and refuses what is not a field name", async () => {
+    const store = createSqliteStore({ path: ":memory:" });
+    try {
+      type Doc = { a: string; n: number; list: Array<{ k: string }>; nil: null; big: string; flag: boolean };
+      const value: Doc = {
+        a: "x",
+        n: 4.5,
+        list: [{ k: "1" }, { k: "2" }],
+        nil: null,
+        big: "y".repeat(1000),
+        flag: false,
+      };
+      await store.insert("c", "k", value);
+      expect(
+        await store.getFields!<Doc, "a" | "n" | "list" | "nil" | "flag">("c", "k", ["a", "n", "list", "nil", "flag"]),
+      ).toEqual({
+        a: "x",
+        n: 4.5,
+        list: [{ k: "1" }, { k: "2" }],
+        nil: null,
+        flag: false,
+      });
+      // A field the document lacks is absent, as in the whole document; a missing document is null.
+      expect(await store.getFields!<Doc & { gone?: string }, "gone" | "a">("c", "k", ["gone", "a"])).toEqual({
+        a: "x",
+      });
+      expect(await store.getFields!<Doc, "a">("c", "nope", ["a"])).toBeNull();
+      expect(await store.getFields!<Doc, "a">("other", "k", ["a"])).toBeNull();
+      await expect(store.getFields!<Record<string, string>, string>("c", "k", ["a') FROM x --"])).rejects.toThrow(
+        /not a field name/,
+      );
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("listPageFields walks a collection like listPage, with only the named fields of each document", async () => {
+    const store = createSqliteStore({ path: ":memory:" });
+    try {
+      type Doc = { n: number; tag?: string; skip: string };
+      for (let i = 0; i < 25; i++)
+        await store.insert<Doc>("c", `k${String(i).padStart(2, "0")}`, {
+          n: i,
+          ...(i % 2 ? { tag: `t${i}` } : {}),
+          skip: "x",
+        });
+      await store.insert("other", "k00", { n: -1 });
+      const seen: Array<{ key: string; value: unknown }> = [];
+      let cursor: string | undefined;
+      let pages = 0;
+      do {
+        const page = await store.listPageFields!<Doc, "n" | "tag">("c", { limit: 10, cursor }, ["n", "tag"]);
+        const whole = await store.listPage<Doc>("c", { limit: 10, cursor });
+        expect(page.cursor).toEqual(whole.cursor);
+        expect(page.docs.map((d) => [d.key, d.version])).toEqual(whole.docs.map((d) => [d.key, d.version]));
+        seen.push(...page.docs.map((d) => ({ key: d.key, value: d.value })));
+        cursor = page.cursor;
+        pages++;
+      } while (cursor);
+      expect(pages).toBe(3);
+      expect(seen).toHaveLength(25);
+      expect(seen[0]).toEqual({ key: "k00", value: { n: 0 } });
+      expect(seen[1]).toEqual({ key: "k01", value: { n: 1, tag: "t1" } });
+      await expect(store.listPageFields!<Doc, "n">("c", { limit: 1 }, ["n) --" as "n"])).rejects.toThrow(
+        /not a field name/,
+      );
+    } finally {
+      await store.close();
+    }
   });
 
   it("runs in WAL mode with NORMAL synchronous and a busy timeout", async () => {
