@@ -3,7 +3,7 @@
 // winner and the loser sees the winner's state.
 
 import { randomUUID } from "node:crypto";
-import type { DocumentStore, StoredDoc } from "./ports";
+import type { DocumentStore, StoredDoc } from "./documentStore";
 import type { AuditEvent, RegistrationRecord, ReminderClaim, RequestRecord, SnoozeRecord } from "./records";
 
 const C = {

@@ -7,7 +7,7 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { SyncbotError } from "../domain/errors";
-import type { DocumentStore, ListOptions, PageOptions, StoredDoc } from "../domain/ports";
+import type { DocumentStore, ListOptions, PageOptions, StoredDoc } from "../domain/documentStore";
 import { checkKey, createSqliteQueries, fieldColumns, pickedFields } from "./sqliteQueries";
 
 export interface SqliteStoreOptions {

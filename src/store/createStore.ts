@@ -2,7 +2,7 @@
 // for Azure Tables how to reach the service: a connection string, or the endpoint with the Entra ID
 // credential syncbot uses for Graph (the App Service's managed identity; no account key).
 
-import type { DocumentStore } from "../domain/ports";
+import type { DocumentStore } from "../domain/documentStore";
 import {
   createGraphCredential,
   type GraphCredentialKind,

@@ -5,7 +5,7 @@
 import type { TokenCredential } from "@azure/identity";
 import { type RestError, TableClient, type TableEntity, type TableEntityResult, odata } from "@azure/data-tables";
 import { SyncbotError } from "../domain/errors";
-import type { DocumentStore, ListOptions, PageOptions, StoredDoc } from "../domain/ports";
+import type { DocumentStore, ListOptions, PageOptions, StoredDoc } from "../domain/documentStore";
 import { decodeKey, encodeKey, PREFIX_END } from "./tableKeys";
 
 export type TableStoreOptions = (

@@ -2,7 +2,7 @@
 // document, so a caller that walks the whole fleet parses only what it needs.
 
 import type Database from "better-sqlite3";
-import type { ListOptions, PageOptions } from "../domain/ports";
+import type { ListOptions, PageOptions } from "../domain/documentStore";
 import { SyncbotError } from "../domain/errors";
 
 interface Row {

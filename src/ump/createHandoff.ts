@@ -6,7 +6,8 @@
 
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:crypto";
 import type { HandoffPort } from "../domain/steps/handoffPort";
-import type { Clock, Logger, StoredDoc } from "../domain/ports";
+import type { Clock, Logger } from "../domain/ports";
+import type { StoredDoc } from "../domain/documentStore";
 import type { Actor, ConversationRef } from "../domain/records";
 import type { HandoffRecord, Repository } from "../domain/repository";
 

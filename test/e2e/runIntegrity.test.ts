@@ -4,7 +4,7 @@
 // instance serves one customer. Each test performs the attack or fault against the running stack.
 
 import { afterEach, describe, expect, it } from "vitest";
-import type { DocumentStore } from "../../src/domain/ports";
+import type { DocumentStore } from "../../src/domain/documentStore";
 import { memoryStore } from "../support/memoryStore";
 import { activityBase, cardActionActivity } from "../support/teamsActivity";
 import {

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { DocumentStore } from "../../src/domain/ports";
+import type { DocumentStore } from "../../src/domain/documentStore";
 import { createSqliteStore, sqliteMigrations } from "../../src/store/createSqliteStore";
 import { prefixUpperBound } from "../../src/store/sqliteQueries";
 import { createStore } from "../../src/store/createStore";

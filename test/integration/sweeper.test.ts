@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createSweeper, type ReminderNotice, type SweepDeps } from "../../src/domain/createSweeper";
 import { ORPHAN_MIN_AGE_MS } from "../../src/domain/sweepOrphans";
-import type { DocumentStore } from "../../src/domain/ports";
+import type { DocumentStore } from "../../src/domain/documentStore";
 import type { ConversationRef, RegistrationRecord, RequestRecord, SecretRecord } from "../../src/domain/records";
 import { createRepository, type Repository } from "../../src/domain/repository";
 import { MANAGED_TAG } from "../../src/domain/spec";

@@ -1,7 +1,7 @@
 // A DocumentStore in a Map, with the same compare-and-set contract as SQLite and Azure Tables, for unit
 // tests of the domain that need records but no database.
 
-import type { DocumentStore, StoredDoc } from "../../src/domain/ports";
+import type { DocumentStore, StoredDoc } from "../../src/domain/documentStore";
 
 export function memoryStore(): DocumentStore {
   const data = new Map<string, StoredDoc<unknown>>();

@@ -2,7 +2,8 @@
 // failure right after addPassword leaves a recognisable intent, and the failed run removes the secret.
 
 import { describe, expect, it } from "vitest";
-import type { Directory, DocumentStore, Logger, PasswordCredentialInfo } from "../../src/domain/ports";
+import type { Directory, Logger, PasswordCredentialInfo } from "../../src/domain/ports";
+import type { DocumentStore } from "../../src/domain/documentStore";
 import type { RequestRecord } from "../../src/domain/records";
 import { createRepository } from "../../src/domain/repository";
 import { createAuditTrail } from "../../src/domain/requests/createAuditTrail";

@@ -5,7 +5,8 @@
 import { describe, expect, it } from "vitest";
 import { SyncbotError } from "../../src/domain/errors";
 import { memoryStore } from "../support/memoryStore";
-import type { DocumentStore, Logger } from "../../src/domain/ports";
+import type { Logger } from "../../src/domain/ports";
+import type { DocumentStore } from "../../src/domain/documentStore";
 import type { RequestRecord, StepName } from "../../src/domain/records";
 import { createRepository, type Repository } from "../../src/domain/repository";
 import { createAuditTrail } from "../../src/domain/requests/createAuditTrail";

@@ -3,7 +3,8 @@
 
 import type { ApprovalPolicy } from "../approval";
 import { describeError, SyncbotError } from "../errors";
-import type { CallContext, Clock, DocumentStore, FullDirectory, UmpSettingsApi } from "../ports";
+import type { CallContext, Clock, FullDirectory, UmpSettingsApi } from "../ports";
+import type { DocumentStore } from "../documentStore";
 import type { Repository } from "../repository";
 import { comparePermissions, permissionNeeds } from "./graphPermissions";
 
