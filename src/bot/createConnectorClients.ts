@@ -3,13 +3,25 @@
 // 50,000 registrations posts thousands of reminders, and that garbage grew its peak memory.
 
 import type { TeamsAdapter } from "@microsoft/teams-ai";
-import type { Activity, ResourceResponse } from "botbuilder";
 
-/** The part of botframework-connector's ConnectorClient a proactive post uses. */
+/** The headers of a request being signed (what AppCredentials/TokenCredentials.signRequest touch). */
+export interface SignableHeaders {
+  set(name: string, value: string): void;
+  get(name: string): string | undefined;
+  contains(name: string): boolean;
+  remove(name: string): boolean;
+}
+
+/**
+ * The part of botframework-connector's ConnectorClient a proactive post uses: the credentials the
+ * factory gave it (MicrosoftAppCredentials, certificate, managed identity, or empty when anonymous; each
+ * signs a request with a token from its own cache) and its user agent (ServiceClientContext.options).
+ */
 export interface ConnectorClientLike {
-  conversations: {
-    replyToActivity(conversationId: string, activityId: string, activity: Partial<Activity>): Promise<ResourceResponse>;
+  credentials: {
+    signRequest(webResource: { url: string; method: string; headers: SignableHeaders }): Promise<unknown>;
   };
+  options?: { userAgent?: unknown };
 }
 
 /**

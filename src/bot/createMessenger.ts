@@ -19,12 +19,14 @@ import { referenceOf } from "./actorOf";
 import { fitCard } from "./cards/cardSize";
 import type { Card } from "./cards/renderCard";
 import { createConnectorClients } from "./createConnectorClients";
+import { ConnectorPostError, createConnectorPost } from "./createConnectorPost";
 
 export type Messenger = ReturnType<typeof createMessenger>;
 
 export function createMessenger(deps: { adapter: TeamsAdapter; botAppId: string; spTenantId: string; log: Logger }) {
   const { adapter, botAppId, spTenantId, log } = deps;
   const connectors = createConnectorClients({ adapter, botAppId });
+  const connector = createConnectorPost({ connectors });
 
   function cardActivity(card: Card) {
     const fitted = fitCard(card);
@@ -57,8 +59,8 @@ export function createMessenger(deps: { adapter: TeamsAdapter; botAppId: string;
   /**
    * Proactive post into a stored conversation (reminders, rotation stages). Resolves the new activity id,
    * or undefined when the post failed (logged), as continueConversationAsync's turn did. It sends what
-   * that turn sent: the activity addressed from the bot to the user as a reply to a fresh id, over a
-   * reused connector client (createConnectorClients) instead of a new client and turn per post.
+   * that turn sent: the activity addressed from the bot to the user as a reply to a fresh id, signed by
+   * a reused connector client's credentials (createConnectorClients), as one fetch (createConnectorPost).
    */
   async function post(reference: ConversationRef, card: Card | string): Promise<string | undefined> {
     const ref = reference as Partial<ConversationReference>;
@@ -69,15 +71,11 @@ export function createMessenger(deps: { adapter: TeamsAdapter; botAppId: string;
         : cardActivity(card);
     const activity = TurnContext.applyConversationReference(content, { ...ref, activityId: randomUUID() });
     try {
-      const client = await connectors.get(serviceUrl);
-      const sent = await client.conversations.replyToActivity(
-        activity.conversation?.id ?? "",
-        activity.replyToId ?? "",
-        activity,
-      );
-      return sent?.id;
+      return await connector.replyToActivity(serviceUrl, activity);
     } catch (e) {
-      log.error("proactive post failed", { error: describeError(e).message });
+      // The connector's status and error code only (its message may quote the activity).
+      const error = e instanceof ConnectorPostError ? e.message : describeError(e).message;
+      log.error("proactive post failed", { error, status: e instanceof ConnectorPostError ? e.status : undefined });
       return undefined;
     }
   }

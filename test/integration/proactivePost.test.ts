@@ -1,10 +1,13 @@
 // The proactive post path (reminders, sweep notices, rotation stages) against the connector emulator under
 // a real TeamsAdapter: it reuses one connector client for many posts (the expiry sweep's memory depends
 // on it), still asks botbuilder's own authentication for its credentials exactly as
-// continueConversationAsync does, signs every request, and sends what that turn sent.
+// continueConversationAsync does, signs every request, and sends what that turn sent: the same request
+// on the wire (path, JSON body byte for byte, headers), retried on 429/503 as the SDK retried.
 
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { TeamsAdapter } from "@microsoft/teams-ai";
-import { ConfigurationServiceClientCredentialFactory, type ConversationReference } from "botbuilder";
+import { CardFactory, ConfigurationServiceClientCredentialFactory, type ConversationReference } from "botbuilder";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Logger } from "../../src/domain/ports";
 import type { ConversationRef } from "../../src/domain/records";
@@ -73,15 +76,61 @@ function adapterWith(credentials: RecordingCredentialFactory, withAuth: boolean)
   );
 }
 
+/** A raw HTTP request as a loopback server received it. */
+interface RawRequest {
+  method: string;
+  url: string;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+  at: number;
+}
+
+/**
+ * A loopback server that records every request raw and answers from `answers` (then 200 with an id),
+ * to compare the bytes botbuilder's turn sends with the bytes of a post, and to script 429/503 answers.
+ */
+let recorder: {
+  url: string;
+  requests: RawRequest[];
+  answers: Array<{ status: number; headers?: Record<string, string> }>;
+};
+let recorderServer: Server;
+
 let connector: ConnectorEmulator;
 beforeAll(async () => {
   connector = await startConnectorEmulator();
+  const requests: RawRequest[] = [];
+  const answers: Array<{ status: number; headers?: Record<string, string> }> = [];
+  recorderServer = createServer((req, res) => {
+    let body = "";
+    req.on("data", (c) => {
+      body += c;
+    });
+    req.on("end", () => {
+      requests.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers, body, at: Date.now() });
+      const answer = answers.shift();
+      if (answer) {
+        res.writeHead(answer.status, { "content-type": "application/json", ...answer.headers });
+        res.end(
+          JSON.stringify({ error: { code: "ServiceError", message: "The service is temporarily unavailable." } }),
+        );
+        return;
+      }
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ id: `raw-${requests.length}` }));
+    });
+  });
+  await new Promise<void>((r) => recorderServer.listen(0, "127.0.0.1", r));
+  recorder = { url: `http://127.0.0.1:${(recorderServer.address() as AddressInfo).port}`, requests, answers };
 });
 afterAll(async () => {
   await connector.close();
+  await new Promise((r) => recorderServer.close(r));
 });
 beforeEach(() => {
   connector.reset();
+  recorder.requests.length = 0;
+  recorder.answers.length = 0;
   errors.length = 0;
 });
 
@@ -222,5 +271,118 @@ describe("proactive posts", () => {
     expect(await clients.get("http://127.0.0.1:1/b")).toBe(b);
     expect(await clients.get("http://127.0.0.1:1/a")).not.toBe(a2);
     expect(credentials.calls.map((c) => c.audience)).toEqual(Array(5).fill("https://api.botframework.com"));
+  });
+
+  it("sends the very request botbuilder's turn sends: path, JSON body byte for byte, headers, a signed Authorization", async () => {
+    const credentials = new RecordingCredentialFactory(true);
+    const adapter = adapterWith(credentials, true);
+    const messenger = createMessenger({ adapter, botAppId: APP_ID, spTenantId: TENANT, log });
+    // A stored reference as Teams gives it, with a key the connector's model does not know (dropped).
+    const ref = reference(`${recorder.url}/amer/`) as unknown as Record<string, unknown>;
+    ref.conversation = { ...(ref.conversation as object), unknownKey: "dropped" };
+    await adapter.continueConversationAsync(APP_ID, ref as Partial<ConversationReference>, async (ctx) => {
+      await ctx.sendActivity({ type: "message", attachments: [CardFactory.adaptiveCard(card(7))] });
+    });
+    const id = await messenger.post(ref as unknown as ConversationRef, card(7));
+    expect(errors).toEqual([]);
+    const [turn, post] = recorder.requests;
+    expect(recorder.requests).toHaveLength(2);
+    expect(id).toBe("raw-2");
+
+    const replyTo = (r: RawRequest) => (JSON.parse(r.body) as { replyToId: string }).replyToId;
+    const path = (r: RawRequest) =>
+      `/amer/v3/conversations/${encodeURIComponent(CHANNEL_CONVERSATION)}/activities/${encodeURIComponent(replyTo(r))}`;
+    expect(turn!.method).toBe("POST");
+    expect(turn!.url).toBe(path(turn!));
+    expect(post!.method).toBe("POST");
+    expect(post!.url).toBe(path(post!));
+    expect(replyTo(post!)).not.toBe(replyTo(turn!));
+    // The same bytes but for the fresh id replied to (key order, dropped keys and all).
+    expect(post!.body).toBe(turn!.body.replace(replyTo(turn!), replyTo(post!)));
+    expect(post!.body).not.toContain("unknownKey");
+
+    for (const name of ["content-type", "x-ms-conversation-id", "accept", "content-length"])
+      expect(post!.headers[name], name).toBe(turn!.headers[name]);
+    expect(post!.headers["content-type"]).toBe("application/json; charset=utf-8");
+    expect(post!.headers["x-ms-conversation-id"]).toBe(CHANNEL_CONVERSATION);
+    // The SDK's user agent (bot framework and teams-ai tokens, runtime) without the pipeline it no longer uses.
+    expect(post!.headers["user-agent"]).toBe(
+      String(turn!.headers["user-agent"]).replace(/ core-rest-pipeline\/\S+/, ""),
+    );
+    expect(post!.headers["x-ms-client-request-id"]).toMatch(/^[0-9a-f-]{36}$/);
+    expect(turn!.headers.authorization).toBe("Bearer token-1");
+    expect(post!.headers.authorization).toBe("Bearer token-2");
+    expect(JSON.stringify(recorder.requests)).not.toContain(APP_PASSWORD);
+  });
+
+  it("anonymous: the raw request carries no Authorization header, as the turn's did not", async () => {
+    const credentials = new RecordingCredentialFactory(false);
+    const adapter = adapterWith(credentials, false);
+    const messenger = createMessenger({ adapter, botAppId: "", spTenantId: TENANT, log });
+    await adapter.continueConversationAsync(
+      "",
+      reference(recorder.url) as Partial<ConversationReference>,
+      async (ctx) => {
+        await ctx.sendActivity("Secret of c1 expired");
+      },
+    );
+    expect(await messenger.post(reference(recorder.url), "Secret of c1 expired")).toBe("raw-2");
+    const [turn, post] = recorder.requests;
+    expect(turn!.headers.authorization).toBeUndefined();
+    expect(post!.headers.authorization).toBeUndefined();
+    // The same header names but Accept-Encoding: the post reads the answer uncompressed (it is an id).
+    expect(Object.keys(post!.headers).sort()).toEqual(
+      Object.keys(turn!.headers)
+        .filter((h) => h !== "accept-encoding")
+        .sort(),
+    );
+  });
+
+  it("a 429 with Retry-After is waited out and retried, signed again; a 503 retried with backoff", async () => {
+    const credentials = new RecordingCredentialFactory(true);
+    const messenger = createMessenger({
+      adapter: adapterWith(credentials, true),
+      botAppId: APP_ID,
+      spTenantId: TENANT,
+      log,
+    });
+    recorder.answers.push({ status: 429, headers: { "retry-after": "1" } });
+    expect(await messenger.post(reference(recorder.url), card(1))).toBe("raw-2");
+    const [first, second] = recorder.requests;
+    expect(recorder.requests).toHaveLength(2);
+    expect(second!.at - first!.at).toBeGreaterThanOrEqual(950);
+    expect(second!.body).toBe(first!.body);
+    expect([first!.headers.authorization, second!.headers.authorization]).toEqual(["Bearer token-1", "Bearer token-2"]);
+
+    // The connector emulator unavailable once: the post still lands, once.
+    connector.failNextPosts(1, 503);
+    const id = await messenger.post(reference(), card(2));
+    expect(connector.activities.map((a) => a.activityId)).toEqual([id]);
+    expect(errors).toEqual([]);
+  });
+
+  it("retries are bounded: three 503s, a Retry-After over a minute, or a 400 fail the post (logged, undefined)", async () => {
+    const credentials = new RecordingCredentialFactory(false);
+    const messenger = createMessenger({
+      adapter: adapterWith(credentials, false),
+      botAppId: "",
+      spTenantId: TENANT,
+      log,
+    });
+    recorder.answers.push({ status: 503 }, { status: 503 }, { status: 503 });
+    expect(await messenger.post(reference(recorder.url), card(1))).toBeUndefined();
+    expect(recorder.requests).toHaveLength(3);
+    expect(errors).toEqual([expect.stringMatching(/^proactive post failed .*503 ServiceError/)]);
+
+    recorder.requests.length = 0;
+    recorder.answers.push({ status: 429, headers: { "retry-after": "120" } });
+    expect(await messenger.post(reference(recorder.url), card(2))).toBeUndefined();
+    recorder.answers.push({ status: 400 });
+    expect(await messenger.post(reference(recorder.url), card(3))).toBeUndefined();
+    expect(recorder.requests).toHaveLength(2);
+    expect(errors).toHaveLength(3);
+    expect(errors[2]).toMatch(/400/);
+    // The next post goes through.
+    expect(await messenger.post(reference(recorder.url), card(4))).toBe("raw-3");
   });
 });
