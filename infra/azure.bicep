@@ -153,10 +153,10 @@ resource app 'Microsoft.Web/sites@2023-12-01' = {
         [
           // App Service's build of the zip deploy: npm install + npm run build on Linux.
           { name: 'SCM_DO_BUILD_DURING_DEPLOYMENT', value: 'true' }
-          // Application Insights: App Service's Node.js autoinstrumentation (Azure Monitor OpenTelemetry
-          // distro) sends requests and console output (syncbot's JSON log lines); no code, off when unset.
+          // Application Insights: syncbot's in-code Azure Monitor exporter (src/telemetry.ts) sends request
+          // telemetry and its log records. No App Service autoinstrumentation agent
+          // (ApplicationInsightsAgent_EXTENSION_VERSION): it would send every request a second time.
           { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: insights.properties.ConnectionString }
-          { name: 'ApplicationInsightsAgent_EXTENSION_VERSION', value: '~3' }
           { name: 'MicrosoftAppId', value: identity.properties.clientId }
           { name: 'MicrosoftAppType', value: 'UserAssignedMSI' }
           { name: 'MicrosoftAppTenantId', value: identity.properties.tenantId }

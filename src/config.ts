@@ -5,6 +5,7 @@ import type { ApprovalPolicy } from "./domain/approval";
 import { SyncbotError } from "./domain/errors";
 import type { LogLevel } from "./domain/ports";
 import type { StoreConfig } from "./store/createStore";
+import { isConnectionString } from "./telemetry";
 import { weakKeyReason } from "./weakKeyReason";
 
 export type MicrosoftAppType = "SingleTenant" | "MultiTenant" | "UserAssignedMSI";
@@ -43,6 +44,8 @@ export interface Config {
   rotationGraceHours: number;
   sweepIntervalHours: number;
   logLevel: LogLevel;
+  /** Application Insights (InstrumentationKey=…;IngestionEndpoint=https://…); unset: no telemetry. */
+  applicationInsightsConnectionString?: string;
   jobsKey?: string;
   defaults: { serviceProviderFqdn?: string; umpInstance?: string };
   /** Tuning (tests shorten them). */
@@ -239,6 +242,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const logLevel = oneOf("LOG_LEVEL", ["debug", "info", "warn", "error"] as const, "info");
   const port = int("PORT", 3978, 0, 65535);
   const publicBaseUrl = url("PUBLIC_BASE_URL");
+  const appInsights = get("APPLICATIONINSIGHTS_CONNECTION_STRING");
+  if (appInsights && !isConnectionString(appInsights))
+    problems.push(
+      "APPLICATIONINSIGHTS_CONNECTION_STRING must be InstrumentationKey=<guid>;IngestionEndpoint=https://…",
+    );
 
   const config: Config = {
     port,
@@ -274,6 +282,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     rotationGraceHours: int("ROTATION_GRACE_HOURS", 24, 0, 24 * 30),
     sweepIntervalHours: int("SWEEP_INTERVAL_HOURS", 24, 0, 24 * 7),
     logLevel,
+    applicationInsightsConnectionString: appInsights,
     jobsKey,
     defaults: { serviceProviderFqdn: get("DEFAULT_SP_FQDN"), umpInstance: get("DEFAULT_UMP_INSTANCE") },
     runLeaseSeconds: int("RUN_LEASE_SECONDS", 15, 1, 3600),

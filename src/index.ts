@@ -1,8 +1,11 @@
-// Entry point of `npm start`: load configuration from the environment, build the bot, listen, and
-// shut down cleanly on SIGINT/SIGTERM.
+// Entry point of `npm start`: load configuration from the environment, start telemetry when configured
+// (before http/restify/botbuilder load, so their requests are traced), build the bot, listen, and
+// shut down cleanly on SIGINT/SIGTERM (flushing telemetry).
 
-import { createBot } from "./createBot";
+import type { createBot as CreateBot } from "./createBot";
+import { createLogger } from "./logger";
 import { loadProcessConfig } from "./loadProcessConfig";
+import { startTelemetry } from "./telemetry";
 
 async function main() {
   const loaded = loadProcessConfig();
@@ -11,7 +14,15 @@ async function main() {
     process.exit(2);
   }
   const { config } = loaded;
-  const bot = await createBot(config);
+  const telemetry = startTelemetry(config.applicationInsightsConnectionString);
+  // Loaded only now: the http instrumentation must be in place before restify and botbuilder load.
+  const { createBot } = require("./createBot") as { createBot: typeof CreateBot };
+  const logger = createLogger({
+    level: config.logLevel,
+    pretty: process.stdout.isTTY === true,
+    sink: telemetry?.logSink,
+  });
+  const bot = await createBot(config, { logger });
   // Without JWT validation anyone who reaches the port could claim any identity: loopback only then.
   const host = config.botAuth === "disabled" ? "127.0.0.1" : "0.0.0.0";
   const url = await bot.listen(config.port, host);
@@ -25,10 +36,12 @@ async function main() {
     messages: `${url}/api/messages`,
     store: config.store.kind,
     umpTarget: config.umpTarget,
+    telemetry: telemetry ? "application-insights" : "off",
   });
   const stop = async (signal: string) => {
     bot.logger.info("shutting down", { signal });
     await bot.close().catch(() => undefined);
+    await telemetry?.shutdown().catch(() => undefined);
     process.exit(0);
   };
   process.once("SIGINT", () => void stop("SIGINT"));

@@ -1,17 +1,22 @@
 // createLogger: JSON lines on stdout (one object per line, for log shippers), human-readable only on a
 // terminal. Fields named like credentials are masked as a second line of defence; the first is that
-// no code path hands a secret value to the logger at all.
+// no code path hands a secret value to the logger at all. An optional sink (Application Insights) gets
+// the same masked record.
 
 import type { Logger, LogLevel } from "./domain/ports";
 
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 const SENSITIVE = /secret|password|token|authorization|key$/i;
 
+/** A second destination for log records: it receives only the masked fields, never the raw ones. */
+export type LogSink = (record: { level: LogLevel; msg: string; fields: Record<string, unknown> }) => void;
+
 export interface LoggerOptions {
   level: LogLevel;
   pretty?: boolean;
   write?: (line: string) => void;
   base?: Record<string, unknown>;
+  sink?: LogSink;
 }
 
 export function createLogger(options: LoggerOptions): Logger {
@@ -22,7 +27,13 @@ export function createLogger(options: LoggerOptions): Logger {
   const make = (base: Record<string, unknown>): Logger => {
     const emit = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => {
       if (ORDER[level] < min) return;
-      const record = { ...mask({ ...base, ...(fields ?? {}) }), time: new Date().toISOString(), level, msg };
+      const masked = mask({ ...base, ...(fields ?? {}) });
+      const record = { ...masked, time: new Date().toISOString(), level, msg };
+      if (options.sink) {
+        try {
+          options.sink({ level, msg, fields: masked });
+        } catch {} // telemetry never breaks logging
+      }
       if (pretty) {
         const { time, level: l, msg: m, ...rest } = record;
         const extra = Object.keys(rest).length ? ` ${JSON.stringify(rest)}` : "";

@@ -121,11 +121,7 @@ describe("Agents Toolkit project", () => {
 
 describe("infra/azure.bicep", () => {
   // App Service platform settings, read by Azure and not by syncbot.
-  const PLATFORM = new Set([
-    "SCM_DO_BUILD_DURING_DEPLOYMENT",
-    "APPLICATIONINSIGHTS_CONNECTION_STRING",
-    "ApplicationInsightsAgent_EXTENSION_VERSION",
-  ]);
+  const PLATFORM = new Set(["SCM_DO_BUILD_DURING_DEPLOYMENT"]);
   const settings = [...BICEP.matchAll(/\{ name: '([A-Za-z_][A-Za-z0-9_]*)', value: (.*) \}/g)].map((m) => ({
     name: m[1]!,
     value: m[2]!,
@@ -138,6 +134,8 @@ describe("infra/azure.bicep", () => {
       if (name === "HANDOFF_KEY") return randomBytes(32).toString("base64");
       return "a-key-vault-secret-of-43-characters-xxxxxxxx";
     }
+    if (/insights\.properties\.ConnectionString/.test(expr))
+      return "InstrumentationKey=0d5b1c2e-3f40-4a51-8b62-7c8d9e0f1a2b;IngestionEndpoint=https://westeurope-5.in.applicationinsights.azure.com/;LiveEndpoint=https://westeurope.livediagnostics.monitor.azure.com/;ApplicationId=1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d";
     if (/clientId|tenantId/.test(expr)) return "0d5b1c2e-3f40-4a51-8b62-7c8d9e0f1a2b";
     if (/primaryEndpoints\.table/.test(expr)) return "https://syncbotabc.table.core.windows.net/";
     if (/azurewebsites\.net/.test(expr)) return "https://syncbot-abc.azurewebsites.net";
@@ -174,6 +172,9 @@ describe("infra/azure.bicep", () => {
       },
     });
     expect(config.handoffKey?.length).toBe(32);
+    // Telemetry comes from the in-code exporter only: no autoinstrumentation agent sending it twice.
+    expect(config.applicationInsightsConnectionString).toMatch(/^InstrumentationKey=/);
+    expect(settings.map((s) => s.name)).not.toContain("ApplicationInsightsAgent_EXTENSION_VERSION");
   });
 
   it("has what the issue asks of the resources: MSI bot, Teams channel, hardened App Service, RBAC, Key Vault", () => {
