@@ -127,6 +127,10 @@ describe("Application Insights (in-code Azure Monitor exporter)", () => {
     expect(await s.bot.exited).toBe(0);
 
     expect(envelopes.length, s.logs().slice(-20).join("\n")).toBeGreaterThan(0);
+    // The distro probes the Azure VM metadata address whatever its options; the tests' loopback guard
+    // (test/support/loopbackOnly.cjs) stops it before a packet leaves, and nothing else is attempted.
+    const blocked = s.logs().filter((l) => l.includes("loopbackOnly: blocked"));
+    expect(blocked.filter((l) => !l.includes("169.254.169.254"))).toEqual([]);
     expect(envelopes.every((e) => e.iKey === IKEY)).toBe(true);
     const reqs = requests();
     const urls = reqs.map((r) => String(r.url));

@@ -47,6 +47,8 @@ export async function spawnBot(env: Record<string, string>, port: number): Promi
       PATH: process.env.PATH ?? "",
       HOME: process.env.HOME ?? "",
       NODE_ENV: "production",
+      // Only loopback is a test target: any other connection fails before a packet leaves.
+      NODE_OPTIONS: `--require ${join(ROOT, "test/support/loopbackOnly.cjs")}`,
       ...env,
       PORT: String(port),
     },
