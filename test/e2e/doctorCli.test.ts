@@ -5,6 +5,7 @@
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { LOOPBACK_ONLY } from "../support/botProcess";
 import { type Stack, startStack } from "../support/stack";
 
 const ROOT = join(__dirname, "..", "..");
@@ -15,7 +16,7 @@ function runDoctor(env: Record<string, string>) {
   return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
     const child = spawn(TSX, [join(ROOT, "src", "doctorCli.ts")], {
       cwd: stack.dataDir,
-      env: { PATH: process.env.PATH ?? "", NODE_ENV: "production", ...env },
+      env: { PATH: process.env.PATH ?? "", NODE_ENV: "production", ...LOOPBACK_ONLY, ...env },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stdout = "";

@@ -9,7 +9,7 @@ import { join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { startGraphEmulator } from "../emulators/graphEmulator";
 import { startUmpEmulator } from "../emulators/umpEmulator";
-import { freePort } from "../support/botProcess";
+import { freePort, LOOPBACK_ONLY } from "../support/botProcess";
 import { baseEnv, TENANT, UMP_TOKEN } from "../support/stack";
 
 const ROOT = resolve(__dirname, "../..");
@@ -40,6 +40,7 @@ describe("production start from dist/", () => {
         PATH: process.env.PATH ?? "",
         HOME: process.env.HOME ?? "",
         NODE_ENV: "production",
+        ...LOOPBACK_ONLY,
         ...baseEnv(graph, ump, join(dir, "syncbot.db")),
         PORT: String(port),
         LOG_LEVEL: "info",

@@ -5,6 +5,7 @@
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { LOOPBACK_ONLY } from "../support/botProcess";
 import { parseArgs } from "../../src/remindersCli";
 import { JOBS_KEY, type Stack, startStack } from "../support/stack";
 
@@ -20,7 +21,7 @@ function runCli(args: string[], env: Record<string, string> = stack.env) {
     // A clean environment: only what the test gives (no .env from the developer's checkout).
     const child = spawn(TSX, [join(ROOT, "src", "remindersCli.ts"), ...args], {
       cwd: stack.dataDir,
-      env: { PATH: process.env.PATH ?? "", NODE_ENV: "production", ...env },
+      env: { PATH: process.env.PATH ?? "", NODE_ENV: "production", ...LOOPBACK_ONLY, ...env },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stdout = "";

@@ -39,6 +39,9 @@ export interface BotProcess {
   kill(): Promise<void>;
 }
 
+/** Only loopback is a test target: every process a test spawns preloads a guard that fails any other connection. */
+export const LOOPBACK_ONLY = { NODE_OPTIONS: `--require ${join(ROOT, "test/support/loopbackOnly.cjs")}` };
+
 /** Spawns the bot in its own process group and waits for GET /healthz. */
 export async function spawnBot(env: Record<string, string>, port: number): Promise<BotProcess> {
   const child: ChildProcess = spawn(join(ROOT, "node_modules/.bin/tsx"), ["src/index.ts"], {
@@ -47,8 +50,7 @@ export async function spawnBot(env: Record<string, string>, port: number): Promi
       PATH: process.env.PATH ?? "",
       HOME: process.env.HOME ?? "",
       NODE_ENV: "production",
-      // Only loopback is a test target: any other connection fails before a packet leaves.
-      NODE_OPTIONS: `--require ${join(ROOT, "test/support/loopbackOnly.cjs")}`,
+      ...LOOPBACK_ONLY,
       ...env,
       PORT: String(port),
     },
