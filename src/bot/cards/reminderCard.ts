@@ -2,18 +2,13 @@
 // from a template: a sweep posts thousands of them, and the template engine costs milliseconds and a
 // heap's worth of garbage per card. The card is the one adaptiveCards/ templates would give.
 
+import type { ReminderNotice } from "../../domain/createSweeper";
 import { truncate } from "../truncate";
 import { markdownText as md } from "./markdownText";
 import { type Card, fact, neutralise, utc } from "./renderCard";
 
-export interface ReminderView {
-  customer: string;
-  service: string;
-  clientId: string;
-  keyId: string;
-  hint: string;
-  endDateTime: string;
-  daysLeft: number;
+/** The sweep's notice (its threshold is not shown), plus what a pressed button adds. */
+export interface ReminderView extends Omit<ReminderNotice, "threshold"> {
   notice?: string;
   showButtons?: boolean;
 }
