@@ -8,7 +8,8 @@
 import { SyncbotError } from "../domain/errors";
 import { ThrottleGate } from "../graph/middleware/ThrottleRetryMiddleware";
 import type { CallContext, Logger, UmpOperation, UmpSettings, UmpSettingsApi, UmpSyncAppPatch } from "../domain/ports";
-import { describeNetworkError, neverSent, retryAfterMs, scrub } from "./describeNetworkError";
+import { describeNetworkError, neverSent, retryAfterMs } from "./describeNetworkError";
+import { translateUmpError } from "./translateUmpError";
 
 export interface UmpRetryOptions {
   /** HTTP attempts per call, the first one included (default 5, so at most 4 retries). */
@@ -33,12 +34,6 @@ export interface UmpApiClientOptions {
 
 type Method = "GET" | "PATCH" | "PUT";
 
-interface Problem {
-  type?: string;
-  title?: string;
-  detail?: string;
-}
-
 interface UmpResponse {
   status: number;
   headers: Headers;
@@ -46,8 +41,6 @@ interface UmpResponse {
 }
 
 const RETRYABLE_STATUSES = new Set([429, 503]);
-/** 5xx answers that say the request was not processed at all (RFC 9110 15.6.2, 15.6.6). */
-const REFUSED_BEFORE_PROCESSING = new Set([501, 505]);
 const isWrite = (method: Method) => method !== "GET";
 const DEFAULT_BACKOFF_MS = 1_000;
 const MAX_BACKOFF_MS = 30_000;
@@ -82,48 +75,7 @@ export function createUmpApiClient(options: UmpApiClientOptions): UmpSettingsApi
   }
 
   const fail = (call: Call, res: UmpResponse): never => {
-    const p = (res.body && typeof res.body === "object" ? res.body : {}) as Problem;
-    const title = typeof p.title === "string" ? scrub(p.title, call.secrets) : "";
-    const detail = typeof p.detail === "string" ? scrub(p.detail, call.secrets) : "";
-    const said = [title, detail].filter((s) => s !== "").join(": ");
-    const opts = { status: res.status, upstreamCode: typeof p.type === "string" ? p.type : undefined };
-    const where = `UMP ${call.method} ${call.what}`;
-    switch (true) {
-      case res.status === 404:
-        throw new SyncbotError("not_found", `${where}: not found${said ? ` (${said})` : ""}`, opts);
-      case res.status === 412:
-        throw new SyncbotError("precondition_failed", `${where}: the settings changed since they were read (412)`, {
-          ...opts,
-          hint: "read the settings again and re-check the change",
-        });
-      case res.status === 428:
-        // The client always sends If-Match on writes; reaching this is a syncbot bug, not an operator problem.
-        throw new SyncbotError("internal", `${where}: UMP requires If-Match (428), which syncbot failed to send`, opts);
-      case res.status === 401 || res.status === 403:
-        throw new SyncbotError("upstream_rejected", `${where}: UMP refused the credentials (${res.status})`, {
-          ...opts,
-          hint: "check UMP_TOKEN",
-        });
-      case res.status >= 400 && res.status < 500:
-        // Only the problem's own title/detail: the request body is never echoed into a message.
-        throw new SyncbotError(
-          "upstream_rejected",
-          `${where}: rejected (${res.status})${said ? ` ${said}` : ""}`,
-          opts,
-        );
-      case isWrite(call.method) && !REFUSED_BEFORE_PROCESSING.has(res.status):
-        throw new SyncbotError(
-          "outcome_unknown",
-          `${where}: UMP failed (${res.status})${said ? ` ${said}` : ""}; it may have applied the write`,
-          { ...opts, hint: "read UMP back before deciding" },
-        );
-      default:
-        throw new SyncbotError(
-          "upstream_failed",
-          `${where}: UMP failed (${res.status})${said ? ` ${said}` : ""}`,
-          opts,
-        );
-    }
+    throw translateUmpError(call, res);
   };
 
   /**

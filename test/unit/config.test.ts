@@ -130,7 +130,7 @@ describe("loadConfig", () => {
     expect(loadConfig({ ...MINIMAL, GRAPH_BASE_URL: v }).graphBaseUrl).toBe(v);
   });
 
-  // BUG (src/config.ts isLoopback): /^127\./ also matches DNS names such as 127.0.0.1.nip.io.
+  // BUG (src/envReaders.ts isLoopback): /^127\./ also matches DNS names such as 127.0.0.1.nip.io.
   it("refuses http for a DNS name that merely starts with 127.", () => {
     problemsOf({ ...MINIMAL, GRAPH_BASE_URL: "http://127.0.0.1.nip.io/v1.0" });
   });
