@@ -18,6 +18,7 @@ import { startThrottleStorm } from "../test/support/throttleStorm";
 import { startEchoBot } from "./echoBot";
 import { type SeedApp, seedRegistrations } from "./sweepSeed";
 import type { FromWorker, ToWorker } from "./sweepWorker";
+import { seededParams } from "../test/support/fixtures";
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
 const note = (line: string) => process.stderr.write(`${line}\n`);
@@ -540,14 +541,7 @@ async function benchStatus(): Promise<string> {
       const end = new Date(now + ((i * 7919) % 730) * 86_400_000 - 20 * 86_400_000).toISOString();
       await stack.bot.repo.saveRegistration(customer, () => ({
         customer,
-        params: {
-          customer,
-          appName: customer,
-          serviceProviderFqdn: "ump.example.net",
-          displayName: `UMP-365 Delegated Token Sync - ${customer}`,
-          umpInstance: `ump-${customer}`,
-          secretLifetimeMonths: 24,
-        },
+        params: seededParams(customer),
         objectId: randomUUID(),
         appId: randomUUID(),
         conversation: {},

@@ -9,6 +9,7 @@ import { MAX_ACTIVITY_BYTES } from "../../src/bot/cards/cardSize";
 import type { RegistrationRecord } from "../../src/domain/records";
 import { activityBase, cardActionActivity } from "../support/teamsActivity";
 import { allActionTitles, cardText, OTHER_TENANT, type Stack, startStack, TENANT, USERS } from "../support/stack";
+import { seededParams } from "../support/fixtures";
 
 let stack: Stack;
 afterEach(async () => {
@@ -172,14 +173,7 @@ describe("size", () => {
     const end = new Date(now + ((i * 7919) % 700) * 86_400_000 - 5 * 86_400_000).toISOString();
     return {
       customer,
-      params: {
-        customer,
-        appName: customer,
-        serviceProviderFqdn: "ump.example.net",
-        displayName: `UMP-365 Delegated Token Sync - ${customer}`,
-        umpInstance: `ump-${customer}`,
-        secretLifetimeMonths: 24,
-      },
+      params: seededParams(customer),
       objectId: `${String(i).padStart(8, "0")}-aaaa-4bbb-8ccc-dddddddddddd`,
       appId: `${String(i).padStart(8, "0")}-eeee-4fff-8000-111111111111`,
       conversation: {},

@@ -2,34 +2,14 @@
 // src/doctorCli.ts), configured only by environment variables, against the strict emulators. It exits
 // non-zero on a failure and prints one line per check.
 
-import { spawn } from "node:child_process";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LOOPBACK_ONLY } from "../support/botProcess";
+import { runCli } from "../support/botProcess";
 import { type Stack, startStack } from "../support/stack";
 
-const ROOT = join(__dirname, "..", "..");
-const TSX = join(ROOT, "node_modules", ".bin", "tsx");
 let stack: Stack;
 
 function runDoctor(env: Record<string, string>) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(TSX, [join(ROOT, "src", "doctorCli.ts")], {
-      cwd: stack.dataDir,
-      env: { PATH: process.env.PATH ?? "", NODE_ENV: "production", ...LOOPBACK_ONLY, ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => {
-      stdout += d;
-    });
-    child.stderr.on("data", (d) => {
-      stderr += d;
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
+  return runCli("doctorCli.ts", [], env, stack.dataDir);
 }
 
 beforeAll(async () => {

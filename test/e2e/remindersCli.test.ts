@@ -2,39 +2,18 @@
 // configured only by environment variables, sharing the SQLite file with a bot that provisioned a
 // customer, and posting through the connector emulator.
 
-import { spawn } from "node:child_process";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LOOPBACK_ONLY } from "../support/botProcess";
+import { runCli } from "../support/botProcess";
 import { parseArgs } from "../../src/remindersCli";
 import { JOBS_KEY, type Stack, startStack } from "../support/stack";
 
-const ROOT = join(__dirname, "..", "..");
-const TSX = join(ROOT, "node_modules", ".bin", "tsx");
 const DAY = 86_400_000;
 let stack: Stack;
 let endDateTime: string;
 let keyId: string;
 
-function runCli(args: string[], env: Record<string, string> = stack.env) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    // A clean environment: only what the test gives (no .env from the developer's checkout).
-    const child = spawn(TSX, [join(ROOT, "src", "remindersCli.ts"), ...args], {
-      cwd: stack.dataDir,
-      env: { PATH: process.env.PATH ?? "", NODE_ENV: "production", ...LOOPBACK_ONLY, ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => {
-      stdout += d;
-    });
-    child.stderr.on("data", (d) => {
-      stderr += d;
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
+function runReminders(args: string[], env: Record<string, string> = stack.env) {
+  return runCli("remindersCli.ts", args, env, stack.dataDir);
 }
 
 const reminderCards = () =>
@@ -56,7 +35,7 @@ afterAll(async () => {
 
 describe("npm run reminders", () => {
   it("refuses bad arguments with a usage message and exit code 2", async () => {
-    const r = await runCli(["--at", "next tuesday"]);
+    const r = await runReminders(["--at", "next tuesday"]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/"next tuesday" is not an ISO date/);
     expect(r.stderr).toMatch(/usage: npm run reminders -- \[--at ISO-DATE\] \[--dry-run\]/);
@@ -87,14 +66,14 @@ describe("npm run reminders", () => {
   });
 
   it("refuses an invalid configuration with exit code 2", async () => {
-    const r = await runCli([], { ...stack.env, GRAPH_CREDENTIAL: "bogus" });
+    const r = await runReminders([], { ...stack.env, GRAPH_CREDENTIAL: "bogus" });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/GRAPH_CREDENTIAL/);
   });
 
   it("--at with --dry-run lists the due reminder and sends nothing; without --dry-run the card arrives once", async () => {
     const at = new Date(Date.parse(endDateTime) - 59 * DAY).toISOString();
-    const dry = await runCli(["--at", at, "--dry-run"]);
+    const dry = await runReminders(["--at", at, "--dry-run"]);
     expect(dry.stderr).not.toMatch(/expiry sweep failed/);
     expect(dry.code).toBe(0);
     expect(dry.stdout).toContain(`expiry sweep at ${at} (dry run`);
@@ -106,7 +85,7 @@ describe("npm run reminders", () => {
     expect(reminderCards()).toHaveLength(0);
     expect(await stack.bot.repo.listReminders(keyId)).toHaveLength(0);
 
-    const real = await runCli(["--at", at]);
+    const real = await runReminders(["--at", at]);
     expect(real.code).toBe(0);
     expect(real.stdout).toMatch(/1 reminder\(s\) due, 1 sent/);
     expect(real.stdout).toContain("simulated instant: its reminders are recorded apart");
@@ -116,7 +95,7 @@ describe("npm run reminders", () => {
       "The ump secret of contoso expires in 59 days",
     );
     // The same what-if again sends nothing (its claims are in the shared store, apart from the real ones).
-    const again = await runCli(["--at", at]);
+    const again = await runReminders(["--at", at]);
     expect(again.code).toBe(0);
     expect(again.stdout).toMatch(/, 0 sent;/);
     expect(reminderCards()).toHaveLength(1);
@@ -172,12 +151,12 @@ describe("npm run reminders", () => {
       ],
     }));
     const later = new Date(Date.now() + 30 * DAY).toISOString();
-    const r = await runCli(["--at", later]);
+    const r = await runReminders(["--at", later]);
     expect(r.code).toBe(0);
     expect(r.stdout).not.toMatch(/removed superseded secret/);
     const live = () => stack.graph.applications()[0]!.passwordCredentials.map((p) => p.keyId);
     expect(live()).toContain(old.keyId);
-    const dry = await runCli(["--at", later, "--dry-run"]);
+    const dry = await runReminders(["--at", later, "--dry-run"]);
     expect(dry.stdout).not.toMatch(/would remove superseded secret/);
     expect((await stack.bot.repo.getRegistration("contoso"))!.secrets.map((s) => s.keyId)).toContain(old.keyId);
   });

@@ -18,6 +18,7 @@ import { createGraphDirectory } from "../../src/graph/createGraphDirectory";
 import { silentLogger } from "../../src/logger";
 import { createSqliteStore } from "../../src/store/createSqliteStore";
 import { type GraphEmulator, startGraphEmulator } from "../emulators/graphEmulator";
+import { seededRegistration } from "../support/fixtures";
 
 const TENANT = "5f3c2a10-1b2c-4d3e-8f40-0a1b2c3d4e5f";
 const DAY = 86_400_000;
@@ -114,23 +115,13 @@ async function seedCustomers(repo: Repository, customers: Array<{ customer: stri
 }
 
 function registration(customer: string, objectId: string, appId: string, secrets: SecretRecord[]): RegistrationRecord {
-  return {
-    customer,
-    params: {
-      customer,
-      appName: customer,
-      serviceProviderFqdn: "ump.example.net",
-      displayName: `UMP-365 Delegated Token Sync - ${customer}`,
-      umpInstance: `ump-${customer}`,
-      secretLifetimeMonths: 24,
-    },
+  return seededRegistration(customer, {
     objectId,
     appId,
-    conversation: { conversation: { id: `conv-${customer}` } },
     secrets,
-    createdAt: T0.toISOString(),
-    updatedAt: T0.toISOString(),
-  };
+    at: T0.toISOString(),
+    conversation: { conversation: { id: `conv-${customer}` } },
+  });
 }
 
 const key = (s: Sent) => `${s.notice.keyId}|${s.notice.threshold}`;

@@ -239,3 +239,32 @@ export function holdWhen(
     });
   });
 }
+
+/**
+ * Runs one of syncbot's CLIs (`src/<script>`) to its end in a clean environment (only what the test
+ * gives: no .env from the developer's checkout), loopback-only; resolves its exit code and output.
+ */
+export function runCli(
+  script: string,
+  args: readonly string[],
+  env: Record<string, string>,
+  cwd: string,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(join(ROOT, "node_modules/.bin/tsx"), [join(ROOT, "src", script), ...args], {
+      cwd,
+      env: { PATH: process.env.PATH ?? "", NODE_ENV: "production", ...LOOPBACK_ONLY, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout!.on("data", (d) => {
+      stdout += d;
+    });
+    child.stderr!.on("data", (d) => {
+      stderr += d;
+    });
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}

@@ -23,6 +23,7 @@ import {
   type PressOptions,
   type TeamsClient,
 } from "./teamsClient";
+import { seededParams } from "./fixtures";
 
 export type { InvokeAnswer, PressOptions } from "./teamsClient";
 
@@ -271,14 +272,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         const fingerprint = `sha256:seed-${customer}`;
         await bot.repo.saveRegistration(customer, () => ({
           customer,
-          params: {
-            customer,
-            appName: customer,
-            serviceProviderFqdn: "ump.example.net",
-            displayName: `UMP-365 Delegated Token Sync - ${customer}`,
-            umpInstance: `ump-${customer}`,
-            secretLifetimeMonths: 24,
-          },
+          params: seededParams(customer),
           objectId: app!.id,
           appId: app!.appId,
           conversation: {
