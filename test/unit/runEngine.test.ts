@@ -7,7 +7,7 @@ import { SyncbotError } from "../../src/domain/errors";
 import { memoryStore } from "../support/memoryStore";
 import type { Logger } from "../../src/domain/ports";
 import type { DocumentStore } from "../../src/domain/documentStore";
-import type { RequestRecord, StepName } from "../../src/domain/records";
+import type { RequestRecord, RunRecord, StepName } from "../../src/domain/records";
 import { createRepository, type Repository } from "../../src/domain/repository";
 import { createAuditTrail } from "../../src/domain/requests/createAuditTrail";
 import { createRunEngine, LeaseLost } from "../../src/domain/runs/createRunEngine";
@@ -53,6 +53,22 @@ function fakeStep(name: StepName, journal: Journal, behaviour: Partial<Step> = {
     },
     ...behaviour,
   };
+}
+
+/** A running request whose process died with its lease: `steps` as that process last stored them. */
+async function storeRunOfDeadProcess(repo: Repository, steps: RunRecord["steps"]) {
+  const r = approvedRequest();
+  await repo.createRequest({
+    ...r,
+    state: "running",
+    run: {
+      id: "run-1",
+      startedAt: r.createdAt,
+      owner: "dead",
+      leaseUntil: new Date(Date.parse(r.createdAt) + 1000).toISOString(),
+      steps,
+    },
+  });
 }
 
 function setup(steps: Step[], options: { leaseMs?: number } = {}) {
@@ -168,22 +184,11 @@ describe("run engine", () => {
       fakeStep("addSecret", journal),
       fakeStep("tidy", journal),
     ]);
-    const r = approvedRequest();
-    await repo.createRequest({
-      ...r,
-      state: "running",
-      run: {
-        id: "run-1",
-        startedAt: r.createdAt,
-        owner: "dead",
-        leaseUntil: new Date(Date.parse(r.createdAt) + 1000).toISOString(),
-        steps: [
-          { name: "upsertApplication", status: "done" },
-          { name: "addSecret", status: "pending" },
-          { name: "tidy", status: "pending" },
-        ],
-      },
-    });
+    await storeRunOfDeadProcess(repo, [
+      { name: "upsertApplication", status: "done" },
+      { name: "addSecret", status: "pending" },
+      { name: "tidy", status: "pending" },
+    ]);
     advance(2000);
     const done = await engine("B").execute("req-1");
     expect(done.state).toBe("succeeded");
@@ -198,23 +203,12 @@ describe("run engine", () => {
       fakeStep("addSecret", journal),
       fakeStep("tidy", journal),
     ]);
-    const r = approvedRequest();
     // As an earlier syncbot stored it: no servicePrincipal step; killed during addSecret.
-    await repo.createRequest({
-      ...r,
-      state: "running",
-      run: {
-        id: "run-1",
-        startedAt: r.createdAt,
-        owner: "dead",
-        leaseUntil: new Date(Date.parse(r.createdAt) + 1000).toISOString(),
-        steps: [
-          { name: "upsertApplication", status: "done", detail: "created app" },
-          { name: "addSecret", status: "running" },
-          { name: "tidy", status: "pending" },
-        ],
-      },
-    });
+    await storeRunOfDeadProcess(repo, [
+      { name: "upsertApplication", status: "done", detail: "created app" },
+      { name: "addSecret", status: "running" },
+      { name: "tidy", status: "pending" },
+    ]);
     advance(2000);
     const done = await engine("B").execute("req-1");
     expect(done.state).toBe("succeeded");
