@@ -5,6 +5,7 @@
 
 import type { Context, Middleware } from "@microsoft/microsoft-graph-client";
 import type { Logger } from "../../domain/ports";
+import { ThrottleGate } from "../../throttleGate";
 import { callOptionsOf } from "./callOptions";
 
 export const THROTTLE_STATUSES: ReadonlySet<number> = new Set([429, 503, 504]);
@@ -16,52 +17,6 @@ export function parseRetryAfter(value: string | null, now = Date.now()): number 
   if (/^\d+(\.\d+)?$/.test(value.trim())) return Math.round(Number(value) * 1000);
   const at = Date.parse(value);
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
-}
-
-/**
- * The throttling state of one service, shared by every request to it: `pause` moves `pausedUntil`
- * forward (never back), `wait` holds a request until it has passed. Waiting uses the injected sleep
- * once per extension of the pause, so a test's shortened sleep never turns into a busy loop.
- * The state lives in this process: several bot instances each learn a throttling on their own.
- */
-export class ThrottleGate {
-  private pausedUntil = 0;
-  /** Requests that waited at the gate without having been throttled themselves. */
-  heldRequests = 0;
-
-  constructor(
-    private readonly sleep: (ms: number) => Promise<void>,
-    private readonly now: () => number = Date.now,
-  ) {}
-
-  pause(ms: number): void {
-    this.pausedUntil = Math.max(this.pausedUntil, this.now() + ms);
-  }
-
-  remainingMs(): number {
-    return Math.max(0, this.pausedUntil - this.now());
-  }
-
-  /** `own`: the caller was throttled itself and yields at least once, even for a Retry-After of 0. */
-  async wait(own = false): Promise<number> {
-    let waited = 0;
-    for (let round = 0; ; round++) {
-      const target = this.pausedUntil;
-      const ms = target - this.now();
-      if (ms <= 0) {
-        if (own && round === 0) await this.sleep(0);
-        return waited;
-      }
-      await this.sleep(ms);
-      waited += ms;
-      // Extended while we slept (another 429): wait for the new end too. Otherwise the pause has been
-      // served (with a test's shortened sleep, earlier than the wall clock says).
-      if (this.pausedUntil === target) {
-        this.pausedUntil = 0;
-        return waited;
-      }
-    }
-  }
 }
 
 export class ThrottleRetryMiddleware implements Middleware {
