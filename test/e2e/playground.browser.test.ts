@@ -188,7 +188,8 @@ const cardWith = (page: Page, text: string | RegExp) =>
 
 async function postInOpsChannel(page: Page, command: string) {
   await page.locator('button[aria-label="My Team - Ops"]').click();
-  const composer = page.locator('[data-lexical-editor="true"][role="textbox"]');
+  // After a first post the channel also shows a reply box under it: the new-post composer is the first.
+  const composer = page.locator('[data-lexical-editor="true"][role="textbox"]').first();
   await composer.click();
   await composer.pressSequentially("@syncb");
   await page.getByRole("menuitem", { name: "syncbot" }).click();
@@ -331,6 +332,17 @@ describe.skipIf(!hasChromium)("Agents Playground in Chromium (npm run dev stack)
     expect(text).toContain(
       `https://login.microsoftonline.com/${stack.graph.tenantId}/adminconsent?client_id=${app.appId}`,
     );
+
+    // Rotate secret on the status card posts the rotation plan as a new channel message: a proactive
+    // post through the Playground's own connector (the path reminders take too).
+    await postInOpsChannel(page, "status contoso");
+    const status = cardWith(page, "Status of contoso");
+    await status.waitFor({ timeout: 15_000 });
+    await status.getByRole("button", { name: "Rotate secret" }).click();
+    const rotation = cardWith(page, "Rotate the secret for contoso: approval needed");
+    await rotation.waitFor({ timeout: 15_000 });
+    expect(await rotation.getByRole("button", { name: "Approve" }).count()).toBe(1);
+
     for (const issued of stack.graph.issuedSecrets()) {
       expect(await pageText(page)).not.toContain(issued);
       expect(s.logs.join("\n")).not.toContain(issued);
