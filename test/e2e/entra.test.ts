@@ -220,7 +220,7 @@ describe("policy semantics: the enforcement date and any ISO 8601 maxLifetime", 
     expect(plan.body[0].text).toBe("Rotate the secret for contoso: approval needed");
     expect(cardText(plan)).toMatch(
       new RegExp(
-        `limits secrets to P90D only for apps created after ${enforcedFrom.slice(0, 10)}; this app was created`,
+        `limits secrets to P90D only for apps created from ${enforcedFrom.slice(0, 10)} on; this app was created`,
       ),
     );
     await stack.press(activityId, "Approve", { user: USERS.approver });

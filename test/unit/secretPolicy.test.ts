@@ -114,8 +114,9 @@ describe("judgeSecret", () => {
       /only for apps created after 2025-06-01; this app was created 2024-02-01/,
     );
     expect(judgeSecret(policy, at("2025-06-02T00:00:00Z"), now, 24).kind).toBe("too_long");
-    // The date itself is not "after" it.
-    expect(restrictionApplies("2025-06-01T00:00:00Z", at("2025-06-01T00:00:00Z"))).toBe(false);
+    // "On or after": an app created at the enforcement instant is bound; one a second earlier is not.
+    expect(restrictionApplies("2025-06-01T00:00:00Z", at("2025-06-01T00:00:00Z"))).toBe(true);
+    expect(restrictionApplies("2025-06-01T00:00:00Z", at("2025-05-31T23:59:59Z"))).toBe(false);
     // An unknown creation date is bound, to be safe.
     expect(judgeSecret(policy, null, now, 24).kind).toBe("too_long");
   });

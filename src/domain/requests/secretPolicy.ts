@@ -1,11 +1,12 @@
 // An app management policy's password restrictions against the secret a plan adds, as plain functions:
 // `maxLifetime` is any ISO 8601 duration (P90D, PT2160H, P4DT12H30M5S, P6M) and a restriction binds only
-// applications created after its `restrictForAppsCreatedAfterDateTime`. Decided at Review plan, so
+// applications created on or after its `restrictForAppsCreatedAfterDateTime`. Decided at Review plan, so
 // nothing is approved that Entra would then refuse mid-run.
 //
-// Years and months are calendar-relative: P6M from January 31 is not as long as P6M from July 1, and
-// Microsoft documents neither which start Entra counts from nor how it reads a month (the .NET reading
-// of an xs:duration counts a month as 30 days and a year as 365). syncbot takes the shorter of the two
+// Graph types maxLifetime as Edm.Duration (days and time), but ISO 8601 also has years and months, and
+// those are calendar-relative: P6M from January 31 is not as long as P6M from July 1. Microsoft documents
+// neither which start Entra would count from nor how it reads a month (the .NET reading of an
+// xs:duration counts a month as 30 days and a year as 365). syncbot takes the shorter of the two
 // readings from the secret's start: a secret that fits under both is one Entra cannot refuse.
 
 import type { PasswordRestrictions } from "../ports";
@@ -65,12 +66,16 @@ export function describeDuration(d: IsoDuration): string {
   return named.length > 0 ? named.join(" ") : "0 seconds";
 }
 
-/** Whether a restriction binds an application created at `createdAt` (unknown: it does, to be safe). */
+/**
+ * Whether a restriction binds an application created at `createdAt`: Graph "enforces the policy for an
+ * app created on or after the enforcement date" (the name says "after"; the harsher reading is taken).
+ * An unknown creation date is bound, to be safe.
+ */
 export function restrictionApplies(appliesAfter: string | null, createdAt: Date | null): boolean {
   if (!appliesAfter) return true;
-  const after = Date.parse(appliesAfter);
-  if (Number.isNaN(after) || !createdAt) return true;
-  return createdAt.getTime() > after;
+  const from = Date.parse(appliesAfter);
+  if (Number.isNaN(from) || !createdAt) return true;
+  return createdAt.getTime() >= from;
 }
 
 export type SecretVerdict =
@@ -94,14 +99,14 @@ export function judgeSecret(
   const addition = policy.passwordAddition;
   if (addition) {
     if (restrictionApplies(addition.appliesAfter, createdAt)) return { kind: "blocked" };
-    exempt.push(`blocks new secrets only for apps created after ${addition.appliesAfter!.slice(0, 10)}`);
+    exempt.push(`blocks new secrets only for apps created from ${addition.appliesAfter!.slice(0, 10)} on`);
   }
   const lifetime = policy.passwordLifetime;
   if (lifetime) {
     const d = parseIsoDuration(lifetime.maxLifetime);
     if (!restrictionApplies(lifetime.appliesAfter, createdAt)) {
       exempt.push(
-        `limits secrets to ${lifetime.maxLifetime} only for apps created after ${lifetime.appliesAfter!.slice(0, 10)}`,
+        `limits secrets to ${lifetime.maxLifetime} only for apps created from ${lifetime.appliesAfter!.slice(0, 10)} on`,
       );
     } else if (!d) {
       return { kind: "uncomparable", raw: lifetime.maxLifetime };

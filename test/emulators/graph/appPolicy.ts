@@ -1,8 +1,11 @@
 // App management policy semantics of the Graph emulator: a password restriction binds only
-// applications created after its `restrictForAppsCreatedAfterDateTime`, and `maxLifetime` is any ISO
-// 8601 duration (P90D, PT2160H, P4DT12H30M5S, P6M). Written apart from syncbot's own reading on purpose.
+// applications created on or after its `restrictForAppsCreatedAfterDateTime` ("Enforces the policy for
+// an app created on or after the enforcement date", passwordcredentialconfiguration.md), and
+// `maxLifetime` is any ISO 8601 duration (P90D, PT2160H, P4DT12H30M5S). Written apart from syncbot's own
+// reading on purpose.
 //
-// Microsoft documents neither how a month or year in `maxLifetime` is counted nor from which instant;
+// Graph types maxLifetime as Edm.Duration (days and time only), yet a test may set P6M: Microsoft
+// documents neither how a month or year would be counted nor from which instant;
 // the emulator counts from the credential's startDateTime and takes the harsher of the calendar reading
 // (P6M = six calendar months) and the .NET xs:duration reading (a month = 30 days, a year = 365 days),
 // so it is never kinder than Entra under either.
@@ -48,10 +51,10 @@ export function maxLifetimeOf(p: PasswordPolicySpec): string | null {
   return p.maxLifetimeDays != null ? `P${p.maxLifetimeDays}D` : null;
 }
 
-/** Whether the policy's restrictions bind an application created at `createdDateTime`. */
+/** Whether the policy's restrictions bind an application created at `createdDateTime`: "on or after" the date. */
 export function binds(p: PasswordPolicySpec, createdDateTime: string): boolean {
-  const after = p.restrictForAppsCreatedAfterDateTime;
-  return !after || Date.parse(createdDateTime) > Date.parse(after);
+  const from = p.restrictForAppsCreatedAfterDateTime;
+  return !from || Date.parse(createdDateTime) >= Date.parse(from);
 }
 
 /** What addPassword meets: null when allowed, else the refusal's code and message (400). */
