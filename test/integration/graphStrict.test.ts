@@ -177,6 +177,48 @@ describe("service principal", () => {
     expect(emu.servicePrincipals().filter((s) => s.appId === application!.appId)).toHaveLength(1);
   });
 
+  it("lags behind a create for the replication window: SP create 400, SP read 404, token endpoint 700016/7000229/7000222", async () => {
+    const { dir } = directory();
+    const prover = createTokenProver({ authorityHost: emu.authorityHost, tenantId: TENANT, logger: logger() });
+    emu.setReplicationWindow(1500);
+    try {
+      const { application } = await dir.upsertApplication(uniq("lag"), { displayName: "Lag" });
+      const appId = application!.appId;
+      const secret = await dir.addPassword(application!.id, { displayName: "run", endDateTime: inDays(30) });
+      secrets.push(secret.secretText);
+      const early = await caught(dir.createServicePrincipal(appId, []));
+      expect([early.status, early.upstreamCode]).toEqual([400, "Request_BadRequest"]);
+      expect(early.message).toContain(
+        `The appId '${appId}' of the service principal does not reference a valid application object.`,
+      );
+      const post = emu.requests.find((r) => r.method === "POST" && r.path === "/v1.0/servicePrincipals")!;
+      expect(post.status).toBe(400);
+      const unknownApp = await prover.proveClientSecret(appId, secret.secretText);
+      expect(!unknownApp.ok && unknownApp.description).toMatch(/^AADSTS700016: Application with identifier/);
+
+      await new Promise((r) => setTimeout(r, 1600));
+      // The app has replicated; its service principal is new now, and so lags in turn.
+      const sp = await dir.createServicePrincipal(appId, []);
+      expect(await dir.getServicePrincipal(appId)).toBeNull();
+      // The write itself landed: a second create conflicts.
+      expect((await caught(dir.createServicePrincipal(appId, []))).status).toBe(409);
+      const noSp = await prover.proveClientSecret(appId, secret.secretText);
+      expect(!noSp.ok && noSp.description).toMatch(/^AADSTS7000229: /);
+
+      await new Promise((r) => setTimeout(r, 1600));
+      expect((await dir.getServicePrincipal(appId))?.id).toBe(sp.id);
+      expect(await prover.proveClientSecret(appId, secret.secretText)).toEqual({ ok: true });
+      // A secret added now is refused as "expired" until it replicates.
+      const fresh = await dir.addPassword(application!.id, { displayName: "run2", endDateTime: inDays(30) });
+      secrets.push(fresh.secretText);
+      const lagging = await prover.proveClientSecret(appId, fresh.secretText);
+      expect(!lagging.ok && lagging.description).toMatch(/^AADSTS7000222: The provided client secret keys for app/);
+      captured.push(JSON.stringify([unknownApp, noSp, lagging]));
+    } finally {
+      emu.setReplicationWindow(0);
+    }
+  });
+
   it("is not created under OwnedBy for an application someone else owns", async () => {
     const [app] = emu.seedApplications([{ displayName: "Not mine", owners: ["cccccccc-0000-4000-8000-000000000001"] }]);
     const { dir } = directory();
@@ -287,11 +329,28 @@ describe("approver check", () => {
     expect((await caught(dir.isGlobalAdministrator(viaGroup))).status).toBe(403);
   });
 
-  it("recognises the group-based role with GroupMember.Read.All", async () => {
+  it("recognises the group-based role with GroupMember.Read.All, asking as an advanced query", async () => {
     emu.setStrict(true, [...LEAST_PRIVILEGE, "GroupMember.Read.All"]);
     const { dir } = directory();
     expect(await dir.checkGlobalAdministrator(viaGroup)).toBe("eligible");
     expect(await dir.checkGlobalAdministrator(nobody)).toBe("not_eligible");
+    const casts = emu.requests.filter((r) => r.path.includes("transitiveMemberOf"));
+    expect(casts.map((r) => [r.status, r.headers["consistencylevel"], r.query["$count"]])).toEqual([
+      [200, "eventual", "true"],
+      [200, "eventual", "true"],
+    ]);
+  });
+
+  it("a 400 for the membership query is a clean 'query_refused', not an error", async () => {
+    emu.setStrict(true, [...LEAST_PRIVILEGE, "GroupMember.Read.All"]);
+    emu.injectFault({
+      status: 400,
+      code: "Request_UnsupportedQuery",
+      message: "Unsupported Query.",
+      match: { pathIncludes: "transitiveMemberOf" },
+    });
+    const { dir } = directory();
+    expect(await dir.checkGlobalAdministrator(viaGroup)).toBe("query_refused");
   });
 
   it("fails as an error when even role assignments are not readable", async () => {
