@@ -111,7 +111,7 @@ describe("judgeSecret", () => {
     const old = judgeSecret(policy, at("2024-02-01T00:00:00Z"), now, 24);
     expect(old.kind).toBe("allowed");
     expect(old.kind === "allowed" && old.note).toMatch(
-      /only for apps created after 2025-06-01; this app was created 2024-02-01/,
+      /only for apps created from 2025-06-01 on; this app was created 2024-02-01/,
     );
     expect(judgeSecret(policy, at("2025-06-02T00:00:00Z"), now, 24).kind).toBe("too_long");
     // "On or after": an app created at the enforcement instant is bound; one a second earlier is not.
