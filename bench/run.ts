@@ -23,13 +23,23 @@ import { seededParams } from "../test/support/fixtures";
 const out = (line: string) => process.stdout.write(`${line}\n`);
 const note = (line: string) => process.stderr.write(`${line}\n`);
 
-// Poll sleeps kept short so the measurements are about requests, not about waiting: the token proof
-// retry delay (TOKEN_PROOF_DELAY_MS, 3000 ms in production) and the UMP operation poll interval
-// (UMP_POLL_MS, 2000 ms in production) are both 10 ms here. The emulators accept a new secret at once
-// (no propagation delay), so the first token proof succeeds and the proof delay is never slept.
+// Poll sleeps kept short so the measurements are about requests, not about waiting: the first wait of
+// the replication backoff (ENTRA_REPLICATION_FIRST_DELAY_MS, 1000 ms in production; it doubles) and
+// the UMP operation poll interval (UMP_POLL_MS, 2000 ms in production) are both 10 ms here. The
+// emulators replicate at once (no replication window), so the first token proof succeeds and no
+// backoff is ever slept.
 const PROOF_DELAY_MS = 10;
 const UMP_POLL_MS = 10;
-const FAST_ENV = { TOKEN_PROOF_DELAY_MS: String(PROOF_DELAY_MS), UMP_POLL_MS: String(UMP_POLL_MS) };
+const FAST_ENV = {
+  ENTRA_REPLICATION_FIRST_DELAY_MS: String(PROOF_DELAY_MS),
+  ENTRA_REPLICATION_MAX_DELAY_MS: String(PROOF_DELAY_MS * 8),
+  UMP_POLL_MS: String(UMP_POLL_MS),
+};
+/** The least the replication backoff sleeps before proof `p` (jitter only adds): 10, 20, 40, 80, 80… ms. */
+const proofWaits = (proofs: number) =>
+  Array.from({ length: Math.max(0, proofs - 1) }, (_, i) =>
+    Math.min(PROOF_DELAY_MS * 2 ** i, PROOF_DELAY_MS * 8),
+  ).reduce((a, b) => a + b, 0);
 
 const quietLogger = (tag: string) =>
   createLogger({ level: "error", write: (l) => process.stderr.write(`[${tag}] ${l}\n`) });
@@ -194,20 +204,20 @@ async function benchProvisionLatency(): Promise<string> {
       //   1  approver role check (Graph)            — the Approve answer depends on it
       //   1  pre-flight read (Graph app ∥ UMP GET)   — re-checks the approved plan hash (invariant 2)
       //   1  upsert application (Graph PATCH)
-      //   1  addPassword (Graph POST)                 — needs the object id from the upsert
+      //   1  addPassword (Graph POST) ∥ service principal (Graph POST) — both need only the upsert's
+      //      answer (object id, appId), so they are one round trip on the chain, side by side
       //   1  UMP PATCH sync-app                       — needs the secret; If-Match from the pre-flight ETag
       //   1  UMP PUT portal URL                       — If-Match from the PATCH's new ETag
       //   k  UMP GET operation, k = as many as the emulator needed this run (it answers InProgress
       //      once by default), with (k-1) poll sleeps of UMP_POLL_MS between them
       //   p  verification: Graph GET app ∥ UMP GET ∥ token proof, p = token requests this run needed
-      //      (1 when the first proof is accepted), plus (p-1) × TOKEN_PROOF_DELAY_MS
+      //      (1 when the first proof is accepted), plus the backoff slept between them (proofWaits)
       // Round trips that are not on this chain (separate re-reads before each step, a GET of the
       // settings after the operation completed, the tidy step's re-read) can be avoided or overlapped.
       const opGets = umpRs.filter((r) => r.method === "GET" && r.path.includes("/operations/")).length;
       const proofs = graphRs.filter(isTokenRequest).length;
       const chain = 6 + opGets + Math.max(1, proofs);
-      const floor =
-        chain * LATENCY_MS + Math.max(0, opGets - 1) * UMP_POLL_MS + Math.max(0, proofs - 1) * PROOF_DELAY_MS;
+      const floor = chain * LATENCY_MS + Math.max(0, opGets - 1) * UMP_POLL_MS + proofWaits(proofs);
       note(
         `provision-latency ${customer}: ${elapsed} ms, floor ${floor} ms (${chain} round trips); ` +
           `${graphRs.length} Graph-host + ${umpRs.length} UMP requests:`,

@@ -53,8 +53,8 @@ export interface Config {
   runLeaseSeconds: number;
   /** Batch onboarding: runs in flight at once (issue 13). */
   batchConcurrency: number;
-  proofAttempts: number;
-  proofDelayMs: number;
+  /** ENTRA_REPLICATION_*: the wait for Entra's replication after a create (service principal, token proof). */
+  replication: { budgetMs: number; firstDelayMs: number; maxDelayMs: number };
   operationPollMs: number;
 }
 
@@ -246,8 +246,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     defaults: { serviceProviderFqdn: get("DEFAULT_SP_FQDN"), umpInstance: get("DEFAULT_UMP_INSTANCE") },
     runLeaseSeconds: int("RUN_LEASE_SECONDS", 15, 1, 3600),
     batchConcurrency: int("BATCH_CONCURRENCY", 4, 1, 32),
-    proofAttempts: int("TOKEN_PROOF_ATTEMPTS", 10, 1, 60),
-    proofDelayMs: int("TOKEN_PROOF_DELAY_MS", 3000, 0, 60_000),
+    replication: {
+      budgetMs: int("ENTRA_REPLICATION_WAIT_SECONDS", 120, 0, 900) * 1000,
+      firstDelayMs: int("ENTRA_REPLICATION_FIRST_DELAY_MS", 1000, 0, 60_000),
+      maxDelayMs: int("ENTRA_REPLICATION_MAX_DELAY_MS", 15_000, 0, 300_000),
+    },
     operationPollMs: int("UMP_POLL_MS", 2000, 0, 60_000),
   };
 

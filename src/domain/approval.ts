@@ -30,6 +30,11 @@ export async function checkEligibility(
         eligible: false,
         reason: `${actor.name}'s Global Administrator role could not be verified: it is not assigned directly, and a role held through a group can be read only with a membership permission (GroupMember.Read.All) that syncbot's identity does not hold. Nothing was changed. Grant syncbot GroupMember.Read.All, assign the role directly, or list approvers in APPROVER_IDS (APPROVAL_POLICY=either).`,
       };
+    if (role === "query_refused")
+      return {
+        eligible: false,
+        reason: `${actor.name}'s Global Administrator role could not be verified: it is not assigned directly, and Graph refused the query for roles held through a group (400). Nothing was changed. Assign the role directly, or list approvers in APPROVER_IDS (APPROVAL_POLICY=either).`,
+      };
   }
   const need =
     rules.policy === "global-admin"

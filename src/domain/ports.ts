@@ -5,11 +5,16 @@
 // ---------------------------------------------------------------------------------------------
 // Calls that may wait out throttling report each wait, so a card can say "waiting for Graph, retry 2 of 5".
 export interface RetryNotice {
-  service: "graph" | "ump";
+  /** "entra": waiting out replication after a create (bounded by time, not attempts). */
+  service: "graph" | "ump" | "entra";
   attempt: number; // the retry about to happen, 1-based
   maxAttempts: number;
   waitMs: number;
   status: number; // the HTTP status that caused the wait (429, 503, 504, or 404 after create)
+  /** "entra": what is awaited, and the time spent and allowed so far. */
+  awaiting?: string;
+  elapsedMs?: number;
+  budgetMs?: number;
 }
 export interface CallContext {
   correlationId?: string;
@@ -56,6 +61,8 @@ export interface LiveApplication {
   isFallbackPublicClient: boolean | null;
   requiredResourceAccess: RequiredResourceAccess[];
   passwordCredentials: PasswordCredentialInfo[];
+  /** When Entra created it (policy restrictions bind apps created after their date); absent when not read. */
+  createdDateTime?: string | null;
 }
 
 /** The writable fields syncbot manages; any subset may be sent in a PATCH. */
@@ -138,14 +145,15 @@ export interface DirectoryOwner {
   appId: string | null; // service principals only
 }
 
-/** The password restrictions of one app management policy (tenant default or the app's own). */
+/**
+ * The password restrictions of one app management policy (tenant default or the app's own). Each binds
+ * only applications created after its `appliesAfter` (Graph's restrictForAppsCreatedAfterDateTime; null: all).
+ */
 export interface PasswordRestrictions {
   /** A passwordAddition restriction: no new passwords at all. */
-  passwordAdditionBlocked: boolean;
-  /** A passwordLifetime restriction, as Graph gives it (ISO 8601 duration, e.g. "P180D"). */
-  maxPasswordLifetime: string | null;
-  /** The same in whole days when it converts exactly (days, weeks); null otherwise or when absent. */
-  maxPasswordLifetimeDays: number | null;
+  passwordAddition: { appliesAfter: string | null } | null;
+  /** A passwordLifetime restriction; `maxLifetime` as Graph gives it (ISO 8601 duration, e.g. "P180D", "PT2160H"). */
+  passwordLifetime: { maxLifetime: string; appliesAfter: string | null } | null;
 }
 
 /** App management policies that apply to an application; `checked: false` when syncbot may not read them. */
@@ -159,8 +167,11 @@ export type AppManagementPolicyRead =
       application: PasswordRestrictions | null;
     };
 
-/** Global Administrator check of an approver; `unverified` when group membership could not be read. */
-export type AdminRoleCheck = "eligible" | "not_eligible" | "unverified";
+/**
+ * Global Administrator check of an approver; `unverified` when group membership could not be read,
+ * `query_refused` when Graph refused the membership query itself (400).
+ */
+export type AdminRoleCheck = "eligible" | "not_eligible" | "unverified" | "query_refused";
 
 /** An application permission (app role) granted to syncbot's own service principal. */
 export interface OwnAppRoleAssignment {

@@ -1,6 +1,7 @@
 // The settings a request's life depends on, given by the composition root from configuration.
 
 import type { ApproverRules } from "./approval";
+import type { ReplicationWait } from "./steps/replicationWait";
 
 export interface ProvisioningOptions extends ApproverRules {
   tenantId: string;
@@ -10,9 +11,8 @@ export interface ProvisioningOptions extends ApproverRules {
   graceHours: number;
   /** How long a run's claim holds without a heartbeat before another process may resume it. */
   leaseMs: number;
-  /** Token requests with the new secret: attempts and delay, to ride out Entra's propagation delay. */
-  proofAttempts: number;
-  proofDelayMs: number;
+  /** How long the service principal and the token proof each wait out Entra's replication, and how. */
+  replication: ReplicationWait;
   /** UMP portal validation polling. */
   operationPollMs: number;
   operationPollAttempts: number;

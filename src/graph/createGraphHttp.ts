@@ -51,8 +51,8 @@ export interface GraphHttp {
     body?: unknown,
     headers?: Record<string, string>,
   ): Promise<GraphAnswer>;
-  /** The `value` of each page, following `@odata.nextLink` on our own host only. */
-  pages<T>(firstPath: string, ctx?: CallContext): AsyncGenerator<T[]>;
+  /** The `value` of each page, following `@odata.nextLink` on our own host only; `headers` go with every page. */
+  pages<T>(firstPath: string, ctx?: CallContext, headers?: Record<string, string>): AsyncGenerator<T[]>;
   /** Claims of syncbot's own access token for Graph (null without a credential); see AuthAndHeadersMiddleware. */
   tokenClaims(): Promise<Record<string, unknown> | null>;
   readonly logger?: Logger;
@@ -164,10 +164,14 @@ export function createGraphHttp(deps: GraphHttpDeps): GraphHttp {
     return path + u.search;
   }
 
-  async function* pages<T>(firstPath: string, ctx: CallContext = {}): AsyncGenerator<T[]> {
+  async function* pages<T>(
+    firstPath: string,
+    ctx: CallContext = {},
+    headers: Record<string, string> = {},
+  ): AsyncGenerator<T[]> {
     let path: string | undefined = firstPath;
     while (path) {
-      const { body } = await call("GET", path, ctx);
+      const { body } = await call("GET", path, ctx, undefined, headers);
       const page = (body ?? {}) as { value?: T[]; "@odata.nextLink"?: string };
       yield page.value ?? [];
       const next = page["@odata.nextLink"];

@@ -12,6 +12,7 @@ export type PolicyOperations = Pick<DirectoryStanding, "getAppManagementPolicies
 interface PasswordCredentialConfiguration {
   restrictionType?: string;
   maxLifetime?: string | null;
+  restrictForAppsCreatedAfterDateTime?: string | null;
   state?: string | null;
 }
 
@@ -21,21 +22,16 @@ interface PolicyJson {
   restrictions?: { passwordCredentials?: PasswordCredentialConfiguration[] | null } | null;
 }
 
-/** Whole days of an ISO 8601 duration made of days and weeks only (P180D, P26W); null otherwise. */
-export function durationDays(duration: string): number | null {
-  const m = /^P(?:(\d+)W)?(?:(\d+)D)?$/.exec(duration);
-  if (!m || (m[1] === undefined && m[2] === undefined)) return null;
-  return Number(m[1] ?? 0) * 7 + Number(m[2] ?? 0);
-}
-
 function toRestrictions(list: PasswordCredentialConfiguration[] | null | undefined): PasswordRestrictions {
   // A restriction whose state is "disabled" does not apply.
   const active = (list ?? []).filter((r) => r.state !== "disabled");
-  const lifetime = active.find((r) => r.restrictionType === "passwordLifetime")?.maxLifetime ?? null;
+  const addition = active.find((r) => r.restrictionType === "passwordAddition");
+  const lifetime = active.find((r) => r.restrictionType === "passwordLifetime" && r.maxLifetime);
   return {
-    passwordAdditionBlocked: active.some((r) => r.restrictionType === "passwordAddition"),
-    maxPasswordLifetime: lifetime,
-    maxPasswordLifetimeDays: lifetime ? durationDays(lifetime) : null,
+    passwordAddition: addition ? { appliesAfter: addition.restrictForAppsCreatedAfterDateTime ?? null } : null,
+    passwordLifetime: lifetime
+      ? { maxLifetime: lifetime.maxLifetime!, appliesAfter: lifetime.restrictForAppsCreatedAfterDateTime ?? null }
+      : null,
   };
 }
 

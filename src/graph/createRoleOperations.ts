@@ -11,6 +11,13 @@ export const GLOBAL_ADMIN_ROLE_ID = "62e90394-69f5-4237-9190-012177145e10";
 export type RoleOperations = Pick<Directory, "isGlobalAdministrator"> &
   Pick<DirectoryStanding, "checkGlobalAdministrator">;
 
+// The OData cast to directoryRole is an advanced query: Graph answers 400 Request_UnsupportedQuery
+// unless it carries ConsistencyLevel: eventual and $count=true (user-list-transitivememberof.md,
+// "Request headers"; aad-advanced-queries.md).
+const ADVANCED = { consistencylevel: "eventual" };
+const rolesPath = (userObjectId: string) =>
+  `/users/${encodeURIComponent(userObjectId)}/transitiveMemberOf/microsoft.graph.directoryRole?$count=true`;
+
 export function createRoleOperations(http: GraphHttp): RoleOperations {
   async function directAssignment(userObjectId: string, ctx: CallContext): Promise<boolean> {
     const filter = encodeURIComponent(
@@ -20,40 +27,43 @@ export function createRoleOperations(http: GraphHttp): RoleOperations {
     return ((body as { value?: unknown[] } | undefined)?.value ?? []).length > 0;
   }
 
+  /** A role held through a role-assignable group has the group as principal: the user's transitive roles. */
+  async function transitiveGlobalAdmin(userObjectId: string, ctx: CallContext): Promise<boolean> {
+    try {
+      for await (const page of http.pages<{ roleTemplateId?: string }>(rolesPath(userObjectId), ctx, ADVANCED)) {
+        if (page.some((r) => r.roleTemplateId === GLOBAL_ADMIN_ROLE_ID)) return true;
+      }
+      return false;
+    } catch (e) {
+      if (e instanceof SyncbotError && e.code === "not_found") return false;
+      if (e instanceof SyncbotError && e.status === 400)
+        throw new SyncbotError(
+          "upstream_rejected",
+          `Graph refused the check of roles held through a group (${e.upstreamCode ?? "400"}): ${e.message}. Nothing was changed.`,
+          {
+            status: 400,
+            upstreamCode: e.upstreamCode,
+            hint: "a proxy between syncbot and Graph may drop the ConsistencyLevel header; assign the role directly or list approvers in APPROVER_IDS (APPROVAL_POLICY=either)",
+          },
+        );
+      throw e;
+    }
+  }
+
   return {
     async checkGlobalAdministrator(userObjectId, ctx = {}): Promise<AdminRoleCheck> {
       if (await directAssignment(userObjectId, ctx)) return "eligible";
       try {
-        const path = `/users/${encodeURIComponent(userObjectId)}/transitiveMemberOf/microsoft.graph.directoryRole`;
-        for await (const page of http.pages<{ roleTemplateId?: string }>(path, ctx)) {
-          if (page.some((r) => r.roleTemplateId === GLOBAL_ADMIN_ROLE_ID)) return "eligible";
-        }
-        return "not_eligible";
+        return (await transitiveGlobalAdmin(userObjectId, ctx)) ? "eligible" : "not_eligible";
       } catch (e) {
         if (e instanceof SyncbotError && e.status === 403) return "unverified";
-        if (e instanceof SyncbotError && e.code === "not_found") return "not_eligible";
+        if (e instanceof SyncbotError && e.status === 400) return "query_refused";
         throw e;
       }
     },
 
     async isGlobalAdministrator(userObjectId, ctx = {}) {
-      const filter = encodeURIComponent(
-        `principalId eq '${userObjectId.replace(/'/g, "''")}' and roleDefinitionId eq '${GLOBAL_ADMIN_ROLE_ID}'`,
-      );
-      const { body } = await http.call("GET", `/roleManagement/directory/roleAssignments?$filter=${filter}`, ctx);
-      if (((body as { value?: unknown[] } | undefined)?.value ?? []).length > 0) return true;
-      // A role held through a role-assignable group has the group as principal; ask for the user's
-      // transitive roles instead.
-      try {
-        const path = `/users/${encodeURIComponent(userObjectId)}/transitiveMemberOf/microsoft.graph.directoryRole`;
-        for await (const page of http.pages<{ roleTemplateId?: string }>(path, ctx)) {
-          if (page.some((r) => r.roleTemplateId === GLOBAL_ADMIN_ROLE_ID)) return true;
-        }
-      } catch (e) {
-        if (e instanceof SyncbotError && e.code === "not_found") return false;
-        throw e;
-      }
-      return false;
+      return (await directAssignment(userObjectId, ctx)) || (await transitiveGlobalAdmin(userObjectId, ctx));
     },
   };
 }

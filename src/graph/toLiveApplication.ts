@@ -15,6 +15,7 @@ export const APP_SELECT = [
   "isFallbackPublicClient",
   "requiredResourceAccess",
   "passwordCredentials",
+  "createdDateTime",
 ].join(",");
 
 export interface GraphAppJson {
@@ -34,6 +35,7 @@ export interface GraphAppJson {
   isFallbackPublicClient?: boolean | null;
   requiredResourceAccess?: RequiredResourceAccess[] | null;
   passwordCredentials?: Array<Partial<PasswordCredentialInfo>> | null;
+  createdDateTime?: string | null;
 }
 
 export function toLiveApplication(j: GraphAppJson): LiveApplication {
@@ -73,5 +75,6 @@ export function toLiveApplication(j: GraphAppJson): LiveApplication {
       startDateTime: p.startDateTime ?? null,
       endDateTime: p.endDateTime ?? null,
     })),
+    ...(j.createdDateTime ? { createdDateTime: j.createdDateTime } : {}),
   };
 }

@@ -167,3 +167,58 @@ describe("with the default lease (RUN_LEASE_SECONDS unset)", () => {
     );
   }, 90_000);
 });
+
+describe("killed while waiting for Entra to replicate", () => {
+  let r: ProcessStack;
+  afterAll(async () => {
+    if (r) expectNoSecretIn(r.everything(), r.graph.issuedSecrets());
+    await r?.stop();
+  });
+
+  it("resumes the wait after a restart: one application, one service principal, no failed step, token proof ok", async () => {
+    r = await startProcessStack(
+      {
+        ENTRA_REPLICATION_WAIT_SECONDS: "120",
+        ENTRA_REPLICATION_FIRST_DELAY_MS: "500",
+        ENTRA_REPLICATION_MAX_DELAY_MS: "4000",
+      },
+      ["contoso"],
+    );
+    r.graph.setReplicationWindow(20_000);
+    await r.start();
+    await r.say("provision contoso");
+    const { activityId } = r.lastCardMessage();
+    await r.press(activityId, "Review plan");
+    await r.waitForView(USERS.approver, activityId, (c) => findAction(c, "Approve") !== undefined, 10_000);
+    // Killed in the middle of the wait: as its third service principal create arrives (two were refused).
+    let posts = 0;
+    const held = holdWhen(
+      r.graph,
+      (q) => q.phase === "before" && q.method === "POST" && q.path === "/v1.0/servicePrincipals" && ++posts === 3,
+    );
+    await r.press(activityId, "Approve", { user: USERS.approver });
+    await held;
+    const waiting = JSON.stringify(r.cardOf(activityId));
+    expect(waiting).toMatch(/waiting for Entra to replicate/);
+    await r.crash();
+    r.graph.onRequest(null);
+    const refused = r.graph.requests.filter((q) => q.method === "POST" && q.path === "/v1.0/servicePrincipals");
+    expect(refused.map((q) => q.status)).toEqual([400, 400, 0]);
+
+    await r.start();
+    const card = await r.waitForCard(activityId, (c) => /: (succeeded|failed)$/.test(c.body[0].text), 90_000);
+    expect(card.body[0].text).toBe("Provision for contoso: succeeded");
+    await r.withRepo(async (repo) => {
+      await expectConsistent({ graph: r.graph, ump: r.ump, repo }, "contoso", {
+        extraAudit: ["run.started", "run.resumed"],
+      });
+      const request = (await repo.listRequests())[0]!;
+      expect(request.run!.steps.every((st) => st.status === "done" || st.status === "skipped")).toBe(true);
+      expect(request.run!.verification?.tokenProof).toBe("ok");
+    });
+    expect(r.graph.applications()).toHaveLength(1);
+    const app = r.graph.applications()[0]!;
+    expect(r.graph.servicePrincipals().filter((sp) => sp.appId === app.appId)).toHaveLength(1);
+    expect(r.logs().join("\n")).not.toMatch(/"level":"error"/);
+  }, 150_000);
+});

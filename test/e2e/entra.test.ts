@@ -102,29 +102,44 @@ describe("service principal", () => {
 });
 
 describe("an application someone else owns", () => {
-  it("least privilege cannot even read it: Review plan says so and what to do; nothing can be approved", async () => {
-    stack = await startStack();
+  it("readable under least privilege: Review plan names its owners, says what to do, and nothing is written", async () => {
+    stack = await startStackWithToken();
+    // Owned by a person and by another application's service principal (a deployment pipeline).
+    const [pipeline] = stack.graph.seedApplications([{ displayName: "Contoso deploy pipeline" }]);
+    const pipelineSp = stack.graph.seedServicePrincipal(pipeline!.appId);
     stack.graph.seedApplications([
-      { uniqueName: "syncbot-contoso", displayName: "Not ours", owners: [USERS.bystander.aadObjectId] },
+      {
+        uniqueName: "syncbot-contoso",
+        displayName: "Not ours",
+        owners: [USERS.bystander.aadObjectId, pipelineSp.id],
+      },
     ]);
     const { answer } = await stack.reviewPlan("contoso");
     const text = cardText(answer.card);
+    // Application.ReadWrite.OwnedBy reads every app and service principal, but not users: the person
+    // is named by object id, the pipeline by name.
     expect(text).toMatch(
-      /An app registration named "syncbot-contoso" exists in Entra, but Graph refused syncbot's read \(403\)/,
+      new RegExp(
+        `is not owned by syncbot's identity \\(owners: user ${USERS.bystander.aadObjectId}, Contoso deploy pipeline \\(application ${pipeline!.appId}\\)\\)`,
+      ),
     );
     expect(text).toMatch(
       /Add syncbot's identity .* as an owner of that app registration, or choose another name: use another customer short name/,
     );
     expect(allActionTitles(answer.card)).toEqual(["Review plan"]);
     expect(await stack.bot.repo.listRequests()).toHaveLength(0);
+    // It was read (no 403), and nothing was written to it.
+    const reads = stack.graph.requests.filter((r) => r.path.startsWith("/v1.0/applications"));
+    expect(reads.length).toBeGreaterThan(0);
+    expect(reads.every((r) => r.method === "GET" && r.status === 200)).toBe(true);
     expect(graphWrites(stack)).toHaveLength(0);
     const audit = await stack.bot.repo.listAudit("contoso", { limit: 10 });
     expect(audit.events.map((e) => [e.action, e.outcome])).toEqual([["provision.refused", "refused"]]);
   });
 
-  it("with Application.Read.All the owners are named", async () => {
+  it("with User.Read.All the people among its owners are named too", async () => {
     stack = await startStackWithToken();
-    withPermissions(stack, ["Application.Read.All"]);
+    withPermissions(stack, ["User.Read.All"]);
     stack.graph.seedApplications([
       { uniqueName: "syncbot-contoso", displayName: "Not ours", owners: [USERS.bystander.aadObjectId] },
     ]);
@@ -134,6 +149,7 @@ describe("an application someone else owns", () => {
     expect(text).toMatch(/or choose another name/);
     expect(allActionTitles(answer.card)).toEqual(["Review plan"]);
     expect(await stack.bot.repo.listRequests()).toHaveLength(0);
+    expect(graphWrites(stack)).toHaveLength(0);
     // Another name plans, and syncbot owns what it creates.
     const other = await stack.reviewPlan("contoso2", { inputs: { appName: "contoso2", umpInstance: "ump-fabrikam" } });
     expect(cardText(other.answer.card)).toMatch(/approval needed/);
@@ -175,6 +191,86 @@ describe("the tenant's app management policy", () => {
       /blocks new client secrets, so Entra would refuse the secret this plan adds/,
     );
     expect(allActionTitles(blocked.answer.card)).toEqual(["Review plan"]);
+  });
+});
+
+describe("policy semantics: the enforcement date and any ISO 8601 maxLifetime", () => {
+  const DAY = 86_400_000;
+  const refusedOn = (card: unknown) => allActionTitles(card);
+
+  it("P90D enforced for apps created after a date: an older app rotates with a 24-month secret, a new one is held to it", async () => {
+    stack = await startStack();
+    withPermissions(stack, ["Policy.Read.All"]);
+    const first = await stack.provision("contoso");
+    expect(first.card.body[0].text).toBe("Provision for contoso: succeeded");
+    const app = stack.graph.applications().find((a) => a.uniqueName === "syncbot-contoso")!;
+    // The registration dates from before the tenant started enforcing its policy.
+    stack.graph.mutateApplication(app.id, (a) => {
+      a.createdDateTime = new Date(Date.now() - 700 * DAY).toISOString();
+    });
+    const enforcedFrom = new Date(Date.now() - 365 * DAY).toISOString();
+    stack.graph.setDefaultAppManagementPolicy({
+      maxLifetime: "P90D",
+      restrictForAppsCreatedAfterDateTime: enforcedFrom,
+    });
+    await stack.restart(); // the tenant default is cached per process
+
+    await stack.say("rotate contoso");
+    const { activityId, card: plan } = stack.lastCardMessage();
+    expect(plan.body[0].text).toBe("Rotate the secret for contoso: approval needed");
+    expect(cardText(plan)).toMatch(
+      new RegExp(
+        `limits secrets to P90D only for apps created from ${enforcedFrom.slice(0, 10)} on; this app was created`,
+      ),
+    );
+    await stack.press(activityId, "Approve", { user: USERS.approver });
+    const done = await stack.waitForCard(activityId, runFinished);
+    expect(done.body[0].text).toBe("Rotate the secret for contoso: succeeded");
+    const newest = stack.graph
+      .application(app.id)!
+      .passwordCredentials.map((p) => Date.parse(p.endDateTime!))
+      .sort((x, y) => y - x)[0]!;
+    expect(newest - Date.now()).toBeGreaterThan(700 * DAY);
+    expect(graphWrites(stack).filter((r) => r.status >= 400)).toHaveLength(0);
+
+    // A new customer's app would be created now, after the date: 24 months is refused before approval.
+    const fresh = await stack.reviewPlan("fabrikam", { inputs: { umpInstance: "ump-fabrikam" } });
+    expect(cardText(fresh.answer.card)).toMatch(
+      /the tenant's default app management policy allows client secrets of at most 90 days \(P90D\); 24 months is longer\. Choose at most [23] months\./,
+    );
+    expect(refusedOn(fresh.answer.card)).toEqual(["Review plan"]);
+  });
+
+  it("PT2160H refuses a 6-month secret at Review plan with zero writes; an app's own PT2160H refuses its rotation", async () => {
+    stack = await startStack();
+    withPermissions(stack, ["Policy.Read.All"]);
+    await stack.provision("contoso");
+    const app = stack.graph.applications().find((a) => a.uniqueName === "syncbot-contoso")!;
+    stack.graph.setDefaultAppManagementPolicy({ maxLifetime: "PT2160H" });
+    await stack.restart();
+    const writesBefore = graphWrites(stack).length;
+    const refused = await stack.reviewPlan("fabrikam", {
+      inputs: { umpInstance: "ump-fabrikam", secretLifetimeMonths: "6" },
+    });
+    expect(cardText(refused.answer.card)).toMatch(
+      /the tenant's default app management policy allows client secrets of at most 2160 hours \(PT2160H\); 6 months is longer\. Choose at most [23] months\./,
+    );
+    expect(refusedOn(refused.answer.card)).toEqual(["Review plan"]);
+    expect(stack.graph.applications().some((a) => a.uniqueName === "syncbot-fabrikam")).toBe(false);
+
+    // The app's own policy takes the place of the tenant default.
+    stack.graph.setDefaultAppManagementPolicy(null);
+    stack.graph.setApplicationPolicy(app.id, { maxLifetime: "PT2160H" });
+    const c0 = stack.connector.activities.length;
+    await stack.say("rotate contoso");
+    // The refusal is said in the conversation (as text, or on the card when the plan took a while).
+    const said = async () => JSON.stringify(stack!.connector.activities.slice(c0).map((x) => x.activity));
+    const own =
+      /this application's own app management policy allows client secrets of at most 2160 hours \(PT2160H\); 24 months is longer/;
+    for (let i = 0; i < 100 && !own.test(await said()); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(await said()).toMatch(own);
+    expect(graphWrites(stack)).toHaveLength(writesBefore);
+    expect((await stack.bot.repo.listRequests()).filter((r) => r.state === "planned")).toHaveLength(0);
   });
 });
 

@@ -173,6 +173,12 @@ describe("approval rules", () => {
     expect(cardText(answer.card)).toMatch(/Adele Vance is not an eligible approver/);
     expect(graphWrites()).toHaveLength(0);
     expect(stack.graph.requests.some((r) => r.path.includes("roleAssignments"))).toBe(true);
+    // The membership query was asked the way Graph answers it (an advanced query), and answered.
+    const casts = stack.graph.requests.filter((r) => r.path.includes("/transitiveMemberOf/"));
+    expect(casts.map((r) => [r.status, r.headers["consistencylevel"], r.query["$count"]])).toEqual([
+      [200, "eventual", "true"],
+    ]);
+    expect(stack.logs.join("\n")).not.toMatch(/"level":"error"/);
   });
 
   it("accepts a Global Administrator whose role comes through a group, where syncbot may read membership", async () => {
@@ -182,7 +188,13 @@ describe("approval rules", () => {
     await stack.press(activityId, "Approve", { user: USERS.groupAdmin });
     const card = await stack.waitForCard(activityId, (c) => /: (succeeded|failed)$/.test(c.body[0].text));
     expect(card.body[0].text).toBe("Provision for contoso: succeeded");
-    expect(stack.graph.requests.some((r) => r.path.includes("/transitiveMemberOf/") && r.status === 200)).toBe(true);
+    // An advanced query (ConsistencyLevel: eventual, $count=true): Graph answers 400 without them.
+    const casts = stack.graph.requests.filter((r) => r.path.includes("/transitiveMemberOf/"));
+    expect(casts.map((r) => [r.status, r.headers["consistencylevel"], r.query["$count"]])).toEqual([
+      [200, "eventual", "true"],
+    ]);
+    expect(card.body[0].text).toMatch(/succeeded/);
+    expect(JSON.stringify(card)).toMatch(/Approved by Lee Gu \(Global Administrator \(live check\)\)/);
   });
 
   it("without a membership permission, a role through a group is 'could not be verified': no error, no write", async () => {

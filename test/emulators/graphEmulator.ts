@@ -19,7 +19,11 @@ import {
   LEAST_PRIVILEGE,
 } from "./graph/strictAccess";
 
+import { type PasswordPolicySpec, passwordRefusal, passwordRestrictionsJson } from "./graph/appPolicy";
+import { createReplication, noBackingApplication } from "./graph/replication";
+
 export { type GraphAppPermission, LEAST_PRIVILEGE } from "./graph/strictAccess";
+export type { PasswordPolicySpec } from "./graph/appPolicy";
 
 export interface GraphEmulatorOptions {
   port?: number;
@@ -29,19 +33,11 @@ export interface GraphEmulatorOptions {
   /**
    * Behave as strictly as Microsoft Graph: the caller holds only `permissions` (application
    * permissions; default the documented least-privilege set) and gets 403 Authorization_RequestDenied
-   * outside them, Application.ReadWrite.OwnedBy reaches only owned objects, the token endpoint needs a
+   * outside them, Application.ReadWrite.OwnedBy writes only owned objects (it reads all), the token endpoint needs a
    * service principal, and a PATCH of `web` replaces the whole complex value. Off by default.
    */
   strict?: boolean;
   permissions?: readonly GraphAppPermission[];
-}
-
-/** A password restriction of an app management policy (tenant default or the app's own). */
-export interface PasswordPolicySpec {
-  /** Maximum lifetime of a new password in days; null for none. */
-  maxLifetimeDays?: number | null;
-  /** passwordAddition: no new passwords at all. */
-  blockPasswordAddition?: boolean;
 }
 
 export interface GraphServicePrincipal {
@@ -179,6 +175,13 @@ export interface GraphEmulator {
   setLatency(ms: number): void;
   setPasswordLifetimePolicy(maxDays: number | null): void;
   setPropagationDelay(ms: number): void;
+  /**
+   * Entra's replication lag (graph/replication.ts): for `ms` after a create, POST /servicePrincipals
+   * for the new app is 400 NoBackingApplicationObject, the new service principal is 404 by appId, and
+   * the token endpoint answers AADSTS700016 (app), AADSTS7000229 (service principal) and AADSTS7000222
+   * (a just-added secret). 0 (default): none.
+   */
+  setReplicationWindow(ms: number): void;
   onRequest(hook: GraphRequestHook | null): void;
   /** Strict mode on or off; `permissions` (when given) become the configured caller's permissions. */
   setStrict(strict: boolean, permissions?: readonly GraphAppPermission[]): void;
@@ -279,11 +282,14 @@ interface StoredApp {
   notFoundRemaining: number;
   owners: string[];
   policy: PasswordPolicySpec | null;
+  /** When an API call created it (ms); seeded apps have none (replicated long ago). */
+  createdAt?: number;
 }
 
 interface StoredSp {
   sp: GraphServicePrincipal;
   owners: string[];
+  createdAt?: number;
 }
 
 export const CALLER_APP_ID = "5ca11e70-5b0c-4d1e-9a7f-0000000000b1";
@@ -312,6 +318,7 @@ class HttpError extends Error {
     readonly code: string,
     message: string,
     readonly headers: Record<string, string> = {},
+    readonly details?: Array<Record<string, string>>,
   ) {
     super(message);
   }
@@ -618,8 +625,8 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions): Promise<Gr
   const entraKeys = createEntraSigningKeys();
   const sps = new Map<string, StoredSp>(); // by object id
   const spByAppId = new Map<string, string>(); // lower-cased appId → object id
-  function addSp(sp: GraphServicePrincipal, owners: string[]): StoredSp {
-    const stored = { sp, owners };
+  function addSp(sp: GraphServicePrincipal, owners: string[], createdAt?: number): StoredSp {
+    const stored: StoredSp = { sp, owners, createdAt };
     sps.set(sp.id, stored);
     spByAppId.set(sp.appId.toLowerCase(), sp.id);
     return stored;
@@ -714,6 +721,7 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions): Promise<Gr
     return stored.policy ?? defaultPolicy;
   }
   let propagationDelayMs = 0;
+  const replication = createReplication();
   let requestHook: GraphRequestHook | null = null;
   let seedCounter = opts.seed ?? 1;
   const sockets = new Set<import("node:net").Socket>();
@@ -767,6 +775,7 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions): Promise<Gr
       notFoundRemaining: notFoundAfterCreate,
       owners: [creator.servicePrincipalId],
       policy: null,
+      createdAt: Date.now(),
     };
     indexApp(stored);
     return stored;
@@ -785,16 +794,8 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions): Promise<Gr
       throw badRequest("Invalid value specified for property 'endDateTime' of resource 'PasswordCredential'.");
     }
     const policy = enforcePolicy ? effectivePolicy(stored) : null;
-    if (policy?.blockPasswordAddition) {
-      throw badRequest("Credential type not allowed as per assigned policy.", "CredentialTypeNotAllowedAsPerAppPolicy");
-    }
-    const maxDays = policy?.maxLifetimeDays ?? null;
-    if (maxDays !== null && end.getTime() - start.getTime() > maxDays * DAY_MS) {
-      throw badRequest(
-        "Credential lifetime exceeds the max value allowed as per assigned policy.",
-        "CredentialInvalidLifetimeAsPerAppPolicy",
-      );
-    }
+    const refusal = passwordRefusal(policy, stored.app.createdDateTime, start.getTime(), end.getTime());
+    if (refusal) throw badRequest(refusal.message, refusal.code);
     const secretText = newSecretText();
     const keyId = randomUUID();
     const hint = secretText.slice(0, 3);
@@ -989,6 +990,17 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions): Promise<Gr
     return { ...st.sp, tags: [...st.sp.tags], accountEnabled: true, appDisplayName: st.sp.displayName };
   }
 
+  // A caller that may not read users gets only their type and id ("limited information returned for
+  // inaccessible member objects"); service principals are readable with any readServicePrincipal permission.
+  function ownerObject(id: string, access: ReturnType<typeof accessCheck>): Record<string, unknown> {
+    const full = directoryObject(id);
+    if (users.has(id) && !access.allows("readUser"))
+      return { "@odata.type": full["@odata.type"], id, displayName: null, userPrincipalName: null };
+    if (sps.has(id) && !access.allows("readServicePrincipal"))
+      return { "@odata.type": full["@odata.type"], id, displayName: null, appId: null };
+    return full;
+  }
+
   function directoryObject(id: string): Record<string, unknown> {
     const user = users.get(id);
     if (user) {
@@ -1011,21 +1023,7 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions): Promise<Gr
     return { "@odata.type": "#microsoft.graph.directoryObject", id };
   }
 
-  // passwordCredentialConfiguration entries (restrictionType, maxLifetime as ISO 8601 duration).
-  function passwordRestrictions(p: PasswordPolicySpec): Array<Record<string, unknown>> {
-    const out: Array<Record<string, unknown>> = [];
-    if (p.blockPasswordAddition) {
-      out.push({ restrictionType: "passwordAddition", maxLifetime: null, restrictForAppsCreatedAfterDateTime: null });
-    }
-    if (p.maxLifetimeDays != null) {
-      out.push({
-        restrictionType: "passwordLifetime",
-        maxLifetime: `P${p.maxLifetimeDays}D`,
-        restrictForAppsCreatedAfterDateTime: null,
-      });
-    }
-    return out;
-  }
+  const passwordRestrictions = passwordRestrictionsJson;
 
   function tenantPolicyJson(base: string): Record<string, unknown> {
     return {
@@ -1166,7 +1164,7 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions): Promise<Gr
           status: 200,
           body: {
             "@odata.context": `${base}/v1.0/$metadata#directoryObjects`,
-            value: stored.owners.map(directoryObject),
+            value: stored.owners.map((id) => ownerObject(id, access)),
           },
         };
       }
@@ -1260,7 +1258,8 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions): Promise<Gr
       need("readServicePrincipal");
       const appId = unquote(m[1]!);
       const st = sps.get(spByAppId.get(appId.toLowerCase()) ?? "");
-      if (!st) throw notFound(`appId=${appId}`);
+      // A replica that has not taken the create yet does not know it.
+      if (!st || replication.lagging(st.createdAt)) throw notFound(`appId=${appId}`);
       needOn("readServicePrincipal", st.owners);
       return { status: 200, body: selectProps(spJson(st), parseSelect(query), "servicePrincipal") };
     }
@@ -1282,6 +1281,7 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions): Promise<Gr
         .filter(
           (st) =>
             (wanted === null || st.sp.appId.toLowerCase() === wanted) &&
+            !replication.lagging(st.createdAt) &&
             (!ownedOnly || st.owners.includes(caller.servicePrincipalId)),
         )
         .map((st) => selectProps(spJson(st), select, "servicePrincipal"));
@@ -1302,10 +1302,10 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions): Promise<Gr
       if ("tags" in obj && !isStringArray(obj.tags))
         throw badRequest("Invalid value specified for property 'tags' of resource 'ServicePrincipal'.");
       const app = findByKey("appId", appId);
-      if (!app) {
-        throw badRequest(
-          `The appId '${appId}' of the service principal does not reference a valid application object.`,
-        );
+      // An application just created is unknown to the replica serving this request for a while.
+      if (!app || replication.lagging(app.createdAt)) {
+        const { message, details } = noBackingApplication(appId);
+        throw new HttpError(400, "Request_BadRequest", message, {}, details);
       }
       needOn("createServicePrincipal", app.owners);
       if (spByAppId.has(appId.toLowerCase())) {
@@ -1325,6 +1325,7 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions): Promise<Gr
           appOwnerOrganizationId: tenantId,
         },
         [caller.servicePrincipalId],
+        Date.now(),
       );
       return {
         status: 201,
@@ -1372,7 +1373,15 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions): Promise<Gr
     m = /^\/users\/([^/]+)\/transitiveMemberOf\/microsoft\.graph\.directoryRole$/.exec(path);
     if (m && method === "GET") {
       need("transitiveMemberOf");
-      return { status: 200, body: directoryRolesOf(m[1]!) };
+      // An OData cast on a directory relationship is an advanced query (always, as Graph does).
+      if ((headers["consistencylevel"] ?? "").toLowerCase() !== "eventual" || query["$count"] !== "true") {
+        throw badRequest(
+          "The request requires the advanced query parameters: set the ConsistencyLevel header to 'eventual' and use $count=true.",
+          "Request_UnsupportedQuery",
+        );
+      }
+      const roles = directoryRolesOf(m[1]!);
+      return { status: 200, body: { "@odata.count": (roles.value as unknown[]).length, ...roles } };
     }
 
     if (method !== "GET" && method !== "POST" && method !== "PATCH" && method !== "DELETE") {
@@ -1416,7 +1425,8 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions): Promise<Gr
     const clientId = form.get("client_id") ?? "";
     const secret = form.get("client_secret") ?? "";
     const stored = findByKey("appId", clientId);
-    if (!stored) {
+    // The token service learns of a new application, service principal or secret only once replicated.
+    if (!stored || replication.lagging(stored.createdAt)) {
       return tokenError(
         400,
         "unauthorized_client",
@@ -1424,7 +1434,7 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions): Promise<Gr
       );
     }
     const spId = spByAppId.get(clientId.toLowerCase()) ?? null;
-    if (strict && !spId) {
+    if (strict && (!spId || replication.lagging(sps.get(spId)?.createdAt))) {
       return tokenError(
         401,
         "invalid_client",
@@ -1473,6 +1483,14 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions): Promise<Gr
         continue;
       }
       if (now - mat.createdAt < propagationDelayMs) break; // not replicated to the token service yet
+      // A just-added secret not yet replicated is answered as expired (observed right after a registration).
+      if (replication.lagging(mat.createdAt)) {
+        return tokenError(
+          401,
+          "invalid_client",
+          `AADSTS7000222: The provided client secret keys for app '${clientId}' are expired. Visit the Azure portal to create new keys for your app: https://aka.ms/NewClientSecret, or consider using certificate credentials for added security: https://aka.ms/certCreds.`,
+        );
+      }
       return {
         status: 200,
         body: {
@@ -1622,6 +1640,7 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions): Promise<Gr
         error: {
           code: e.code,
           message: e.message,
+          ...(e.details ? { details: e.details } : {}),
           innerError: {
             date: new Date().toISOString().slice(0, 19),
             "request-id": requestId,
@@ -1875,6 +1894,9 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions): Promise<Gr
     },
     setPropagationDelay(ms) {
       propagationDelayMs = ms;
+    },
+    setReplicationWindow(ms) {
+      replication.setWindow(ms);
     },
     onRequest(hook) {
       requestHook = hook;

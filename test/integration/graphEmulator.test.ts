@@ -386,16 +386,27 @@ describe("passwords and tokens", () => {
       `/roleManagement/directory/roleAssignments?$filter=${encodeURIComponent("principalId eq 'bbbbbbbb-0000-4000-8000-000000000001'")}`,
     );
     expect(ra.body?.value).toEqual([]);
-    const roles = await http(
-      "GET",
-      "/users/bbbbbbbb-0000-4000-8000-000000000001/transitiveMemberOf/microsoft.graph.directoryRole",
-    );
+    // The OData cast is an advanced query: without ConsistencyLevel: eventual and $count=true it is a 400.
+    const cast = "/users/bbbbbbbb-0000-4000-8000-000000000001/transitiveMemberOf/microsoft.graph.directoryRole";
+    const advanced = { consistencylevel: "eventual" };
+    for (const [path, headers] of [
+      [cast, {}],
+      [cast, advanced],
+      [`${cast}?$count=true`, {}],
+    ] as const) {
+      const bare = await http("GET", path, undefined, headers);
+      expect([bare.status, errorOf(bare).code]).toEqual([400, "Request_UnsupportedQuery"]);
+    }
+    const roles = await http("GET", `${cast}?$count=true`, undefined, advanced);
     expect(listOf<{ roleTemplateId: string }>(roles)[0]?.roleTemplateId).toBe("62e90394-69f5-4237-9190-012177145e10");
+    expect(roles.body?.["@odata.count"]).toBe(1);
     expect(
       (
         await http(
           "GET",
-          "/users/bbbbbbbb-0000-4000-8000-0000000000ff/transitiveMemberOf/microsoft.graph.directoryRole",
+          "/users/bbbbbbbb-0000-4000-8000-0000000000ff/transitiveMemberOf/microsoft.graph.directoryRole?$count=true",
+          undefined,
+          advanced,
         )
       ).status,
     ).toBe(404);

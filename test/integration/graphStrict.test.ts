@@ -8,7 +8,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { SyncbotError } from "../../src/domain/errors";
 import type { Logger } from "../../src/domain/ports";
 import { createGraphDirectory, type GraphDirectoryDeps } from "../../src/graph/createGraphDirectory";
-import { durationDays, POLICY_CACHE_MS } from "../../src/graph/createPolicyOperations";
+import { POLICY_CACHE_MS } from "../../src/graph/createPolicyOperations";
 import { createTokenProver } from "../../src/graph/createTokenProver";
 import { type GraphEmulator, LEAST_PRIVILEGE, startGraphEmulator } from "../emulators/graphEmulator";
 
@@ -85,32 +85,31 @@ describe("least privilege and ownership", () => {
     expect(emu.application(application!.id)?.passwordCredentials).toEqual([]);
   });
 
-  it("refuses a foreign application with 403 Authorization_RequestDenied, readable with Application.Read.All", async () => {
+  it("reads a foreign application under OwnedBy (tenant-wide reads), refuses every write to it with 403", async () => {
     const someoneElse = "aaaaaaaa-1111-4111-8111-000000000001";
     emu.seedUser({ id: someoneElse, displayName: "Adele Vance", userPrincipalName: "adele@contoso.example" });
     const un = uniq("foreign");
     const [app] = emu.seedApplications([{ uniqueName: un, displayName: "Foreign", owners: [someoneElse] }]);
     const { dir } = directory();
 
-    const read = await caught(dir.getApplicationByUniqueName(un));
-    expect([read.status, read.upstreamCode, read.code]).toEqual([
+    expect((await dir.getApplicationByUniqueName(un))?.id).toBe(app!.id);
+    const write = await caught(dir.upsertApplication(un, { displayName: "Taken over" }));
+    expect([write.status, write.upstreamCode, write.code]).toEqual([
       403,
       "Authorization_RequestDenied",
       "upstream_rejected",
     ]);
-    const write = await caught(dir.upsertApplication(un, { displayName: "Taken over" }));
-    expect(write.status).toBe(403);
     const pw = await caught(dir.addPassword(app!.id, { displayName: "x", endDateTime: inDays(1) }));
     expect(pw.status).toBe(403);
+    expect((await caught(dir.updateApplication(app!.id, { displayName: "No" }))).status).toBe(403);
     expect(emu.application(app!.id)?.displayName).toBe("Foreign");
     expect(emu.application(app!.id)?.passwordCredentials).toEqual([]);
-    // Owners are not readable either with OwnedBy alone on someone else's app.
-    expect((await caught(dir.listOwners(app!.id))).status).toBe(403);
-
-    emu.setStrict(true, [...LEAST_PRIVILEGE, "Application.Read.All"]);
-    expect((await dir.getApplicationByUniqueName(un))?.id).toBe(app!.id);
-    const owners = await dir.listOwners(app!.id);
-    expect(owners).toEqual([
+    // Its owners are listed, but a user only by type and id: OwnedBy does not read users.
+    expect(await dir.listOwners(app!.id)).toEqual([
+      { id: someoneElse, kind: "user", displayName: null, userPrincipalName: null, appId: null },
+    ]);
+    emu.setStrict(true, [...LEAST_PRIVILEGE, "User.Read.All"]);
+    expect(await dir.listOwners(app!.id)).toEqual([
       {
         id: someoneElse,
         kind: "user",
@@ -122,10 +121,10 @@ describe("least privilege and ownership", () => {
     // Reading is not writing: still 403.
     expect((await caught(dir.updateApplication(app!.id, { displayName: "No" }))).status).toBe(403);
     const gets = emu.requests.filter((r) => r.path.endsWith("/owners"));
-    expect(gets.map((r) => r.status)).toEqual([403, 200]);
+    expect(gets.map((r) => r.status)).toEqual([200, 200]);
   });
 
-  it("lists only owned applications under OwnedBy and everything with Application.Read.All", async () => {
+  it("lists every application under OwnedBy (as Graph allows it) and refuses without an application permission", async () => {
     const tag = uniq("strict-tag");
     emu.seedApplications([
       { displayName: "Mine", tags: [tag] },
@@ -139,7 +138,7 @@ describe("least privilege and ownership", () => {
       }
       return out.sort();
     };
-    expect(await names()).toEqual(["Mine"]);
+    expect(await names()).toEqual(["Mine", "Theirs"]);
     emu.setStrict(true, [...LEAST_PRIVILEGE, "Application.Read.All"]);
     expect(await names()).toEqual(["Mine", "Theirs"]);
     emu.setStrict(true, ["RoleManagement.Read.Directory"]);
@@ -178,6 +177,48 @@ describe("service principal", () => {
     expect(emu.servicePrincipals().filter((s) => s.appId === application!.appId)).toHaveLength(1);
   });
 
+  it("lags behind a create for the replication window: SP create 400, SP read 404, token endpoint 700016/7000229/7000222", async () => {
+    const { dir } = directory();
+    const prover = createTokenProver({ authorityHost: emu.authorityHost, tenantId: TENANT, logger: logger() });
+    emu.setReplicationWindow(1500);
+    try {
+      const { application } = await dir.upsertApplication(uniq("lag"), { displayName: "Lag" });
+      const appId = application!.appId;
+      const secret = await dir.addPassword(application!.id, { displayName: "run", endDateTime: inDays(30) });
+      secrets.push(secret.secretText);
+      const early = await caught(dir.createServicePrincipal(appId, []));
+      expect([early.status, early.upstreamCode]).toEqual([400, "Request_BadRequest"]);
+      expect(early.message).toContain(
+        `The appId '${appId}' of the service principal does not reference a valid application object.`,
+      );
+      const post = emu.requests.find((r) => r.method === "POST" && r.path === "/v1.0/servicePrincipals")!;
+      expect(post.status).toBe(400);
+      const unknownApp = await prover.proveClientSecret(appId, secret.secretText);
+      expect(!unknownApp.ok && unknownApp.description).toMatch(/^AADSTS700016: Application with identifier/);
+
+      await new Promise((r) => setTimeout(r, 1600));
+      // The app has replicated; its service principal is new now, and so lags in turn.
+      const sp = await dir.createServicePrincipal(appId, []);
+      expect(await dir.getServicePrincipal(appId)).toBeNull();
+      // The write itself landed: a second create conflicts.
+      expect((await caught(dir.createServicePrincipal(appId, []))).status).toBe(409);
+      const noSp = await prover.proveClientSecret(appId, secret.secretText);
+      expect(!noSp.ok && noSp.description).toMatch(/^AADSTS7000229: /);
+
+      await new Promise((r) => setTimeout(r, 1600));
+      expect((await dir.getServicePrincipal(appId))?.id).toBe(sp.id);
+      expect(await prover.proveClientSecret(appId, secret.secretText)).toEqual({ ok: true });
+      // A secret added now is refused as "expired" until it replicates.
+      const fresh = await dir.addPassword(application!.id, { displayName: "run2", endDateTime: inDays(30) });
+      secrets.push(fresh.secretText);
+      const lagging = await prover.proveClientSecret(appId, fresh.secretText);
+      expect(!lagging.ok && lagging.description).toMatch(/^AADSTS7000222: The provided client secret keys for app/);
+      captured.push(JSON.stringify([unknownApp, noSp, lagging]));
+    } finally {
+      emu.setReplicationWindow(0);
+    }
+  });
+
   it("is not created under OwnedBy for an application someone else owns", async () => {
     const [app] = emu.seedApplications([{ displayName: "Not mine", owners: ["cccccccc-0000-4000-8000-000000000001"] }]);
     const { dir } = directory();
@@ -207,13 +248,13 @@ describe("app management policies", () => {
     t += 1;
     expect(await dir.getAppManagementPolicies(application!.id)).toEqual({
       checked: true,
-      tenantDefault: { passwordAdditionBlocked: false, maxPasswordLifetime: "P180D", maxPasswordLifetimeDays: 180 },
+      tenantDefault: { passwordAddition: null, passwordLifetime: { maxLifetime: "P180D", appliesAfter: null } },
       application: null,
     });
     // The tenant default is now cached; the application's own policy is read every time.
     emu.setApplicationPolicy(application!.id, { blockPasswordAddition: true });
     const read = await dir.getAppManagementPolicies(application!.id);
-    expect(read).toMatchObject({ checked: true, application: { passwordAdditionBlocked: true } });
+    expect(read).toMatchObject({ checked: true, application: { passwordAddition: { appliesAfter: null } } });
     expect(tenantReads()).toBe(before + 2);
     expect(await dir.getAppManagementPolicies(null)).toMatchObject({ checked: true, application: null });
     expect(tenantReads()).toBe(before + 2);
@@ -228,11 +269,36 @@ describe("app management policies", () => {
     secrets.push(ok.secretText);
   });
 
-  it("converts ISO 8601 day and week durations only", () => {
-    expect(durationDays("P180D")).toBe(180);
-    expect(durationDays("P26W")).toBe(182);
-    expect(durationDays("P1Y")).toBeNull();
-    expect(durationDays("PT12H")).toBeNull();
+  it("reads any ISO 8601 maxLifetime and the enforcement date; an app created before it is not restricted", async () => {
+    emu.setStrict(true, [...LEAST_PRIVILEGE, "Policy.Read.All"]);
+    const { dir } = directory(null, { ttlMs: 0 });
+    const after = "2025-06-01T00:00:00Z";
+    const [old] = emu.seedApplications([{ displayName: "Old", createdDateTime: "2024-01-15T00:00:00Z" }]);
+    const { application: fresh } = await dir.upsertApplication(uniq("new"), { displayName: "New" });
+    emu.setDefaultAppManagementPolicy({ maxLifetime: "PT2160H", restrictForAppsCreatedAfterDateTime: after });
+    expect(await dir.getAppManagementPolicies(old!.id)).toEqual({
+      checked: true,
+      tenantDefault: { passwordAddition: null, passwordLifetime: { maxLifetime: "PT2160H", appliesAfter: after } },
+      application: null,
+    });
+    expect((await dir.getApplication(old!.id)).createdDateTime).toBe("2024-01-15T00:00:00Z");
+    // The old app is not bound: a two-year secret is accepted.
+    secrets.push((await dir.addPassword(old!.id, { displayName: "x", endDateTime: inDays(730) })).secretText);
+    // The new one is: 90 days pass, 91 do not.
+    secrets.push((await dir.addPassword(fresh!.id, { displayName: "x", endDateTime: inDays(89.9) })).secretText);
+    const refused = await caught(dir.addPassword(fresh!.id, { displayName: "x", endDateTime: inDays(91) }));
+    expect(refused.upstreamCode).toBe("CredentialInvalidLifetimeAsPerAppPolicy");
+    // An app-specific policy with a mixed duration, enforced to the second.
+    emu.setApplicationPolicy(fresh!.id, { maxLifetime: "P4DT12H30M5S" });
+    const own = await dir.getAppManagementPolicies(fresh!.id);
+    expect(own).toMatchObject({ checked: true, application: { passwordLifetime: { maxLifetime: "P4DT12H30M5S" } } });
+    const limit = (4 * 86_400 + 12 * 3600 + 30 * 60 + 5) * 1000;
+    // Graph starts the secret when it answers: 5 s over the limit is refused, a minute under accepted.
+    const at = (ms: number) => new Date(Date.now() + ms).toISOString();
+    const over = await caught(dir.addPassword(fresh!.id, { displayName: "x", endDateTime: at(limit + 5000) }));
+    expect(over.upstreamCode).toBe("CredentialInvalidLifetimeAsPerAppPolicy");
+    secrets.push((await dir.addPassword(fresh!.id, { displayName: "x", endDateTime: at(limit - 60_000) })).secretText);
+    emu.setApplicationPolicy(fresh!.id, null);
   });
 });
 
@@ -263,11 +329,28 @@ describe("approver check", () => {
     expect((await caught(dir.isGlobalAdministrator(viaGroup))).status).toBe(403);
   });
 
-  it("recognises the group-based role with GroupMember.Read.All", async () => {
+  it("recognises the group-based role with GroupMember.Read.All, asking as an advanced query", async () => {
     emu.setStrict(true, [...LEAST_PRIVILEGE, "GroupMember.Read.All"]);
     const { dir } = directory();
     expect(await dir.checkGlobalAdministrator(viaGroup)).toBe("eligible");
     expect(await dir.checkGlobalAdministrator(nobody)).toBe("not_eligible");
+    const casts = emu.requests.filter((r) => r.path.includes("transitiveMemberOf"));
+    expect(casts.map((r) => [r.status, r.headers["consistencylevel"], r.query["$count"]])).toEqual([
+      [200, "eventual", "true"],
+      [200, "eventual", "true"],
+    ]);
+  });
+
+  it("a 400 for the membership query is a clean 'query_refused', not an error", async () => {
+    emu.setStrict(true, [...LEAST_PRIVILEGE, "GroupMember.Read.All"]);
+    emu.injectFault({
+      status: 400,
+      code: "Request_UnsupportedQuery",
+      message: "Unsupported Query.",
+      match: { pathIncludes: "transitiveMemberOf" },
+    });
+    const { dir } = directory();
+    expect(await dir.checkGlobalAdministrator(viaGroup)).toBe("query_refused");
   });
 
   it("fails as an error when even role assignments are not readable", async () => {

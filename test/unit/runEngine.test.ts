@@ -11,7 +11,7 @@ import type { RequestRecord, RunRecord, StepName } from "../../src/domain/record
 import { createRepository, type Repository } from "../../src/domain/repository";
 import { createAuditTrail } from "../../src/domain/requests/createAuditTrail";
 import { createRunEngine, LeaseLost } from "../../src/domain/runs/createRunEngine";
-import type { RunContext, Step, StepOutcome } from "../../src/domain/runs/step";
+import type { RunContext, Step, StepOutcome, StepStages } from "../../src/domain/runs/step";
 
 const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => quiet };
 
@@ -71,11 +71,11 @@ async function storeRunOfDeadProcess(repo: Repository, steps: RunRecord["steps"]
   });
 }
 
-function setup(steps: Step[], options: { leaseMs?: number } = {}) {
+function setup(steps: StepStages<Step>, options: { leaseMs?: number } = {}) {
   const repo = createRepository(memoryStore());
   let t = Date.parse("2030-01-01T00:00:00Z");
   const clock = { now: () => new Date(t) };
-  const engine = (instanceId: string, list: Step[] = steps, r: Repository = repo) =>
+  const engine = (instanceId: string, list: StepStages<Step> = steps, r: Repository = repo) =>
     createRunEngine({
       repo: r,
       clock,
@@ -522,5 +522,104 @@ describe("a write whose outcome nobody could settle (invariant 9)", () => {
     expect(done.run!.attention!.reason).toMatch(/new secret is kept/);
     expect(journal).toContain("addSecret:kept");
     expect(await auditActions(repo)).not.toContain("run.failed");
+  });
+});
+
+describe("a stage of steps side by side", () => {
+  /** A step that waits at a gate the test opens, so the test sees who is running at once. */
+  function gated(name: StepName, journal: Journal, fail = false) {
+    let open!: () => void;
+    const gate = new Promise<void>((r) => {
+      open = r;
+    });
+    const step = fakeStep(name, journal, {
+      async run(ctx) {
+        journal.push(`${name}:run${ctx.interrupted ? ":interrupted" : ""}`);
+        await gate;
+        if (fail) throw new SyncbotError("upstream_rejected", `${name} refused`);
+        await ctx.fence();
+        journal.push(`${name}:write`);
+        return { status: "done", detail: `${name} done` };
+      },
+    });
+    return { step, open };
+  }
+
+  it("starts both before either ends, records each, and the next stage waits for both", async () => {
+    const journal: Journal = [];
+    const sp = gated("servicePrincipal", journal);
+    const secret = gated("addSecret", journal);
+    const { repo, engine } = setup([
+      fakeStep("upsertApplication", journal),
+      [sp.step, secret.step],
+      fakeStep("tidy", journal),
+    ]);
+    await repo.createRequest(approvedRequest());
+    const run = engine("A").execute("req-1");
+    await until(async () => journal.includes("servicePrincipal:run") && journal.includes("addSecret:run"));
+    const mid = (await repo.getRequest("req-1"))!;
+    expect(mid.run!.steps.map((s) => `${s.name}=${s.status}`)).toEqual([
+      "upsertApplication=done",
+      "servicePrincipal=running",
+      "addSecret=running",
+      "tidy=pending",
+    ]);
+    secret.open();
+    await until(async () => (await repo.getRequest("req-1"))!.run!.steps[2]!.status === "done");
+    expect(journal).not.toContain("tidy:run");
+    sp.open();
+    const done = await run;
+    expect(done.state).toBe("succeeded");
+    expect(journal.indexOf("tidy:run")).toBeGreaterThan(journal.indexOf("servicePrincipal:write"));
+  });
+
+  it("a failure in one lets its neighbour finish, then compensates every completed step and fails the run", async () => {
+    const journal: Journal = [];
+    const sp = gated("servicePrincipal", journal, true);
+    const secret = gated("addSecret", journal);
+    const { repo, engine } = setup([
+      fakeStep("upsertApplication", journal),
+      [sp.step, secret.step],
+      fakeStep("tidy", journal),
+    ]);
+    await repo.createRequest(approvedRequest());
+    const run = engine("A").execute("req-1");
+    await until(async () => journal.includes("servicePrincipal:run") && journal.includes("addSecret:run"));
+    sp.open();
+    secret.open();
+    const done = await run;
+    expect(done.state).toBe("failed");
+    expect(done.run!.error).toMatchObject({ step: "servicePrincipal", message: "servicePrincipal refused" });
+    expect(done.run!.steps.map((s) => `${s.name}=${s.status}`)).toEqual([
+      "upsertApplication=done",
+      "servicePrincipal=failed",
+      "addSecret=done",
+      "tidy=pending",
+    ]);
+    expect(journal.filter((j) => j.includes("compensate"))).toEqual([
+      "addSecret:compensate(servicePrincipal)",
+      "servicePrincipal:compensate(servicePrincipal)",
+      "upsertApplication:compensate(servicePrincipal)",
+    ]);
+    expect(journal).not.toContain("tidy:run");
+  });
+
+  it("after a crash inside the stage, another engine resumes each interrupted step under its own rules", async () => {
+    const journal: Journal = [];
+    const { repo, engine, advance } = setup([
+      fakeStep("upsertApplication", journal),
+      [fakeStep("servicePrincipal", journal), fakeStep("addSecret", journal)],
+      fakeStep("tidy", journal),
+    ]);
+    await storeRunOfDeadProcess(repo, [
+      { name: "upsertApplication", status: "done" },
+      { name: "servicePrincipal", status: "running" },
+      { name: "addSecret", status: "done" },
+      { name: "tidy", status: "pending" },
+    ]);
+    advance(2000);
+    const done = await engine("B").execute("req-1");
+    expect(done.state).toBe("succeeded");
+    expect(journal).toEqual(["servicePrincipal:run:interrupted", "servicePrincipal:write", "tidy:run", "tidy:write"]);
   });
 });

@@ -152,7 +152,7 @@ export function createRequestLifecycle(deps: RequestLifecycleDeps) {
     const [ownership, policy] = await Promise.all([
       live.app ? checkOwnership(directory, live.app, ctx) : Promise.resolve<ReviewCheck>({ ok: true }),
       plan.changes.some((c) => c.kind === "secret.add")
-        ? checkSecretPolicy(directory, live.app?.id ?? null, spec.secretLifetimeMonths, now, ctx)
+        ? checkSecretPolicy(directory, live.app ?? null, spec.secretLifetimeMonths, now, ctx)
         : Promise.resolve<ReviewCheck>({ ok: true }),
     ]);
     if (!ownership.ok) return refuse(input, spec.customer, "customer", ownership, correlationId);

@@ -1,10 +1,10 @@
 // What Review plan checks before anyone may approve, so nothing is approved that Entra would refuse:
-// that syncbot owns the application it would write (Application.ReadWrite.OwnedBy reaches owned apps
-// only) and that the tenant's app management policy allows the secret it would add.
+// that syncbot owns the application it would write (Application.ReadWrite.OwnedBy reads every app but
+// writes only owned ones) and that the tenant's app management policy allows the secret it would add.
 
 import { SyncbotError } from "../errors";
 import type { CallContext, DirectoryOwner, FullDirectory, LiveApplication, PasswordRestrictions } from "../ports";
-import { addMonths } from "../spec";
+import { judgeSecret, monthsWithin } from "./secretPolicy";
 
 export type ReviewCheck = { ok: true; note?: string } | { ok: false; error: string };
 
@@ -21,12 +21,14 @@ const WHAT_TO_DO =
 export function unreadableApplication(uniqueName: string): Extract<ReviewCheck, { ok: false }> {
   return {
     ok: false,
-    error: `An app registration named "${uniqueName}" exists in Entra, but Graph refused syncbot's read (403): syncbot's identity does not own it (its owners can be named only with Application.Read.All). ${WHAT_TO_DO}`,
+    error: `An app registration named "${uniqueName}" exists in Entra, but Graph refused syncbot's read (403), so its owners cannot be named; syncbot's identity does not own it. ${WHAT_TO_DO}`,
   };
 }
 
 function ownerName(o: DirectoryOwner): string {
-  const name = o.displayName ?? o.id;
+  // Graph gives only the type and id of an owner syncbot may not read (a user, without User.Read.All).
+  const name =
+    o.displayName ?? `${o.kind === "user" ? "user" : o.kind === "servicePrincipal" ? "application" : "object"} ${o.id}`;
   if (o.kind === "user" && o.userPrincipalName) return `${name} (${o.userPrincipalName})`;
   if (o.kind === "servicePrincipal") return `${name} (application ${o.appId ?? o.id})`;
   return name;
@@ -69,23 +71,22 @@ const DAY_MS = 86_400_000;
 
 /** The largest whole number of months (1-24) whose secret fits in `maxDays` from `now`. */
 export function maxMonthsWithin(maxDays: number, now: Date): number {
-  let months = 0;
-  while (months < 24 && addMonths(now, months + 1).getTime() - now.getTime() <= maxDays * DAY_MS) months++;
-  return months;
+  return monthsWithin((start) => new Date(start.getTime() + maxDays * DAY_MS), now);
 }
 
 /**
  * The tenant's app management policy against the secret the plan adds: the application's own policy
- * takes the place of the tenant default. Without Policy.Read.All the plan says it was not checked.
+ * takes the place of the tenant default, and a restriction binds only apps created after its date
+ * (secretPolicy.ts). Without Policy.Read.All the plan says it was not checked.
  */
 export async function checkSecretPolicy(
   directory: FullDirectory,
-  appObjectId: string | null,
+  app: Pick<LiveApplication, "id" | "createdDateTime"> | null,
   lifetimeMonths: number,
   now: Date,
   ctx: CallContext,
 ): Promise<ReviewCheck> {
-  const read = await directory.getAppManagementPolicies(appObjectId, ctx);
+  const read = await directory.getAppManagementPolicies(app?.id ?? null, ctx);
   if (!read.checked)
     return {
       ok: true,
@@ -95,21 +96,28 @@ export async function checkSecretPolicy(
   const policy: PasswordRestrictions | null = read.application ?? read.tenantDefault;
   if (!policy) return { ok: true };
   const which = own ? "this application's own app management policy" : "the tenant's default app management policy";
-  if (policy.passwordAdditionBlocked)
-    return {
-      ok: false,
-      error: `${which} blocks new client secrets, so Entra would refuse the secret this plan adds. Ask an administrator to exempt this application (or the tenant default) from the password restriction.`,
-    };
-  if (policy.maxPasswordLifetimeDays === null)
-    return policy.maxPasswordLifetime
-      ? { ok: true, note: `${which} limits secrets to ${policy.maxPasswordLifetime}, which syncbot cannot compare.` }
-      : { ok: true };
-  const days = policy.maxPasswordLifetimeDays;
-  const wanted = addMonths(now, lifetimeMonths).getTime() - now.getTime();
-  if (wanted <= days * DAY_MS) return { ok: true, note: `${which} allows secrets up to ${days} days: checked.` };
-  const allowed = maxMonthsWithin(days, now);
-  return {
-    ok: false,
-    error: `${which} allows client secrets of at most ${days} days (${policy.maxPasswordLifetime}); ${lifetimeMonths} months is longer. ${allowed > 0 ? `Choose at most ${allowed} month${allowed === 1 ? "" : "s"}.` : "No whole number of months fits; ask an administrator to relax the policy."}`,
-  };
+  // A new application is created by the run, after now; an existing one when Entra says (unknown: bound).
+  const createdAt = app ? (app.createdDateTime ? new Date(app.createdDateTime) : null) : now;
+  const verdict = judgeSecret(policy, createdAt, now, lifetimeMonths);
+  switch (verdict.kind) {
+    case "allowed":
+      return verdict.note ? { ok: true, note: `${which} ${verdict.note}` } : { ok: true };
+    case "uncomparable":
+      return {
+        ok: false,
+        error: `${which} limits client secrets to ${verdict.raw}, which syncbot cannot read as an ISO 8601 duration, so it cannot tell whether Entra would accept a ${lifetimeMonths}-month secret. Ask an administrator to check the policy.`,
+      };
+    case "blocked":
+      return {
+        ok: false,
+        error: `${which} blocks new client secrets, so Entra would refuse the secret this plan adds. Ask an administrator to exempt this application (or the tenant default) from the password restriction.`,
+      };
+    case "too_long": {
+      const m = verdict.maxMonths;
+      return {
+        ok: false,
+        error: `${which} allows client secrets of at most ${verdict.limit} (${verdict.raw}); ${lifetimeMonths} months is longer. ${m > 0 ? `Choose at most ${m} month${m === 1 ? "" : "s"}.` : "No whole number of months fits; ask an administrator to relax the policy."}`,
+      };
+    }
+  }
 }

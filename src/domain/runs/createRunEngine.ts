@@ -1,5 +1,5 @@
 // The durable run engine: claims an approved request, holds its lease (runLease.ts), runs a list of
-// steps recording each outcome before the next starts, compensates on failure and finishes. A run
+// steps (a stage of several side by side) recording each outcome before the next stage starts, compensates on failure and finishes. A run
 // killed at any point resumes where it stopped. A write whose outcome nobody could settle parks the
 // run in `attention` (no compensation) until a resume or `check` reads UMP again. It knows no step.
 
@@ -11,7 +11,7 @@ import type { AuditTrail } from "../requests/createAuditTrail";
 import { compensateCompleted } from "./compensateCompleted";
 import { retryNotes } from "./retryNotes";
 import { createRunLease, LeaseLost } from "./runLease";
-import type { RunContext, Step } from "./step";
+import { flatSteps, type RunContext, type Step, type StepStages } from "./step";
 
 export { LeaseLost } from "./runLease";
 
@@ -26,8 +26,8 @@ export interface RunEngineDeps<Ctx extends RunContext> {
   instanceId: string;
   /** How long a run's claim holds without a heartbeat before another process may resume it. */
   leaseMs: number;
-  /** The steps of a request's run, in order. */
-  stepsFor: (request: RequestRecord) => ReadonlyArray<Step<Ctx>>;
+  /** The steps of a request's run, in order; a stage of several runs them side by side. */
+  stepsFor: (request: RequestRecord) => StepStages<Step<Ctx>>;
   /** Adds what the steps need (services, spec) to the engine's context. */
   contextFor: (base: RunContext) => Ctx;
   /** The run is no longer running in this process: forget whatever was kept in memory for it. */
@@ -43,7 +43,7 @@ export function createRunEngine<Ctx extends RunContext>(deps: RunEngineDeps<Ctx>
   const log = deps.logger;
   const activeRuns = new Map<string, Promise<RequestRecord>>();
   const nowIso = () => clock.now().toISOString();
-  const lease = createRunLease({ ...deps, stepNames: (r) => deps.stepsFor(r).map((s) => s.name) });
+  const lease = createRunLease({ ...deps, stepNames: (r) => flatSteps(deps.stepsFor(r)).map((s) => s.name) });
 
   /** Starts (or resumes) the run of an approved request; one in-flight execution per request per process. */
   function execute(requestId: string): Promise<RequestRecord> {
@@ -59,7 +59,8 @@ export function createRunEngine<Ctx extends RunContext>(deps: RunEngineDeps<Ctx>
     if (!claimed) return (await repo.getRequest(requestId))!;
     let request = claimed;
     const runId = request.run!.id;
-    const steps = deps.stepsFor(request);
+    const correlationId = request.correlationId;
+    const steps = flatSteps(deps.stepsFor(request));
     const held = await lease.hold(request);
     const { fence, owns } = held;
     try {
@@ -84,52 +85,67 @@ export function createRunEngine<Ctx extends RunContext>(deps: RunEngineDeps<Ctx>
           resumed: interrupted || resumedRun,
           fence,
         });
-      for (const step of steps) {
+      type Result = { stop?: true; failed?: { name: StepName; error: unknown } };
+      /** One step under its resume rules; a failure is recorded here and handled once its stage settled. */
+      const runStep = async (step: Step<Ctx>): Promise<Result> => {
         const name = step.name;
-        request = (await repo.getRequest(requestId))!;
-        if (!owns(request)) return request;
+        let r = (await repo.getRequest(requestId))!;
+        if (!owns(r)) return { stop: true };
         // The claim completed the records (withAllSteps); a record still missing is a step not begun.
-        const record = request.run!.steps.find((s) => s.name === name) ?? { name, status: "pending" as const };
+        const record = r.run!.steps.find((s) => s.name === name) ?? { name, status: "pending" as const };
         try {
           if (record.status === "done" || record.status === "skipped") {
             // A step whose effect was lost with the previous process (a secret value) is done again.
-            if ((await step.resume?.(ctxFor(request, name, false))) !== "redo") continue;
-            request = (await repo.getRequest(requestId))!;
+            if ((await step.resume?.(ctxFor(r, name, false))) !== "redo") return {};
+            r = (await repo.getRequest(requestId))!;
           }
-          if (request.state !== "running") return request;
+          if (r.state !== "running") return { stop: true };
           // Waiting for a person (hand-off): the run continues when they confirm.
-          if (record.status === "running" && step.awaiting?.(request)) return request;
+          if (record.status === "running" && step.awaiting?.(r)) return { stop: true };
           // A step already marked running was interrupted (crash, attention): it resumes under its rules.
           const interrupted = record.status === "running";
-          request = await lease.setStep(requestId, runId, name, { status: "running", startedAt: nowIso() });
-          const outcome = await step.run(ctxFor(request, name, interrupted));
+          r = await lease.setStep(requestId, runId, name, { status: "running", startedAt: nowIso() });
+          const outcome = await step.run(ctxFor(r, name, interrupted));
           const finishedAt = outcome.pause ? undefined : nowIso();
-          request = await lease.setStep(
+          const detail = outcome.detail;
+          r = await lease.setStep(
             requestId,
             runId,
             name,
-            { status: outcome.status, finishedAt, detail: outcome.detail },
+            { status: outcome.status, finishedAt, detail },
             outcome.patch,
           );
-          await audit(request, "syncbot", `step.${name}`, "ok", outcome.detail);
-          if (outcome.pause) return request;
+          await audit(r, "syncbot", `step.${name}`, "ok", outcome.detail);
+          return outcome.pause ? { stop: true } : {};
         } catch (e) {
           if (held.lost() || e instanceof LeaseLost) throw new LeaseLost(requestId);
           const d = describeError(e);
-          const correlationId = request.correlationId;
           log.warn("run step failed", { requestId, step: name, code: d.code, error: d.message, correlationId });
+          // Unknown whether UMP applied a write: the step stays running, the run parks (no compensation).
+          if (!unknownOutcome(e))
+            await lease.setStep(requestId, runId, name, { status: "failed", finishedAt: nowIso(), detail: d.message });
+          return { failed: { name, error: e } };
+        }
+      };
+      for (const stage of deps.stepsFor(request)) {
+        // Side by side within a stage; the stage settles whole before the next one starts.
+        const settled = await Promise.allSettled(flatSteps([stage]).map(runStep));
+        const thrown = settled.find((o) => o.status === "rejected");
+        if (thrown) throw (thrown as PromiseRejectedResult).reason;
+        const results = settled.map((o) => (o as PromiseFulfilledResult<Result>).value);
+        request = (await repo.getRequest(requestId))!;
+        const failed = results.find((o) => o.failed && unknownOutcome(o.failed.error)) ?? results.find((o) => o.failed);
+        if (failed?.failed) {
+          const { name, error } = failed.failed;
+          const d = describeError(error);
           // Unknown whether UMP applied a write, and UMP could not be read back: keep everything.
-          if (unknownOutcome(e)) return await park(request, name, d.message);
-          request = await lease.setStep(requestId, runId, name, {
-            status: "failed",
-            finishedAt: nowIso(),
-            detail: d.message,
-          });
+          if (unknownOutcome(error)) return await park(request, name, d.message);
           const unsettled = await compensateCompleted(steps, request, name, deps);
           request = (await repo.getRequest(requestId))!;
           if (unsettled) return await park(request, name, `${d.message} ${unsettled}`);
           return await finish(request, "failed", { step: name, code: d.code, message: d.message, hint: d.hint });
         }
+        if (results.some((o) => o.stop)) return request;
       }
       return await finish(request, "succeeded");
     } catch (e) {

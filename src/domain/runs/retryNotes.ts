@@ -1,4 +1,5 @@
-// While a step waits out throttling, the card says so ("waiting for Graph (HTTP 429), retry 2 of 5"):
+// While a step waits out throttling or Entra's replication, the card says so ("waiting for Graph (HTTP
+// 429), retry 2 of 5", "waiting for Entra to replicate (…), 6 s of at most 120 s"):
 // the call context a step passes to Graph and UMP records each wait on the run.
 
 import type { CallContext, RetryNotice } from "../ports";
@@ -15,9 +16,11 @@ export function retryNotes(
     correlationId: request.correlationId,
     onRetry: (n: RetryNotice) => {
       const note =
-        n.status === 404
-          ? `waiting for the new application to replicate, retry ${n.attempt} of ${n.maxAttempts}`
-          : `waiting for ${n.service === "graph" ? "Graph" : "UMP"} (HTTP ${n.status}), retry ${n.attempt} of ${n.maxAttempts}`;
+        n.service === "entra"
+          ? `waiting for Entra to replicate (${n.awaiting}), ${Math.round((n.elapsedMs ?? 0) / 1000)} s of at most ${Math.round((n.budgetMs ?? 0) / 1000)} s`
+          : n.status === 404
+            ? `waiting for Entra to replicate the new application, retry ${n.attempt} of ${n.maxAttempts}`
+            : `waiting for ${n.service === "graph" ? "Graph" : "UMP"} (HTTP ${n.status}), retry ${n.attempt} of ${n.maxAttempts}`;
       void repo
         .updateRequest(request.id, (r) =>
           r.run

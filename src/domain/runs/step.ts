@@ -42,3 +42,15 @@ export interface Step<Ctx extends RunContext = RunContext> {
   /** Undo what this completed step left when a later step (or itself) failed; called in reverse order. */
   compensate?(ctx: Ctx, failed: StepName): Promise<void>;
 }
+
+/**
+ * A run's steps in order. An entry that is a list is one stage whose steps run side by side: each needs
+ * only what the stages before it left, never what its neighbours do. The engine waits for the whole
+ * stage before the next, records each step on its own and resumes each under its own rules.
+ */
+export type StepStages<S> = ReadonlyArray<S | ReadonlyArray<S>>;
+
+/** The steps of a staged list in order (neighbours in a stage in their listed order). */
+export function flatSteps<S>(stages: StepStages<S>): S[] {
+  return stages.flatMap((st) => (Array.isArray(st) ? [...(st as ReadonlyArray<S>)] : [st as S]));
+}

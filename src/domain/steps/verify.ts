@@ -5,6 +5,7 @@ import { applicationDiff } from "../plan";
 import type { CallContext, TokenProver } from "../ports";
 import type { RunRecord } from "../records";
 import { newRegistration } from "./registrationWrites";
+import { type Attempt, waitForReplication } from "./replicationWait";
 import { nowIso, type ProvisioningStep, type StepServices, viaUmpApi } from "./stepContext";
 
 export const verify: ProvisioningStep = {
@@ -68,7 +69,13 @@ export const verify: ProvisioningStep = {
   },
 };
 
-/** A client-credentials token request with the new secret, retried through Entra's propagation delay. */
+// What the token endpoint answers while a new application or secret has not replicated to it yet:
+// the app unknown (AADSTS700016), its service principal missing (AADSTS7000229), the new secret
+// refused as invalid (AADSTS7000215) or, as observed right after a registration, as expired
+// (AADSTS7000222). Anything else is a real refusal and is not waited out.
+const NOT_REPLICATED = /AADSTS(700016|7000229|7000215|7000222)\b/;
+
+/** A client-credentials token request with the new secret, retried through Entra's replication (bounded). */
 async function proveNewSecret(
   s: StepServices,
   tokenProver: TokenProver,
@@ -77,12 +84,36 @@ async function proveNewSecret(
 ): Promise<{ result: "ok" | "failed" | "skipped"; error?: string }> {
   const value = s.held.peek(run.id);
   if (!value || !run.appId) return { result: "skipped" };
-  let last = "";
-  for (let i = 0; i < s.options.proofAttempts; i++) {
-    const proof = await tokenProver.proveClientSecret(run.appId, value, call);
-    if (proof.ok) return { result: "ok" };
-    last = proof.error;
-    if (i < s.options.proofAttempts - 1) await s.sleep(s.options.proofDelayMs);
-  }
-  return { result: "failed", error: last };
+  const w = s.options.replication;
+  const waited = await waitForReplication(
+    w,
+    {
+      sleep: s.sleep,
+      now: () => s.clock.now().getTime(),
+      onWait: (n) =>
+        call.onRetry?.({
+          service: "entra",
+          attempt: n.attempt,
+          maxAttempts: 0,
+          waitMs: n.waitMs,
+          status: 0,
+          awaiting: "the token endpoint does not accept the new secret yet",
+          elapsedMs: n.elapsedMs,
+          budgetMs: w.budgetMs,
+        }),
+    },
+    async (): Promise<Attempt<true>> => {
+      const proof = await tokenProver.proveClientSecret(run.appId!, value, call);
+      if (proof.ok) return { done: true, value: true };
+      const reason = proof.description ? `${proof.error}: ${proof.description}` : proof.error;
+      if (!NOT_REPLICATED.test(proof.description)) throw new ProofRefused(reason);
+      return { done: false, reason };
+    },
+  ).catch((e: unknown) => {
+    if (e instanceof ProofRefused) return { ok: false as const, reason: e.message, elapsedMs: 0 };
+    throw e;
+  });
+  return waited.ok ? { result: "ok" } : { result: "failed", error: waited.reason };
 }
+
+class ProofRefused extends Error {}

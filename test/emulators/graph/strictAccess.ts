@@ -103,6 +103,8 @@ const TABLE = {
   ],
   // tenantappmanagementpolicy-get: Policy.Read.All | Policy.ReadWrite.ApplicationConfiguration
   readPolicy: ["Policy.Read.All", "Policy.ReadWrite.ApplicationConfiguration"],
+  // user-get (a user's displayName and userPrincipalName, e.g. as an application's owner): User.Read.All | Directory.*
+  readUser: ["User.Read.All", "Directory.Read.All", "Directory.ReadWrite.All"],
 } as const satisfies Record<string, readonly GraphAppPermission[]>;
 
 export type GraphOperation = keyof typeof TABLE;
@@ -115,6 +117,19 @@ const TENANT_WIDE_READ = new Set([
   "Directory.ReadWrite.All",
 ]);
 const TENANT_WIDE_WRITE = new Set(["Application.ReadWrite.All", "Directory.ReadWrite.All"]);
+/**
+ * Reads Application.ReadWrite.OwnedBy makes over the whole tenant: "The Application.ReadWrite.OwnedBy
+ * permission allows an app to call GET /applications and GET /servicePrincipals to list all applications
+ * and service principals in the tenant" (permissions reference; the same note in application-get,
+ * application-list, application-list-owners, serviceprincipal-get and serviceprincipal-list). Writes stay
+ * limited to owned objects.
+ */
+const OWNED_BY_READS_EVERYTHING = new Set([
+  "readApplication",
+  "listApplications",
+  "readServicePrincipal",
+  "listOwners",
+]);
 
 export interface AccessCheck {
   /** True when the caller holds any permission the operation's table lists. */
@@ -134,6 +149,7 @@ export function accessCheck(strict: boolean, caller: Caller): AccessCheck {
   const allows = (op: GraphOperation) => !strict || TABLE[op].some(held);
   const tenantWide = (op: GraphOperation) => {
     const wide = op === "writeApplication" || op === "createServicePrincipal" ? TENANT_WIDE_WRITE : TENANT_WIDE_READ;
+    if (OWNED_BY_READS_EVERYTHING.has(op) && held("Application.ReadWrite.OwnedBy")) return true;
     return TABLE[op].some((p) => held(p) && wide.has(p));
   };
   return {
