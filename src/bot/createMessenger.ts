@@ -60,7 +60,7 @@ export function createMessenger(deps: {
           activities.some((a) => a.type !== ActivityTypes.InvokeResponse && a.type !== ActivityTypes.Trace);
         const conversationId = ctx.activity.conversation?.id;
         if (!viaConnector || !conversationId) return nextSend();
-        return queue.send(conversationId, nextSend);
+        return queue.send(conversationId, nextSend, { interactive: true });
       });
       await next();
     },

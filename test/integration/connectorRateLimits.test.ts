@@ -36,7 +36,7 @@ async function post(conversationId = CHANNEL) {
     { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(message(conversationId)) },
   );
   const body = await res.json().catch(() => undefined);
-  return { status: res.status, retryAfter: res.headers.get("retry-after"), body };
+  return { status: res.status, retryAfter: res.headers.get("retry-after"), body: body as any };
 }
 
 async function update(activityId: string, conversationId = CHANNEL) {
