@@ -103,6 +103,7 @@ export function createTeamsBot(deps: TeamsBotDeps) {
   });
 
   const messenger = createMessenger({ adapter, botAppId, spTenantId: config.spTenantId, log });
+  adapter.use(messenger.queueTurnSends);
   const cardUpdates = createCardUpdates({ messenger, cardView: (r) => kit.cardView(r), log });
   const kit: BotKit = {
     config,
@@ -171,6 +172,8 @@ export function createTeamsBot(deps: TeamsBotDeps) {
     onBatchChanged: (batchId: string) => batchCards?.changed(batchId),
     post: messenger.post,
     postPersonal: messenger.postPersonal,
+    /** Resolves when every queued post and update has been answered (a clean shutdown waits, bounded). */
+    outboundIdle: messenger.queue.idle,
     /** Processes one HTTP request, then runs the work that must start only after the answer is sent. */
     async process(req: Request, res: Response): Promise<void> {
       const queue: AfterResponseQueue = { jobs: [], flushed: false };
