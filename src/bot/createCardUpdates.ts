@@ -1,6 +1,7 @@
 // Keeps a request's shared card in step with its state: every persisted change of a request (the
 // domain's onChange) becomes an updateActivity of the card everyone in the conversation sees.
 
+import { withCorrelationId } from "../correlationScope";
 import { describeError } from "../domain/errors";
 import type { Logger } from "../domain/ports";
 import type { RequestRecord } from "../domain/records";
@@ -25,7 +26,8 @@ export function createCardUpdates(deps: {
     if (!queue) {
       const fresh = [request];
       queues.set(request.id, fresh);
-      void drain(request.id, fresh);
+      // The request's correlation id travels with the updates' Bot Connector calls (telemetry).
+      void withCorrelationId(request.correlationId, () => drain(request.id, fresh));
       return;
     }
     const last = queue[queue.length - 1];
