@@ -138,10 +138,31 @@ describe("Application Insights (in-code Azure Monitor exporter)", () => {
     expect(reqs.find((r) => String(r.url).endsWith("/healthz"))).toMatchObject({ responseCode: "200", success: true });
     expect(urls.filter((u) => u.endsWith("/api/messages")).length).toBeGreaterThanOrEqual(2);
     expect(urls.some((u) => u.endsWith("/handoff/[masked]"))).toBe(true);
-    // syncbot calls Graph and UMP with fetch (undici), which the distro's http instrumentation does not
-    // trace: no dependency telemetry for them (README, Limits and notes).
+    // Dependency items for every outbound call: Graph, the token endpoint (the new secret's proof) and UMP
+    // through fetch (the undici instrumentation), the Bot Connector through node:http. The provisioning
+    // run's calls carry its correlation id, the one UMP received in x-correlation-id.
     const deps = envelopes.filter((e) => e.data?.baseType === "RemoteDependencyData").map((e) => e.data!.baseData!);
-    expect(deps.filter((d) => String(d.data ?? "").includes("/v1.0/"))).toEqual([]);
+    const runIds = new Set(s.ump.requests.map((r) => r.headers["x-correlation-id"]).filter(Boolean));
+    expect(runIds.size, "one run, one correlation id").toBe(1);
+    const [runId] = [...runIds];
+    const to = (base: string, path = "") => deps.filter((d) => String(d.data ?? "").startsWith(base + path));
+    const graphDeps = to(s.graph.graphBaseUrl);
+    const tokenDeps = deps.filter((d) => /\/oauth2\/v2\.0\/token$/.test(String(d.data ?? "")));
+    const umpDeps = to(s.ump.url);
+    const connectorDeps = to(s.connector.url, "/v3/conversations/");
+    for (const [what, list] of Object.entries({ graphDeps, tokenDeps, umpDeps, connectorDeps }))
+      expect(list.length, `${what}: ${deps.map((d) => d.data).join(", ")}`).toBeGreaterThan(0);
+    for (const d of [...graphDeps, ...umpDeps]) {
+      expect(d).toMatchObject({ type: "HTTP", success: true });
+      expect(d.resultCode).toMatch(/^[23]\d\d$/);
+    }
+    // addPassword, the proof of the new secret at the token endpoint, the UMP write: all with the run's id.
+    const addPassword = graphDeps.filter((d) => /\/addPassword$/.test(String(d.data)));
+    expect(addPassword.length).toBeGreaterThan(0);
+    for (const d of [...addPassword, ...tokenDeps, ...umpDeps]) expect(d.properties?.correlationId, d.data).toBe(runId);
+    // The run's card updates (PUT to the connector) carry it too.
+    const cardUpdates = connectorDeps.filter((d) => d.name === "PUT" || /^PUT\b/.test(String(d.name)));
+    expect(cardUpdates.some((d) => d.properties?.correlationId === runId)).toBe(true);
 
     // syncbot's own log lines, as log records with their (masked) fields.
     const msgs = messages();
