@@ -35,7 +35,7 @@ ensure() {
       echo "$name: cannot read the vault $VAULT after $attempt attempts: $out" >&2
       exit 1
     fi
-    sleep 15
+    sleep "${ENSURE_KEYS_RETRY_SECONDS:-15}"
   done
 }
 
