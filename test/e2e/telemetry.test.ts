@@ -215,7 +215,8 @@ describe("Application Insights from the CLIs (npm run doctor, npm run reminders)
     }
     const sent = raw.join("\n");
     expectNoSecretIn(sent, [...s.graph.issuedSecrets(), UMP_TOKEN, JOBS_KEY]);
-  }, 90_000);
+    // Two CLI processes, each loading the distro (seconds on a busy machine).
+  }, 180_000);
 });
 
 async function waitUntil(pred: () => boolean, what: string, timeoutMs = 15_000) {
