@@ -39,7 +39,7 @@ var unset = ['', 'none']
 var spTenantRequested = contains(unset, spTenantId) ? tenant().tenantId : spTenantId
 // The check: an object whose only key is this subscription's tenant, read at the requested tenant. Any
 // other SP_TENANT_ID fails the deployment with "The language expression property '<requested>' doesn't
-// exist, available properties are '<subscription tenant>'", before anything is created.
+// exist, available properties are '<subscription tenant>'" (read first by the identity's tag, below).
 var spTenant = { '${tenant().tenantId}': tenant().tenantId }[spTenantRequested]
 var approvers = contains(unset, approverIds) ? '' : approverIds
 var spFqdn = contains(unset, defaultSpFqdn) ? '' : defaultSpFqdn
@@ -52,6 +52,9 @@ var storageTableDataContributor = '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
 resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
   name: '${resourceBaseName}-id'
   location: location
+  // The first resource reads the checked tenant: a wrong SP_TENANT_ID fails template validation, before
+  // the deployment creates anything.
+  tags: { 'syncbot-sp-tenant': spTenant }
 }
 
 resource logs 'Microsoft.OperationalInsights/workspaces@2023-09-01' = {
