@@ -2,12 +2,15 @@
 // but offline and strict: fills the manifest's ${{VAR}} placeholders from env/.env.<env> (and
 // .env.<env>.user), validates the result against the manifest JSON schema shipped in
 // @microsoft/app-manifest, checks both icons, and writes appPackage/build/appPackage.<env>.zip.
-// Every problem found is reported at once, by name; nothing is written unless all checks pass.
+// Every problem found is reported at once, by name; nothing is written unless all checks pass. Before
+// the first `atk provision` the ids are not there yet: the package then names each missing value and the
+// provision step that writes it, instead of the schema's pattern errors about empty ids.
 
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { AppManifestUtils } from "@microsoft/app-manifest";
 import { parse as parseDotenv } from "dotenv";
+import { parse as parseYaml } from "yaml";
 import { zipSync } from "fflate";
 import { PNG } from "pngjs";
 
@@ -52,13 +55,14 @@ export async function packageApp(options: PackageOptions): Promise<PackageResult
   const appDir = join(root, "appPackage");
   const template = readFileSync(join(appDir, "manifest.json"), "utf8");
   const problems: string[] = [];
+  const unset = new Set<string>();
   const filled = template.replace(PLACEHOLDER, (_m, name: string) => {
     const value = values[name];
-    if (value === undefined) problems.push(`manifest.json uses \${{${name}}}, which env/.env.${env} does not define`);
-    else if (value === "" && !MAY_BE_EMPTY.test(name))
-      problems.push(`\${{${name}}} is empty in env/.env.${env} (atk provision --env ${env} writes it)`);
+    if (value === undefined || (value === "" && !MAY_BE_EMPTY.test(name))) unset.add(name);
     return JSON.stringify(value ?? "").slice(1, -1);
   });
+  // Missing values first and alone: the schema's complaints about the empty ids would only hide them.
+  if (unset.size > 0) throw new PackageError([...unset].map((name) => missingValue(root, env, name, values[name])));
 
   let manifest: Record<string, unknown> = {};
   try {
@@ -106,6 +110,31 @@ export async function packageApp(options: PackageOptions): Promise<PackageResult
   for (const [name, bytes] of Object.entries(files)) entries[name] = [bytes, { mtime }];
   writeFileSync(zipPath, zipSync(entries, { level: 9 }));
   return { zipPath, manifestPath, manifest };
+}
+
+/** The project file the toolkit runs for an environment (its own choice: local, playground, or the main one). */
+function projectFile(env: string): string {
+  return env === "local" || env === "playground" ? `m365agents.${env}.yml` : "m365agents.yml";
+}
+
+/** Names an unset manifest value and where it comes from: a provision step's output, or the env file. */
+export function missingValue(root: string, env: string, name: string, value: string | undefined): string {
+  const what = `\${{${name}}} (manifest.json) is ${value === undefined ? "not defined" : "empty"} in env/.env.${env}`;
+  const file = projectFile(env);
+  let steps: { uses?: string; with?: { templates?: { path?: string }[] }; writeToEnvironmentFile?: object }[] = [];
+  try {
+    steps = (parseYaml(readFileSync(join(root, file), "utf8")) as { provision?: typeof steps }).provision ?? [];
+  } catch {}
+  for (const step of steps) {
+    if (Object.values(step.writeToEnvironmentFile ?? {}).includes(name))
+      return `${what}: the ${step.uses} step of ${file} writes it; run atk provision --env ${env} first`;
+    for (const t of step.uses === "arm/deploy" ? (step.with?.templates ?? []) : []) {
+      const bicep = t.path && existsSync(join(root, t.path)) ? readFileSync(join(root, t.path), "utf8") : "";
+      if (new RegExp(`^output\\s+${name}\\s`, "m").test(bicep))
+        return `${what}: an output of ${(t.path ?? "").replace(/^\.\//, "")} (arm/deploy in ${file}) writes it; run atk provision --env ${env} first`;
+    }
+  }
+  return `${what}: set it there (no provision step of ${file} writes it)`;
 }
 
 /** Schema validation against the schema of the manifest's own manifestVersion, from the npm package. */

@@ -5,7 +5,7 @@
 // Exit codes: 0 done, 1 the sweep had failures (or crashed), 2 bad arguments or configuration.
 // The secret value is never in reach here: a sweep knows secrets by keyId, hint and expiry only.
 
-import { loadCliProcess } from "./loadProcessConfig";
+import { loadCliProcess, runJob } from "./loadProcessConfig";
 import type { SweepResult } from "./domain/createSweeper";
 import { describeError } from "./domain/errors";
 
@@ -77,21 +77,40 @@ async function main(): Promise<number> {
     process.stderr.write(`${loaded.error}\n`);
     return 2;
   }
-  const { config, logger } = loaded;
-  // Loaded only now: the bot's dependencies (botbuilder, Graph client) take seconds to load, which a
-  // usage or configuration error should not have to wait for.
-  const { createBot } = require("./createBot") as typeof import("./createBot");
-  const bot = await createBot(config, { logger });
-  try {
-    const result = await bot.sweeper.sweep({ at: args.at, dryRun: args.dryRun });
-    process.stdout.write(`${formatSummary(result).join("\n")}\n`);
-    return result.failures.length > 0 ? 1 : 0;
-  } catch (e) {
-    process.stderr.write(`expiry sweep failed: ${describeError(e).message}\n`);
-    return 1;
-  } finally {
-    await bot.close().catch(() => undefined);
-  }
+  const { config, logger, telemetry } = loaded;
+  // The sweep's outcome as counts only: the request item of the run in Application Insights.
+  const counts = (r: SweepResult) => ({
+    dryRun: r.dryRun,
+    due: r.due.length,
+    sent: r.sent,
+    failures: r.failures.length,
+    removedSuperseded: r.removedSuperseded.length,
+    removedOrphans: r.removedOrphans.length,
+  });
+  return runJob(
+    telemetry,
+    "reminders",
+    async () => {
+      // Loaded only now: the bot's dependencies (botbuilder, Graph client) take seconds to load, which a
+      // usage or configuration error should not have to wait for.
+      const { createBot } = require("./createBot") as typeof import("./createBot");
+      const bot = await createBot(config, { logger });
+      try {
+        const result = await bot.sweeper.sweep({ at: args.at, dryRun: args.dryRun });
+        process.stdout.write(`${formatSummary(result).join("\n")}\n`);
+        return { code: result.failures.length > 0 ? 1 : 0, result };
+      } catch (e) {
+        process.stderr.write(`expiry sweep failed: ${describeError(e).message}\n`);
+        return { code: 1, result: undefined };
+      } finally {
+        await bot.close().catch(() => undefined);
+      }
+    },
+    ({ code, result }) => {
+      const attributes: Record<string, number | boolean> = result ? counts(result) : { crashed: true };
+      return { success: code === 0, attributes };
+    },
+  ).then((r) => r.code);
 }
 
 if (require.main === module) {

@@ -4,6 +4,7 @@
 // request at every step: a card shows its step progress at most once per interval, newest state first,
 // while decisions, "waiting for Graph/UMP, retry n of m" notices and the final state go out at once.
 
+import { withCorrelationId } from "../correlationScope";
 import { describeError } from "../domain/errors";
 import type { Logger } from "../domain/ports";
 import type { RequestRecord } from "../domain/records";
@@ -39,7 +40,8 @@ export function createCardUpdates(deps: {
     if (!queue) {
       const fresh: CardQueue = { states: [request], lastSent: 0 };
       queues.set(request.id, fresh);
-      void drain(request.id, fresh);
+      // The request's correlation id travels with the updates' Bot Connector calls (telemetry).
+      void withCorrelationId(request.correlationId, () => drain(request.id, fresh));
       return;
     }
     const last = queue.states[queue.states.length - 1];

@@ -11,12 +11,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ProcessStack, startProcessStack } from "../support/botProcess";
+import { type ProcessStack, runCli, startProcessStack } from "../support/botProcess";
 import { expectNoSecretIn, findAction, JOBS_KEY, UMP_TOKEN, USERS } from "../support/stack";
 
 interface Envelope {
   name: string;
   iKey?: string;
+  tags?: Record<string, string>;
   data?: { baseType?: string; baseData?: Record<string, any> };
 }
 
@@ -138,10 +139,34 @@ describe("Application Insights (in-code Azure Monitor exporter)", () => {
     expect(reqs.find((r) => String(r.url).endsWith("/healthz"))).toMatchObject({ responseCode: "200", success: true });
     expect(urls.filter((u) => u.endsWith("/api/messages")).length).toBeGreaterThanOrEqual(2);
     expect(urls.some((u) => u.endsWith("/handoff/[masked]"))).toBe(true);
-    // syncbot calls Graph and UMP with fetch (undici), which the distro's http instrumentation does not
-    // trace: no dependency telemetry for them (README, Limits and notes).
+    // Dependency items for every outbound call: Graph, the token endpoint (the new secret's proof) and UMP
+    // through fetch (the undici instrumentation), the Bot Connector through node:http. The provisioning
+    // run's calls carry its correlation id, the one UMP received in x-correlation-id.
     const deps = envelopes.filter((e) => e.data?.baseType === "RemoteDependencyData").map((e) => e.data!.baseData!);
-    expect(deps.filter((d) => String(d.data ?? "").includes("/v1.0/"))).toEqual([]);
+    const runIds = new Set(s.ump.requests.map((r) => r.headers["x-correlation-id"]).filter(Boolean));
+    expect(runIds.size, "one run, one correlation id").toBe(1);
+    const [runId] = [...runIds];
+    const to = (base: string, path = "") => deps.filter((d) => String(d.data ?? "").startsWith(base + path));
+    const graphDeps = to(s.graph.graphBaseUrl);
+    const tokenDeps = deps.filter((d) => /\/oauth2\/v2\.0\/token$/.test(String(d.data ?? "")));
+    const umpDeps = to(s.ump.url);
+    const connectorDeps = to(s.connector.url, "/v3/conversations/");
+    for (const [what, list] of Object.entries({ graphDeps, tokenDeps, umpDeps, connectorDeps }))
+      expect(list.length, `${what}: ${deps.map((d) => d.data).join(", ")}`).toBeGreaterThan(0);
+    for (const d of [...graphDeps, ...tokenDeps, ...umpDeps, ...connectorDeps]) {
+      expect(d.type).toBe("Http");
+      expect(String(d.resultCode)).toMatch(/^[1-5]\d\d$/);
+    }
+    // addPassword, the proof of the new secret at the token endpoint, the UMP write: all with the run's id.
+    const addPassword = graphDeps.filter((d) => /\/addPassword$/.test(String(d.data)));
+    expect(addPassword.length).toBeGreaterThan(0);
+    for (const d of [...addPassword, ...tokenDeps, ...umpDeps]) {
+      expect(d.properties?.correlationId, d.data).toBe(runId);
+      expect(d.success, d.data).toBe(true);
+    }
+    // The run's card updates (PUT to the connector) carry it too.
+    const cardUpdates = connectorDeps.filter((d) => d.name === "PUT" || /^PUT\b/.test(String(d.name)));
+    expect(cardUpdates.some((d) => d.properties?.correlationId === runId)).toBe(true);
 
     // syncbot's own log lines, as log records with their (masked) fields.
     const msgs = messages();
@@ -161,6 +186,37 @@ describe("Application Insights (in-code Azure Monitor exporter)", () => {
     // Everything went to the configured endpoint (ingestion and live metrics), nothing elsewhere.
     expect(paths.every((p) => p.startsWith("/v2.1/track") || p.startsWith("/QuickPulseService.svc"))).toBe(true);
   }, 90_000);
+});
+
+describe("Application Insights from the CLIs (npm run doctor, npm run reminders)", () => {
+  it("each run is a request item with its outcome in counts, and its outbound calls are its dependencies", async () => {
+    for (const [script, args, name] of [
+      ["doctorCli.ts", [], "doctor"],
+      ["remindersCli.ts", ["--dry-run"], "reminders"],
+    ] as const) {
+      const before = envelopes.length;
+      const r = await runCli(script, args, s.env, dir);
+      expect(r.code, r.stderr.slice(-2000)).toBe(0);
+      // The CLI flushed before it exited: everything is already here.
+      const mine = envelopes.slice(before);
+      const runs = mine.filter((e) => e.data?.baseType === "RequestData" && e.data.baseData?.name === name);
+      expect(runs.length, `${name}: ${mine.map((e) => e.data?.baseType).join(", ")}`).toBe(1);
+      const run = runs[0]!;
+      expect(run.data!.baseData).toMatchObject({ success: true });
+      if (name === "doctor") expect(Number(run.data!.baseData!.properties?.fail)).toBe(0);
+      else expect(run.data!.baseData!.properties).toMatchObject({ dryRun: "true", failures: "0" });
+      const operation = run.tags?.["ai.operation.id"];
+      expect(operation).toBeTruthy();
+      const deps = mine.filter((e) => e.data?.baseType === "RemoteDependencyData");
+      const graphDeps = deps.filter((e) => String(e.data!.baseData!.data).startsWith(s.graph.graphBaseUrl));
+      expect(graphDeps.length, name).toBeGreaterThan(0);
+      for (const d of graphDeps) expect(d.tags?.["ai.operation.id"], name).toBe(operation);
+      if (name === "doctor") expect(deps.some((e) => String(e.data!.baseData!.data).startsWith(s.ump.url))).toBe(true);
+    }
+    const sent = raw.join("\n");
+    expectNoSecretIn(sent, [...s.graph.issuedSecrets(), UMP_TOKEN, JOBS_KEY]);
+    // Two CLI processes, each loading the distro (seconds on a busy machine).
+  }, 180_000);
 });
 
 async function waitUntil(pred: () => boolean, what: string, timeoutMs = 15_000) {

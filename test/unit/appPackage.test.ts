@@ -8,6 +8,7 @@ import { unzipSync } from "fflate";
 import { PNG } from "pngjs";
 import { afterAll, describe, expect, it } from "vitest";
 import { PackageError, packageApp } from "../../scripts/packageApp";
+import { parse as parseDotenv } from "dotenv";
 
 const ROOT = resolve(__dirname, "../..");
 const APP_ID = "3f1c2b4a-5d6e-4f70-8a91-b2c3d4e5f607";
@@ -34,6 +35,8 @@ function project(env: Record<string, string>): string {
   );
   return root;
 }
+/** The toolkit's placeholder for a name, spelled so no linter takes it for a template slip. */
+const ph = (name: string) => "$" + "{{" + name + "}}";
 const GOOD = {
   TEAMSFX_ENV: "dev",
   APP_NAME_SUFFIX: "",
@@ -107,14 +110,27 @@ describe("npm run package", () => {
   it("refuses an id that is not a GUID, and an undefined or empty placeholder", async () => {
     expect((await problemsOf(project({ ...GOOD, TEAMS_APP_ID: "not-a-guid" }))).join("\n")).toMatch(/^schema.*\/id/m);
     const { BOT_DOMAIN: _omit, ...noDomain } = GOOD;
-    expect(await problemsOf(project(noDomain))).toContain(
-      // biome-ignore lint/suspicious/noTemplateCurlyInString: the toolkit's placeholder syntax, not a template
-      "manifest.json uses ${{BOT_DOMAIN}}, which env/.env.dev does not define",
-    );
-    expect(await problemsOf(project({ ...GOOD, BOT_ID: "" }))).toContain(
-      // biome-ignore lint/suspicious/noTemplateCurlyInString: the toolkit's placeholder syntax, not a template
-      "${{BOT_ID}} is empty in env/.env.dev (atk provision --env dev writes it)",
-    );
+    // This copy has no m365agents.yml: no step to name, so the env file is where the value goes.
+    expect(await problemsOf(project(noDomain))).toEqual([
+      `${ph("BOT_DOMAIN")} (manifest.json) is not defined in env/.env.dev: set it there (no provision step of m365agents.yml writes it)`,
+    ]);
+    expect(await problemsOf(project({ ...GOOD, BOT_ID: "" }))).toEqual([
+      `${ph("BOT_ID")} (manifest.json) is empty in env/.env.dev: set it there (no provision step of m365agents.yml writes it)`,
+    ]);
+  });
+
+  it("before the first provision (the committed env/.env.dev): names each missing id and the step that writes it", async () => {
+    const root = project(parseDotenv(readFileSync(join(ROOT, "env", ".env.dev"))));
+    cpSync(join(ROOT, "m365agents.yml"), join(root, "m365agents.yml"));
+    cpSync(join(ROOT, "infra"), join(root, "infra"), { recursive: true });
+    const problems = await problemsOf(root);
+    expect(problems).toEqual([
+      `${ph("TEAMS_APP_ID")} (manifest.json) is empty in env/.env.dev: the teamsApp/create step of m365agents.yml writes it; run atk provision --env dev first`,
+      `${ph("BOT_ID")} (manifest.json) is empty in env/.env.dev: an output of infra/azure.bicep (arm/deploy in m365agents.yml) writes it; run atk provision --env dev first`,
+      `${ph("BOT_DOMAIN")} (manifest.json) is empty in env/.env.dev: an output of infra/azure.bicep (arm/deploy in m365agents.yml) writes it; run atk provision --env dev first`,
+    ]);
+    // Not the schema's pattern errors about the empty ids.
+    expect(problems.join("\n")).not.toMatch(/schema|pattern/);
   });
 
   it("refuses an opaque outline icon and a colour icon of the wrong size", async () => {

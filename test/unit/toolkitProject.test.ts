@@ -1,15 +1,26 @@
 // The Agents Toolkit project is consistent offline: every ${{VAR}} the m365agents*.yml files, the
 // manifest and the ARM parameters use is defined by the environment's env file or written by an earlier
 // step; every app setting infra/azure.bicep gives syncbot is one loadConfig reads, and loadConfig
-// accepts the whole set. The toolkit itself (atk) and Azure are not reachable here.
+// accepts the whole set. The toolkit's own rules (its yaml schema, the arm/deploy placeholder
+// expansion) run on the committed files through test/support/toolkit/fxCore.ts, copied from the
+// toolkit's npm package; the toolkit itself (atk) and Azure are not reachable here.
 
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parse as parseDotenv } from "dotenv";
 import { describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { loadConfig } from "../../src/config";
+import {
+  type Env,
+  getDeployParameters,
+  MissingEnvironmentVariablesError,
+  readEnv,
+  resolve as resolveWith,
+  validateYaml,
+} from "../support/toolkit/fxCore";
 
 const ROOT = resolve(__dirname, "../..");
 const read = (p: string) => readFileSync(join(ROOT, p), "utf8");
@@ -18,6 +29,7 @@ const placeholders = (text: string) => [...text.matchAll(/\$\{\{\s*([A-Za-z0-9_]
 /** Set by the toolkit itself, not by a file: the signed-in Microsoft 365 tenant (aka.ms/teamsfx-v5.0-guide). */
 const TOOLKIT_BUILT_INS = new Set(["TEAMS_APP_TENANT_ID"]);
 const BICEP = read("infra/azure.bicep");
+const VAULT = read("infra/keyVault.bicep");
 const BICEP_OUTPUTS = [...BICEP.matchAll(/^output\s+([A-Z0-9_]+)\s/gm)].map((m) => m[1]!);
 
 interface Step {
@@ -39,6 +51,9 @@ function written(step: Step): string[] {
   return names;
 }
 
+const UMP_MODES = ["api", "handoff"] as const;
+/** The toolkit's placeholder for a name, spelled so no linter takes it for a template slip. */
+const ph = (name: string) => "$" + "{{" + name + "}}";
 const PROJECTS = [
   { file: "m365agents.yml", env: "dev" },
   { file: "m365agents.local.yml", env: "local" },
@@ -63,7 +78,8 @@ describe("Agents Toolkit project", () => {
           // The files a step reads are filled from the same environment.
           if (step.uses === "teamsApp/validateManifest" || step.uses === "teamsApp/zipAppPackage")
             used = used.concat(placeholders(read("appPackage/manifest.json")));
-          if (step.uses === "arm/deploy") used = used.concat(placeholders(read("infra/azure.parameters.json")));
+          if (step.uses === "arm/deploy")
+            for (const mode of UMP_MODES) used = used.concat(placeholders(read(`infra/azure.parameters.${mode}.json`)));
           for (const name of used) if (!known.has(name)) missing.push(`${stage} ${step.uses}: \${{${name}}}`);
           for (const name of written(step)) known.add(name);
         }
@@ -141,6 +157,7 @@ describe("infra/azure.bicep", () => {
     if (/azurewebsites\.net/.test(expr)) return "https://syncbot-abc.azurewebsites.net";
     if (name === "UMP_BASE_URL") return "https://ump.example.net/api/ump-adapter/v1";
     if (name === "SP_TENANT_ID") return "5f3c2a10-1b2c-4d3e-8f40-0a1b2c3d4e5f";
+    if (name === "PUBLIC_BASE_URL") return "https://syncbot.example.net";
     if (name === "UMP_TARGET") return "api";
     if (name === "APPROVAL_POLICY") return "global-admin";
     if (name === "APPROVER_IDS") return "11111111-1111-4111-8111-111111111111";
@@ -187,14 +204,14 @@ describe("infra/azure.bicep", () => {
       /httpsOnly: true/,
       /ftpsState: 'Disabled'/,
       /minTlsVersion: '1\.2'/,
-      /linuxFxVersion: 'NODE\|20-lts'/,
+      /linuxFxVersion: 'NODE\|22-lts'/,
       /allowSharedKeyAccess: false/,
       /keyVaultReferenceIdentity: identity\.id/,
     ])
       expect(BICEP).toMatch(p);
     // Storage Table Data Contributor and Key Vault Secrets User, by their built-in role ids.
     expect(BICEP).toContain("0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3");
-    expect(BICEP).toContain("4633458b-17de-408a-b874-0445c86b69e6");
+    expect(VAULT).toContain("4633458b-17de-408a-b874-0445c86b69e6");
     expect(BICEP).not.toMatch(/listKeys|AccountKey|MicrosoftAppPassword/);
     for (const secret of ["JOBS_KEY", "HANDOFF_KEY", "UMP_TOKEN"]) {
       const s = settings.find((x) => x.name === secret);
@@ -202,12 +219,165 @@ describe("infra/azure.bicep", () => {
     }
   });
 
-  it("the parameters file carries no literal secret: secure parameters come from SECRET_ variables", () => {
-    const params = JSON.parse(read("infra/azure.parameters.json")).parameters as Record<string, { value: string }>;
+  it("the parameters files carry no literal secret: the one secure parameter comes from a SECRET_ variable", () => {
     const secure = [...BICEP.matchAll(/@secure\(\)\s*(?:@description\('[^']*'\)\s*)?param\s+(\w+)/g)].map((m) => m[1]!);
-    expect(secure.sort()).toEqual(["handoffKey", "jobsKey", "umpToken"]);
-    for (const name of secure) expect(params[name]?.value, name).toMatch(/^\$\{\{SECRET_[A-Z_]+\}\}$/);
+    expect(secure).toEqual(["umpToken"]);
     const declared = new Set([...BICEP.matchAll(/^param\s+(\w+)/gm)].map((m) => m[1]!));
-    for (const name of Object.keys(params)) expect(declared.has(name), name).toBe(true);
+    for (const mode of UMP_MODES) {
+      const params = JSON.parse(read(`infra/azure.parameters.${mode}.json`)).parameters as Record<
+        string,
+        { value: string }
+      >;
+      for (const name of secure)
+        if (params[name]) expect(params[name].value, name).toMatch(/^\$\{\{SECRET_[A-Z_]+\}\}$/);
+      for (const name of Object.keys(params)) expect(declared.has(name), `${mode}: ${name}`).toBe(true);
+      expect(params.umpTarget?.value).toBe(mode);
+    }
+    // Handoff mode passes neither the UMP URL nor its token.
+    expect(read("infra/azure.parameters.handoff.json")).not.toMatch(/UMP_BASE_URL|SECRET_UMP_TOKEN/);
+  });
+
+  it("has what issue 18 asks: tenant check, custom domain, no basic auth, a vault that survives delete-and-provision", () => {
+    // SP_TENANT_ID defaults to the subscription's tenant, and any other value fails the deployment.
+    expect(BICEP).toMatch(/^param spTenantId string = tenant\(\)\.tenantId$/m);
+    expect(BICEP).toMatch(
+      /^var spTenant = \{ '\$\{tenant\(\)\.tenantId\}': tenant\(\)\.tenantId \}\[spTenantRequested\]$/m,
+    );
+    expect(settings.find((x) => x.name === "SP_TENANT_ID")?.value).toBe("spTenant");
+    // PUBLIC_BASE_URL: a parameter, defaulting to the app's own host name.
+    expect(BICEP).toMatch(/^param publicBaseUrl string = ''$/m);
+    expect(BICEP).toMatch(
+      /publicUrl = contains\(unset, publicBaseUrl\) \? 'https:\/\/\$\{appName\}\.azurewebsites\.net' : publicBaseUrl/,
+    );
+    expect(settings.find((x) => x.name === "PUBLIC_BASE_URL")?.value).toBe("publicUrl");
+    // Basic-auth publishing credentials off for both SCM and FTP.
+    for (const kind of ["scm", "ftp"])
+      expect(BICEP).toMatch(
+        new RegExp(
+          `'Microsoft\\.Web/sites/basicPublishingCredentialsPolicies@[\\d-]+' = \\{\\s*parent: app\\s*name: '${kind}'\\s*properties: \\{ allow: false \\}`,
+        ),
+      );
+    // Every optional parameter the parameters files may pass as 'none' is mapped back to its default.
+    for (const p of ["spTenantId", "approverIds", "defaultSpFqdn", "publicBaseUrl"])
+      expect(BICEP, p).toMatch(new RegExp(`contains\\(unset, ${p}\\)`));
+    expect(BICEP).toMatch(/^var unset = \['', 'none'\]$/m);
+    // The vault: named from the identity's principal id (new after a delete), keys created in Azure only
+    // when absent, syncbot's identity read-only.
+    expect(BICEP).toMatch(/module keyVault 'keyVault\.bicep'/);
+    expect(BICEP).toMatch(/identityPrincipalId: identity\.properties\.principalId/);
+    expect(VAULT).toMatch(
+      /^var vaultName = take\('.*uniqueString\(identityPrincipalId, resourceGroup\(\)\.id\)\}', 24\)$/m,
+    );
+    expect(VAULT).toMatch(/enablePurgeProtection: true/);
+    expect(VAULT).toMatch(/scriptContent: loadTextContent\('ensureKeys\.sh'\)/);
+    expect(VAULT).not.toMatch(/name: '(JOBS|HANDOFF)-KEY'/);
+    expect(VAULT).toContain("4633458b-17de-408a-b874-0445c86b69e6"); // Key Vault Secrets User (syncbot)
+    expect(VAULT).toContain("b86a8fe4-44ce-4948-aee5-eccb2c155cd7"); // Key Vault Secrets Officer (the script)
+  });
+});
+
+/** The operator's values as the README gives them: each ```dotenv block of "Running against a real tenant". */
+function readmeValues(): { mode: string; dotEnv: Env; dotEnvUser: Env }[] {
+  const readme = read("README.md");
+  const section = readme.slice(
+    readme.indexOf("## Running against a real tenant"),
+    readme.indexOf("## How it is built"),
+  );
+  const blocks = [...section.matchAll(/```dotenv\n([\s\S]*?)```/g)].map((m) => m[1]!);
+  return blocks.map((block) => {
+    const files: Record<string, Env> = { "env/.env.dev": {}, "env/.env.dev.user": {} };
+    let target = "env/.env.dev";
+    for (const line of block.split("\n").map((l) => l.trim())) {
+      const file = /^# file: (\S+)/.exec(line)?.[1];
+      if (file) target = file;
+      else if (/^[A-Z_][A-Z0-9_]*=/.test(line))
+        files[target]![line.slice(0, line.indexOf("="))] = line.slice(line.indexOf("=") + 1);
+    }
+    const dotEnv = { ...parseDotenv(read("env/.env.dev")), ...files["env/.env.dev"] };
+    return { mode: dotEnv.UMP_TARGET!, dotEnv, dotEnvUser: files["env/.env.dev.user"]! };
+  });
+}
+
+interface ArmStep {
+  subscriptionId: string;
+  resourceGroupName: string;
+  bicepCliVersion?: string;
+  templates: { path: string; parameters: string; deploymentName: string }[];
+}
+
+/** What `atk provision --env dev` does up to and including arm/deploy, with the toolkit's own functions. */
+function provisionArmDeploy(env: Env, root = ROOT): { unresolved: string[]; parameters: Record<string, unknown>[] } {
+  const doc = parseYaml(readFileSync(join(root, "m365agents.yml"), "utf8")) as { provision: Step[] };
+  const known: Env = { ...env };
+  const unresolved: string[] = [];
+  for (const step of doc.provision) {
+    const args = resolveWith(step.with ?? {}, known, [], unresolved) as Record<string, unknown>;
+    if (step.uses === "arm/deploy") {
+      const arm = args as unknown as ArmStep;
+      return {
+        unresolved,
+        parameters: arm.templates.map((t) => getDeployParameters(root, t.parameters, known).parameters),
+      };
+    }
+    // Earlier steps' results, as the toolkit writes them (teamsApp/create: a new app id).
+    for (const name of written(step)) known[name] ??= "3b1c2d4e-0000-4000-8000-00000000a11d";
+  }
+  throw new Error("m365agents.yml has no arm/deploy step");
+}
+
+describe("the toolkit's own rules on the committed project", () => {
+  it("the three m365agents*.yml files are valid against the toolkit's yaml schema (v1.11)", () => {
+    for (const { file } of PROJECTS)
+      expect(validateYaml(parseYaml(read(file))), file).toEqual({ valid: true, errors: [] });
+  });
+
+  it("arm/deploy pins the Bicep CLI (a release tag the toolkit downloads)", () => {
+    const doc = parseYaml(read("m365agents.yml")) as { provision: Step[] };
+    const arm = doc.provision.find((s) => s.uses === "arm/deploy")?.with as unknown as ArmStep;
+    expect(arm.bicepCliVersion).toMatch(/^v0\.\d+\.\d+$/);
+  });
+
+  it("README gives the operator's values for both UMP modes", () => {
+    expect(readmeValues().map((v) => v.mode)).toEqual(["api", "handoff"]);
+  });
+
+  for (const mode of UMP_MODES)
+    it(`UMP_TARGET=${mode}: with the committed env files plus only the README's values, arm/deploy expands every placeholder`, () => {
+      const values = readmeValues().find((v) => v.mode === mode)!;
+      const env = readEnv({}, values.dotEnv, values.dotEnvUser, "dev");
+      const { unresolved, parameters } = provisionArmDeploy(env);
+      expect(unresolved).toEqual([]);
+      expect(parameters).toHaveLength(1);
+      const params = parameters[0] as Record<string, { value: string }>;
+      // Every parameter without a default in the Bicep file is given; unset optional ones arrive as 'none'.
+      const required = [...BICEP.matchAll(/^param\s+(\w+)\s+\w+\s*$/gm)].map((m) => m[1]!);
+      for (const name of required) expect(params[name]?.value, name).toBeTruthy();
+      expect(params.umpTarget?.value).toBe(mode);
+      expect(params.approverIds?.value).toBe("none");
+      if (mode === "api") expect(params.umpToken?.value).toBe(values.dotEnvUser.SECRET_UMP_TOKEN);
+      else expect(params.umpToken).toBeUndefined();
+    });
+
+  it("a parameters file that leaves a placeholder unexpanded fails, as the toolkit fails (MissingEnvironmentVariablesError)", () => {
+    // The parameters file before issue 18: an optional setting left empty in env/.env.dev reached it.
+    const root = mkdtempSync(join(tmpdir(), "syncbot-atk-"));
+    try {
+      writeFileSync(
+        join(root, "m365agents.yml"),
+        read("m365agents.yml").replace(`./infra/azure.parameters.${ph("UMP_TARGET")}.json`, "./params.json"),
+      );
+      writeFileSync(
+        join(root, "params.json"),
+        JSON.stringify({ parameters: { approverIds: { value: ph("APPROVER_IDS") }, umpTarget: { value: "api" } } }),
+      );
+      const values = readmeValues().find((v) => v.mode === "api")!;
+      const env = readEnv({}, { ...values.dotEnv, APPROVER_IDS: "" }, values.dotEnvUser, "dev");
+      expect(() => provisionArmDeploy(env, root)).toThrow(MissingEnvironmentVariablesError);
+      expect(() => provisionArmDeploy(env, root)).toThrow(/'APPROVER_IDS'/);
+      // And the committed api file, in api mode, without the token the README says to set.
+      expect(() => provisionArmDeploy(readEnv({}, values.dotEnv, {}, "dev"))).toThrow(/'SECRET_UMP_TOKEN'/);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });
