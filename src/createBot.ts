@@ -6,6 +6,7 @@ import { handoffCard } from "./bot/cards/handoffCard";
 import { reminderCard } from "./bot/cards/reminderCard";
 import { createTeamsBot } from "./bot/createTeamsBot";
 import type { Config } from "./config";
+import { checkEligibility } from "./domain/approval";
 import { createBatches } from "./domain/batches/createBatches";
 import { createProvisioning } from "./domain/createProvisioning";
 import { createSweeper } from "./domain/createSweeper";
@@ -106,6 +107,7 @@ export async function createBot(config: Readonly<Config>, overrides: BotOverride
               requestId,
               showButtons: true,
             }),
+            { kind: "handoff", subject: requestId },
           );
         },
       })
@@ -162,10 +164,14 @@ export async function createBot(config: Readonly<Config>, overrides: BotOverride
     logger: logger.child({ component: "sweep" }),
     reminderDays: config.reminderDays,
     instanceId: provisioning.instanceId,
+    mayApprove: (actor) => checkEligibility(actor, provisioningOptions, (id) => directory.checkGlobalAdministrator(id)),
     // A reminder the Bot Connector did not take is not sent: the sweep gives its claim back and a
     // later sweep delivers it (invariant 7: at least once).
     sendReminder: async (conversation, notice) => {
-      const id = await bot!.post(conversation, reminderCard({ ...notice }));
+      const id = await bot!.post(conversation, reminderCard({ ...notice }), {
+        kind: "reminder",
+        subject: notice.customer,
+      });
       if (!id) throw new Error("the Bot Connector did not take the reminder");
     },
     sendNotice: async (conversation, text) => {

@@ -1,7 +1,9 @@
 // Keeps a request's shared card in step with its state: every persisted change of a request (the
-// domain's onChange) becomes an updateActivity of the card everyone in the conversation sees.
+// domain's onChange) becomes an updateActivity of the card everyone in the conversation sees, as long
+// as that message still shows this request (a requester's re-plan moves the message to the new one).
 
 import { describeError } from "../domain/errors";
+import { shows } from "../domain/messageBindings";
 import type { Logger } from "../domain/ports";
 import type { RequestRecord } from "../domain/records";
 import type { ApprovalView } from "./cards/approvalCard";
@@ -37,14 +39,21 @@ export function createCardUpdates(deps: {
     try {
       while (queue.length > 0) {
         const next = queue[0]!;
-        await messenger
-          .updateCard(next.conversation, next.cardActivityId!, approvalCard(cardView(next)))
-          .catch((e) => log.warn("card update failed", { requestId, error: describeError(e).message }));
+        await showOnItsCard(next).catch((e) =>
+          log.warn("card update failed", { requestId, error: describeError(e).message }),
+        );
         queue.shift();
       }
     } finally {
       queues.delete(requestId);
     }
+  }
+
+  async function showOnItsCard(request: RequestRecord) {
+    const conversationId = String((request.conversation.conversation as { id?: unknown } | undefined)?.id ?? "");
+    const binding = await messenger.bindings.get(conversationId, request.cardActivityId!);
+    if (!shows(binding, { kind: "approval", subject: request.id })) return;
+    await messenger.updateCard(request.conversation, request.cardActivityId!, approvalCard(cardView(request)));
   }
 
   return { onRequestChanged };

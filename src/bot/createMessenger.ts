@@ -13,6 +13,7 @@ import {
   TurnContext,
 } from "botbuilder";
 import { describeError } from "../domain/errors";
+import { type CardSubject, type MessageBinding, type MessageBindings, shows } from "../domain/messageBindings";
 import type { Logger } from "../domain/ports";
 import type { ConversationRef } from "../domain/records";
 import { referenceOf } from "./actorOf";
@@ -23,8 +24,15 @@ import { ConnectorPostError, createConnectorPost } from "./createConnectorPost";
 
 export type Messenger = ReturnType<typeof createMessenger>;
 
-export function createMessenger(deps: { adapter: TeamsAdapter; botAppId: string; spTenantId: string; log: Logger }) {
-  const { adapter, botAppId, spTenantId, log } = deps;
+export function createMessenger(deps: {
+  adapter: TeamsAdapter;
+  botAppId: string;
+  spTenantId: string;
+  log: Logger;
+  /** What each posted message shows (domain/messageBindings.ts): recorded on post, checked before a press updates. */
+  bindings: MessageBindings;
+}) {
+  const { adapter, botAppId, spTenantId, log, bindings } = deps;
   const connectors = createConnectorClients({ adapter, botAppId });
   const connector = createConnectorPost({ connectors });
 
@@ -34,9 +42,21 @@ export function createMessenger(deps: { adapter: TeamsAdapter; botAppId: string;
     return { type: ActivityTypes.Message, attachments: [CardFactory.adaptiveCard(fitted.card)] };
   }
 
-  /** A reply in the current conversation; resolves the new activity (its id is the card's id). */
-  async function sendCard(context: TurnContext, card: Card) {
-    return context.sendActivity(cardActivity(card));
+  const conversationIdOf = (ref: { conversation?: { id?: unknown } } | undefined) => String(ref?.conversation?.id ?? "");
+
+  /**
+   * A reply in the current conversation; resolves the new activity (its id is the card's id). A card with
+   * buttons passes what it shows (`as`), so its buttons can update it later.
+   */
+  async function sendCard(context: TurnContext, card: Card, as?: CardSubject) {
+    const sent = await context.sendActivity(cardActivity(card));
+    if (as && sent?.id) await bindings.bind(conversationIdOf(context.activity), sent.id, as);
+    return sent;
+  }
+
+  /** What the message whose button was pressed shows; null when syncbot posted no such message here. */
+  async function pressedCard(context: TurnContext): Promise<MessageBinding | null> {
+    return bindings.get(conversationIdOf(context.activity), context.activity.replyToId ?? "");
   }
 
   /** Replaces the card of a posted message for everyone in the conversation. */
@@ -49,11 +69,18 @@ export function createMessenger(deps: { adapter: TeamsAdapter; botAppId: string;
   /**
    * Replaces, for everyone, the card whose button was pressed (the invoke's replyToId). The invoke's own
    * answer reaches the presser only; this is how the others see the change. Usable after the answer too.
+   * The one guard before a press changes a message: only a message that shows `as` (same kind, same
+   * subject) is updated; resolves whether it was.
    */
-  async function updatePressedCard(context: TurnContext, card: Card): Promise<void> {
+  async function updatePressedCard(context: TurnContext, card: Card, as: CardSubject): Promise<boolean> {
     const id = context.activity.replyToId;
-    if (!id) return;
+    if (!id) return false;
+    if (!shows(await pressedCard(context), as)) {
+      log.warn("a press tried to update a message that shows something else; not updated", { kind: as.kind });
+      return false;
+    }
     await updateCard(referenceOf(context), id, card);
+    return true;
   }
 
   /**
@@ -62,7 +89,7 @@ export function createMessenger(deps: { adapter: TeamsAdapter; botAppId: string;
    * that turn sent: the activity addressed from the bot to the user as a reply to a fresh id, signed by
    * a reused connector client's credentials (createConnectorClients), as one fetch (createConnectorPost).
    */
-  async function post(reference: ConversationRef, card: Card | string): Promise<string | undefined> {
+  async function post(reference: ConversationRef, card: Card | string, as?: CardSubject): Promise<string | undefined> {
     const ref = reference as Partial<ConversationReference>;
     const serviceUrl = ref.serviceUrl ?? "";
     const content: Partial<Activity> =
@@ -71,7 +98,9 @@ export function createMessenger(deps: { adapter: TeamsAdapter; botAppId: string;
         : cardActivity(card);
     const activity = TurnContext.applyConversationReference(content, { ...ref, activityId: randomUUID() });
     try {
-      return await connector.replyToActivity(serviceUrl, activity);
+      const id = await connector.replyToActivity(serviceUrl, activity);
+      if (as && id) await bindings.bind(conversationIdOf(ref as never), id, as);
+      return id;
     } catch (e) {
       // The connector's status and error code only (its message may quote the activity).
       const error = e instanceof ConnectorPostError ? e.message : describeError(e).message;
@@ -84,7 +113,12 @@ export function createMessenger(deps: { adapter: TeamsAdapter; botAppId: string;
    * A personal (1:1) chat with a user, for the hand-off link: never a channel. Opened with the user's
    * Entra object id, which Teams accepts for a user who has the app, unlike a channel-scoped `29:` id.
    */
-  async function postPersonal(reference: ConversationRef, user: { aadObjectId: string }, card: Card): Promise<void> {
+  async function postPersonal(
+    reference: ConversationRef,
+    user: { aadObjectId: string },
+    card: Card,
+    as?: CardSubject,
+  ): Promise<void> {
     const ref = reference as Partial<ConversationReference>;
     await adapter.createConversationAsync(
       botAppId,
@@ -99,10 +133,11 @@ export function createMessenger(deps: { adapter: TeamsAdapter; botAppId: string;
         channelData: { tenant: { id: spTenantId } },
       } as never,
       async (ctx) => {
-        await ctx.sendActivity(cardActivity(card));
+        const sent = await ctx.sendActivity(cardActivity(card));
+        if (as && sent?.id) await bindings.bind(conversationIdOf(ctx.activity), sent.id, as);
       },
     );
   }
 
-  return { sendCard, updateCard, updatePressedCard, post, postPersonal };
+  return { sendCard, updateCard, updatePressedCard, pressedCard, post, postPersonal, bindings };
 }

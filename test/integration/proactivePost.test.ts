@@ -13,6 +13,8 @@ import type { Logger } from "../../src/domain/ports";
 import type { ConversationRef } from "../../src/domain/records";
 import { createConnectorClients } from "../../src/bot/createConnectorClients";
 import { createMessenger } from "../../src/bot/createMessenger";
+import { createMessageBindings } from "../../src/domain/messageBindings";
+import { memoryStore } from "../support/memoryStore";
 import type { Card } from "../../src/bot/cards/renderCard";
 import { type ConnectorEmulator, startConnectorEmulator } from "../emulators/connectorEmulator";
 
@@ -163,7 +165,7 @@ describe("proactive posts", () => {
   it("with BOT_AUTH enabled: one connector client for many posts, credentials asked as continueConversationAsync asks, every request signed", async () => {
     const credentials = new RecordingCredentialFactory(true);
     const adapter = adapterWith(credentials, true);
-    const messenger = createMessenger({ adapter, botAppId: APP_ID, spTenantId: TENANT, log });
+    const messenger = createMessenger({ adapter, botAppId: APP_ID, spTenantId: TENANT, log, bindings: bindings() });
 
     // What botbuilder's own proactive turn asks for and sends (the path post replaced).
     await adapter.continueConversationAsync(APP_ID, reference() as Partial<ConversationReference>, async (ctx) => {
@@ -221,6 +223,7 @@ describe("proactive posts", () => {
   it("anonymous (BOT_AUTH disabled): one client for many posts, no Authorization header", async () => {
     const credentials = new RecordingCredentialFactory(false);
     const messenger = createMessenger({
+      bindings: bindings(),
       adapter: adapterWith(credentials, false),
       botAppId: "",
       spTenantId: TENANT,
@@ -235,6 +238,7 @@ describe("proactive posts", () => {
   it("a refused post resolves undefined and is logged, as the turn did; the next post goes through", async () => {
     const credentials = new RecordingCredentialFactory(false);
     const messenger = createMessenger({
+      bindings: bindings(),
       adapter: adapterWith(credentials, false),
       botAppId: "",
       spTenantId: TENANT,
@@ -276,7 +280,7 @@ describe("proactive posts", () => {
   it("sends the very request botbuilder's turn sends: path, JSON body byte for byte, headers, a signed Authorization", async () => {
     const credentials = new RecordingCredentialFactory(true);
     const adapter = adapterWith(credentials, true);
-    const messenger = createMessenger({ adapter, botAppId: APP_ID, spTenantId: TENANT, log });
+    const messenger = createMessenger({ adapter, botAppId: APP_ID, spTenantId: TENANT, log, bindings: bindings() });
     // A stored reference as Teams gives it, with a key the connector's model does not know (dropped).
     const ref = reference(`${recorder.url}/amer/`) as unknown as Record<string, unknown>;
     ref.conversation = { ...(ref.conversation as object), unknownKey: "dropped" };
@@ -318,7 +322,7 @@ describe("proactive posts", () => {
   it("anonymous: the raw request carries no Authorization header, as the turn's did not", async () => {
     const credentials = new RecordingCredentialFactory(false);
     const adapter = adapterWith(credentials, false);
-    const messenger = createMessenger({ adapter, botAppId: "", spTenantId: TENANT, log });
+    const messenger = createMessenger({ adapter, botAppId: "", spTenantId: TENANT, log, bindings: bindings() });
     await adapter.continueConversationAsync(
       "",
       reference(recorder.url) as Partial<ConversationReference>,
@@ -341,6 +345,7 @@ describe("proactive posts", () => {
   it("a 429 with Retry-After is waited out and retried, signed again; a 503 retried with backoff", async () => {
     const credentials = new RecordingCredentialFactory(true);
     const messenger = createMessenger({
+      bindings: bindings(),
       adapter: adapterWith(credentials, true),
       botAppId: APP_ID,
       spTenantId: TENANT,
@@ -364,6 +369,7 @@ describe("proactive posts", () => {
   it("retries are bounded: three 503s, a Retry-After over a minute, or a 400 fail the post (logged, undefined)", async () => {
     const credentials = new RecordingCredentialFactory(false);
     const messenger = createMessenger({
+      bindings: bindings(),
       adapter: adapterWith(credentials, false),
       botAppId: "",
       spTenantId: TENANT,
@@ -386,3 +392,8 @@ describe("proactive posts", () => {
     expect(await messenger.post(reference(recorder.url), card(4))).toBe("raw-3");
   });
 });
+
+/** What the messenger records about each post (a fresh in-memory store: these tests read the wire only). */
+function bindings() {
+  return createMessageBindings(memoryStore(), () => new Date());
+}

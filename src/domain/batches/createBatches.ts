@@ -125,7 +125,8 @@ export function createBatches(deps: BatchesDeps) {
   }
 
   async function attachCard(batchId: string, activityId: string) {
-    await update(batchId, (b) => (b.cardActivityId === activityId ? null : { ...b, cardActivityId: activityId }));
+    // Once: a batch never moves to another message (a card shows one batch for its whole life).
+    await update(batchId, (b) => (b.cardActivityId ? null : { ...b, cardActivityId: activityId }));
   }
 
   /** Reviews every valid line (live reads, a few at a time), then one hash over the plans. Nothing is written upstream. */
