@@ -151,7 +151,8 @@ export async function createBot(config: Readonly<Config>, overrides: BotOverride
     options: provisioningOptions,
     review: provisioning.review,
     execute: provisioning.execute,
-    isGlobalAdministrator: (id) => directory.isGlobalAdministrator(id),
+    // "unverified" (a role through a group syncbot cannot read) is a refusal with its reason, not an error.
+    isGlobalAdministrator: (id) => directory.checkGlobalAdministrator(id),
     concurrency: config.batchConcurrency,
     notify: (batchId) => bot?.onBatchChanged(batchId),
     sleep: overrides.sleep,
