@@ -42,7 +42,8 @@ export function createMessenger(deps: {
     return { type: ActivityTypes.Message, attachments: [CardFactory.adaptiveCard(fitted.card)] };
   }
 
-  const conversationIdOf = (ref: { conversation?: { id?: unknown } } | undefined) => String(ref?.conversation?.id ?? "");
+  const conversationIdOf = (ref: { conversation?: { id?: unknown } } | undefined) =>
+    String(ref?.conversation?.id ?? "");
 
   /**
    * A reply in the current conversation; resolves the new activity (its id is the card's id). A card with

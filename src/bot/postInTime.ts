@@ -59,5 +59,9 @@ async function bindAnswer(
 ) {
   if (answer.requestId) await kit.attachRequestCard(answer.requestId, reference, activityId);
   else if (answer.as)
-    await kit.messenger.bindings.bind(String((reference.conversation as { id?: unknown })?.id ?? ""), activityId, answer.as);
+    await kit.messenger.bindings.bind(
+      String((reference.conversation as { id?: unknown })?.id ?? ""),
+      activityId,
+      answer.as,
+    );
 }

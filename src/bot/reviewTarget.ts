@@ -91,7 +91,9 @@ async function replan(
   };
   const saved = await kit.repo.updateRequest(nextId, (r) => ({ ...r, replaces }));
   await kit.provisioning.attachCard(nextId, pressed.activityId);
-  const card = saved ? approvalCard(kit.cardView({ ...saved.value, cardActivityId: pressed.activityId })) : outcome.card;
+  const card = saved
+    ? approvalCard(kit.cardView({ ...saved.value, cardActivityId: pressed.activityId }))
+    : outcome.card;
   await show(kit, reference, pressed.activityId, card);
   return card;
 }

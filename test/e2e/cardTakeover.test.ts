@@ -61,7 +61,9 @@ describe("a bystander's Review plan on someone else's pending approval card", ()
     expect(answer).toMatch(/posted as a new message/);
     // Adele's plan is a message of its own that says whose it is and flags the host.
     const adeleMessage = await stack.connector.waitFor((cur) =>
-      cur.find((c) => c.activityId !== activityId && cardText(c.activity?.attachments?.[0]?.content).includes(ATTACKER_FQDN)),
+      cur.find(
+        (c) => c.activityId !== activityId && cardText(c.activity?.attachments?.[0]?.content).includes(ATTACKER_FQDN),
+      ),
     );
     const adeleCard = adeleMessage.activity.attachments[0].content;
     const adeleText = cardText(adeleCard);

@@ -14,11 +14,16 @@ afterEach(async () => {
   stack = undefined;
 });
 
+async function start(options?: Parameters<typeof startStack>[0]) {
+  stack = await startStack(options);
+  return stack;
+}
+
 const title = (card: any) => String(card?.body?.[0]?.text ?? "");
 
 describe("the batch card", () => {
   it("shows a pasted Markdown link as typed, never as a link", async () => {
-    const s = (stack = await startStack());
+    const s = await start();
     await s.say("provision contoso fabrikam");
     const { activityId } = s.lastCardMessage();
     await s.press(activityId, "Review plan", {
@@ -32,7 +37,7 @@ describe("the batch card", () => {
   });
 
   it("Retry after the approver lost the Global Administrator role: refused with the reason, the line needs its own approval", async () => {
-    const s = (stack = await startStack({ overrides: { batchCardIntervalMs: 50 } }));
+    const s = await start({ overrides: { batchCardIntervalMs: 50 } });
     await s.say("provision contoso fabrikam");
     const { activityId } = s.lastCardMessage();
     await s.press(activityId, "Review plan");
@@ -49,12 +54,20 @@ describe("the batch card", () => {
     s.graph.revokeGlobalAdmin(USERS.approver.aadObjectId);
 
     await s.press(activityId, "Retry", { user: USERS.bystander });
-    const after = await s.waitForCard(activityId, (c) => /fabrikam\*\*: needs its own approval/.test(cardText(c)), 20_000);
-    expect(cardText(after)).toMatch(/batch approval of Megan Bowen has lapsed: Megan Bowen's Global Administrator role/);
+    const after = await s.waitForCard(
+      activityId,
+      (c) => /fabrikam\*\*: needs its own approval/.test(cardText(c)),
+      20_000,
+    );
+    expect(cardText(after)).toMatch(
+      /batch approval of Megan Bowen has lapsed: Megan Bowen's Global Administrator role/,
+    );
     await new Promise((r) => setTimeout(r, 300));
     expect(s.graph.applications().filter((a) => a.uniqueName === "syncbot-fabrikam")).toHaveLength(0);
     const fabrikam = (await s.bot.repo.listRequests()).filter((r) => r.customer === "fabrikam");
-    expect(fabrikam.some((r) => r.state === "approved" || r.state === "running" || r.state === "succeeded")).toBe(false);
+    expect(fabrikam.some((r) => r.state === "approved" || r.state === "running" || r.state === "succeeded")).toBe(
+      false,
+    );
     const events = (await s.bot.repo.listAudit("fabrikam", { limit: 50 })).events;
     expect(events.some((e) => e.action === "approval.lapsed" && e.outcome === "refused")).toBe(true);
   }, 60_000);
@@ -63,7 +76,7 @@ describe("the batch card", () => {
 describe("Snooze", () => {
   it("is refused to a bystander (audited), and taken from the registration's requester", async () => {
     const clock = manualClock();
-    const s = (stack = await startStack({ clock }));
+    const s = await start({ clock });
     await s.provision("contoso");
     const secret = s.graph.applications()[0]!.passwordCredentials[0]!;
     clock.t = Date.parse(secret.endDateTime!) - 29 * 86_400_000;
@@ -88,7 +101,7 @@ describe("the SQLite store", () => {
     const probe = await startStack();
     const dir = join(probe.dataDir, "private", "store");
     await probe.stop();
-    const s = (stack = await startStack({ sqlitePath: join(dir, "syncbot.db") }));
+    const s = await start({ sqlitePath: join(dir, "syncbot.db") });
     expect((await s.say("provision contoso")).status).toBe(200);
     const mode = (p: string) => statSync(p).mode & 0o777;
     expect(mode(dir)).toBe(0o700);
@@ -99,7 +112,7 @@ describe("the SQLite store", () => {
 
 describe("a pasted list of 500 customers", () => {
   it("is taken whole, and every card stays within Teams' size limit", async () => {
-    const s = (stack = await startStack({ overrides: { batchCardIntervalMs: 200 } }));
+    const s = await start({ overrides: { batchCardIntervalMs: 200 } });
     await s.say("provision a b");
     const { activityId } = s.lastCardMessage();
     const lines = Array.from({ length: 500 }, (_, i) => `customer-${String(i + 1).padStart(3, "0")}`);
@@ -109,7 +122,11 @@ describe("a pasted list of 500 customers", () => {
     const batch = (await s.bot.repo.store.list<any>("batches"))[0]!.value;
     expect(batch.members).toHaveLength(500);
     expect(batch.members[499].customer).toBe("customer-500");
-    const planned = await s.waitForCard(activityId, (c) => /^Batch of 500 customers: (?!reading)/.test(title(c)), 150_000);
+    const planned = await s.waitForCard(
+      activityId,
+      (c) => /^Batch of 500 customers: (?!reading)/.test(title(c)),
+      150_000,
+    );
     expect(cardText(planned)).toMatch(/500 line\(s\) not planned|customer\(s\) to change/);
     expect(s.largestSent().activityBytes).toBeLessThan(28_000);
     expect(s.largestSent().invokeBytes).toBeLessThan(28_000);

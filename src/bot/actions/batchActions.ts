@@ -33,7 +33,12 @@ const review: CardAction = {
     const lines = parseBatchLines(text, kit.config.defaults);
     if (lines.length === 0) return batchListCard({ lines: text, error: "Enter at least one customer." });
     const reference = referenceOf(context);
-    const batch = await service.create({ lines, requester: actor, tenantId: kit.config.spTenantId, conversation: reference });
+    const batch = await service.create({
+      lines,
+      requester: actor,
+      tenantId: kit.config.spTenantId,
+      conversation: reference,
+    });
     const card = { kind: "batch", subject: batch.id } as const;
     // The form becomes this batch's card once; a second press on it (someone else's list) gets a message of its own.
     const formTaken = await kit.messenger.bindings.rebind(
@@ -42,7 +47,9 @@ const review: CardAction = {
       { kind: pressed.kind, subject: pressed.subject },
       card,
     );
-    const cardId = formTaken ? pressed.activityId : await kit.messenger.post(reference, await cards.render(batch.id), card);
+    const cardId = formTaken
+      ? pressed.activityId
+      : await kit.messenger.post(reference, await cards.render(batch.id), card);
     if (cardId) await service.attachCard(batch.id, cardId);
     // The live reads take a while for many customers: the answer says so, the plan follows as an update.
     afterResponse(context, () => {
@@ -51,7 +58,9 @@ const review: CardAction = {
         .catch((e) => kit.log.error("batch planning failed", { batchId: batch.id, error: describeError(e).message }));
     });
     cards.changed(batch.id, { immediate: true });
-    return formTaken ? cards.render(batch.id) : "This list already became another batch's card: your batch is posted as a new message.";
+    return formTaken
+      ? cards.render(batch.id)
+      : "This list already became another batch's card: your batch is posted as a new message.";
   },
 };
 

@@ -69,8 +69,8 @@ export function approvalCard(view: ApprovalView): Card {
           fact("Application (client) ID", run.appId),
           fact("Object ID", run.objectId),
           fact("Service principal object ID", run.servicePrincipalId ?? "—"),
-          fact("Redirect URL", redirectUrlFor(p.appName, p.serviceProviderFqdn)),
-          fact("Authentication Portal URL", portalUrlFor(p.appName, p.serviceProviderFqdn)),
+          fact("Redirect URL", md(redirectUrlFor(p.appName, p.serviceProviderFqdn))),
+          fact("Authentication Portal URL", md(portalUrlFor(p.appName, p.serviceProviderFqdn))),
           fact("Secret keyId", run.newSecret?.keyId ?? "unchanged"),
           fact("Secret hint", run.newSecret?.hint ?? "unchanged"),
           fact("Secret expires", run.newSecret ? run.newSecret.endDateTime.slice(0, 10) : "unchanged"),
@@ -108,7 +108,7 @@ export function approvalCard(view: ApprovalView): Card {
     replanLines: r.state === "planned" ? replanLines(r) : [],
     changes: planLines(r.plan.changes.map(describeChange)),
     // What Review plan could not check (ownership, the tenant's secret policy): shown until the run starts.
-    planNotes: r.state === "planned" ? (r.plan.notes ?? []) : [],
+    planNotes: r.state === "planned" ? (r.plan.notes ?? []).map((n) => md(truncate(n, 600))) : [],
     steps,
     waiting: r.state === "running" && run?.waiting ? md(truncate(run.waiting, 300)) : "",
     result,
@@ -117,8 +117,8 @@ export function approvalCard(view: ApprovalView): Card {
     resultLinks:
       result.length > 0
         ? [
-            `Redirect URL: ${redirectUrlFor(p.appName, p.serviceProviderFqdn)}`,
-            `Authentication Portal URL: ${portalUrlFor(p.appName, p.serviceProviderFqdn)}`,
+            `Redirect URL: ${md(redirectUrlFor(p.appName, p.serviceProviderFqdn))}`,
+            `Authentication Portal URL: ${md(portalUrlFor(p.appName, p.serviceProviderFqdn))}`,
             ...(run?.appId ? [`Admin consent link: ${adminConsentUrl(view.spTenantId, run.appId)}`] : []),
           ]
         : [],

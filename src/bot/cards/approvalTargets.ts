@@ -52,7 +52,9 @@ export function replanLines(r: RequestRecord): string[] {
   const lines: string[] = [];
   for (const k of Object.keys(LABELS) as Array<keyof ProvisionParameters>)
     if (String(before.params[k]) !== String(r.params[k]))
-      lines.push(`${LABELS[k]}: ${md(truncate(String(before.params[k]), 300))} → ${md(truncate(String(r.params[k]), 300))}`);
+      lines.push(
+        `${LABELS[k]}: ${md(truncate(String(before.params[k]), 300))} → ${md(truncate(String(r.params[k]), 300))}`,
+      );
   const was = redirectUrlFor(before.params.appName, before.params.serviceProviderFqdn);
   const now = redirectUrlFor(r.params.appName, r.params.serviceProviderFqdn);
   if (was !== now) lines.push(`Redirect URL: ${md(was)} → ${md(now)}`);

@@ -35,6 +35,9 @@ export const provisionCommand: Command = {
       : validateParameters({ customer }).ok
         ? undefined
         : { customer: "Use lower-case letters, digits and hyphens (e.g. contoso)." };
-    await kit.messenger.sendCard(context, parametersCard({ values, errors }), { kind: "parameters", subject: customer });
+    await kit.messenger.sendCard(context, parametersCard({ values, errors }), {
+      kind: "parameters",
+      subject: customer,
+    });
   },
 };

@@ -11,8 +11,7 @@ export const statusCommand: Command = {
   name: "status",
   async run(context, args, _actor, kit) {
     const customer = args[0]?.toLowerCase();
-    if (!customer)
-      return void (await kit.messenger.sendCard(context, await statusOverview(kit, 1), STATUS_OVERVIEW));
+    if (!customer) return void (await kit.messenger.sendCard(context, await statusOverview(kit, 1), STATUS_OVERVIEW));
     const registration = isCustomerSlug(customer) ? await kit.repo.getRegistration(customer) : null;
     if (!registration)
       return void (await context.sendActivity(`syncbot manages no registration for "${echo(args[0]!)}".`));

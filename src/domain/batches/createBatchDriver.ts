@@ -158,7 +158,9 @@ export function createBatchDriver(kit: BatchKit) {
     const result = await update(batchId, (b) => ({
       ...b,
       members: b.members.map((x) =>
-        x.customer === customer && x.requestId === m.requestId ? { ...x, ...planned, retries: x.retries + 1, approvalNote: undefined } : x,
+        x.customer === customer && x.requestId === m.requestId
+          ? { ...x, ...planned, retries: x.retries + 1, approvalNote: undefined }
+          : x,
       ),
     }));
     const after = result?.value.members.find((x) => x.customer === customer);
@@ -168,7 +170,11 @@ export function createBatchDriver(kit: BatchKit) {
     if (lapsed && after) {
       reused = false;
       await withdrawCover(batch, after, actor.name, lapsed);
-      return { ok: false, reason: `${lapsed} ${customer} now needs its own approval: press Approve on its line.`, batch };
+      return {
+        ok: false,
+        reason: `${lapsed} ${customer} now needs its own approval: press Approve on its line.`,
+        batch,
+      };
     }
     if (after?.planHash && !reused && after.approvedHash === after.planHash)
       // Same plan, but the batch approval's reach has ended: approve it on its own.
