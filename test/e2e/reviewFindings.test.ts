@@ -73,6 +73,34 @@ describe("the batch card", () => {
   }, 60_000);
 });
 
+describe("a batch member run", () => {
+  it("re-checks the approver before it starts: a role removed mid-batch stops the next customer", async () => {
+    const s = await start({ env: { BATCH_CONCURRENCY: "1" }, overrides: { batchCardIntervalMs: 50 } });
+    await s.say("provision contoso fabrikam");
+    const { activityId } = s.lastCardMessage();
+    await s.press(activityId, "Review plan");
+    await s.waitForCard(activityId, (c) => /waiting for approval/.test(title(c)), 20_000);
+    // The role goes while the first customer's app is being created, before the second one starts.
+    s.graph.onRequest((r) => {
+      if (r.method === "POST" && r.path === "/v1.0/applications" && r.phase === "before")
+        s.graph.revokeGlobalAdmin(USERS.approver.aadObjectId);
+    });
+    await s.press(activityId, "Approve", { user: USERS.approver });
+    const after = await s.waitForCard(
+      activityId,
+      (c) => /needs its own approval \(The batch approval/.test(cardText(c)),
+      30_000,
+    );
+    expect(cardText(after)).toMatch(/1 done/);
+    expect(s.graph.applications().filter((a) => a.uniqueName?.startsWith("syncbot-"))).toHaveLength(1);
+    const audit = [
+      ...(await s.bot.repo.listAudit("contoso", { limit: 50 })).events,
+      ...(await s.bot.repo.listAudit("fabrikam", { limit: 50 })).events,
+    ];
+    expect(audit.filter((e) => e.action === "approval.lapsed")).toHaveLength(1);
+  }, 60_000);
+});
+
 describe("Snooze", () => {
   it("is refused to a bystander (audited), and taken from the registration's requester", async () => {
     const clock = manualClock();
