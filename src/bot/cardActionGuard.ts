@@ -1,6 +1,8 @@
 // Every button press gets a proper invoke answer, whatever its data: the data is reduced to a plain
 // object of well-formed strings (a lone UTF-16 surrogate cannot reach a URL encoder, the store or a
 // card), a failure answers with a sentence instead of a failed turn, and no answer exceeds the size limit.
+// Before any action runs, the presser must carry an Entra object id and the pressed message must be one
+// syncbot posted in that conversation as a card the button lives on (domain/messageBindings.ts).
 
 import type { TurnContext } from "botbuilder";
 import { describeError } from "../domain/errors";

@@ -1,6 +1,7 @@
 // Every outbound message that is not an invoke answer: replies in the current turn, updates of a shared
 // card (what everyone in the conversation sees), proactive posts and the personal chat of a hand-off.
-// Nothing leaves over the size limit (cards/cardSize.ts).
+// Nothing leaves over the size limit (cards/cardSize.ts). A posted card with buttons records what it
+// shows (its binding), and a press updates its own message only while that message shows the same thing.
 
 import { randomUUID } from "node:crypto";
 import type { TeamsAdapter } from "@microsoft/teams-ai";
