@@ -5,6 +5,7 @@
 // syncbot posted in that conversation as a card the button lives on (domain/messageBindings.ts).
 
 import type { TurnContext } from "botbuilder";
+import { MAX_BATCH_TEXT } from "../domain/batches/batchRecords";
 import { describeError } from "../domain/errors";
 import { actorOf, UNIDENTIFIED } from "./actorOf";
 import { FAILED_ANSWER } from "./answerInTime";
@@ -15,9 +16,10 @@ import { truncate } from "./truncate";
 const MAX_STRING = 2000;
 /**
  * Inputs allowed to be longer: the batch card's pasted list (README: batches of up to 500 customers,
- * one `customer [appName] [umpInstance]` line each), still bounded.
+ * one `customer [appName] [umpInstance]` line each), still bounded; one character more than the list
+ * may hold, so the action can refuse an over-long list rather than cut a line in two.
  */
-const LONG_INPUTS: Readonly<Record<string, number>> = { customers: 64_000 };
+const LONG_INPUTS: Readonly<Record<string, number>> = { customers: MAX_BATCH_TEXT + 1 };
 const MAX_DEPTH = 4;
 
 /** Lone surrogates become U+FFFD (String.prototype.toWellFormed, which the ES2023 typings lack). */

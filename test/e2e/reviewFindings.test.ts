@@ -158,5 +158,12 @@ describe("a pasted list of 500 customers", () => {
     expect(cardText(planned)).toMatch(/500 line\(s\) not planned|customer\(s\) to change/);
     expect(s.largestSent().activityBytes).toBeLessThan(28_000);
     expect(s.largestSent().invokeBytes).toBeLessThan(28_000);
+
+    // Longer than the bound: refused with the reason, no batch written (no line is silently cut).
+    await s.say("provision a b");
+    const second = s.lastCardMessage().activityId;
+    const tooLong = await s.press(second, "Review plan", { inputs: { customers: "customer-x\n".repeat(6_000) } });
+    expect(tooLong.text).toMatch(/longer than 64,000 characters.*Nothing was changed/);
+    expect(await s.bot.repo.store.list("batches")).toHaveLength(1);
   }, 180_000);
 });

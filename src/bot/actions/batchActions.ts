@@ -4,7 +4,7 @@
 // through the coalesced card updates. Review plan turns the blank list form into its batch's card once;
 // every other button acts only on the card of the batch it names (the message's binding).
 
-import { parseBatchLines } from "../../domain/batches/batchRecords";
+import { MAX_BATCH_LINES, MAX_BATCH_TEXT, parseBatchLines } from "../../domain/batches/batchRecords";
 import { describeError } from "../../domain/errors";
 import type { MessageBinding } from "../../domain/messageBindings";
 import { actorOf, referenceOf, UNIDENTIFIED } from "../actorOf";
@@ -29,7 +29,9 @@ const review: CardAction = {
     const actor = actorOf(context);
     if (!actor) return UNIDENTIFIED;
     const { service, cards } = batchesOf(kit);
-    const text = truncate(str(data.customers), 40_000);
+    const text = str(data.customers);
+    if (text.length > MAX_BATCH_TEXT)
+      return `The list is longer than ${MAX_BATCH_TEXT.toLocaleString("en-US")} characters; split it into batches of at most ${MAX_BATCH_LINES} customers. Nothing was changed.`;
     const lines = parseBatchLines(text, kit.config.defaults);
     if (lines.length === 0) return batchListCard({ lines: text, error: "Enter at least one customer." });
     const reference = referenceOf(context);

@@ -46,6 +46,8 @@ export interface BatchRecord {
 }
 
 export const MAX_BATCH_LINES = 500;
+/** The pasted list's bound: 500 lines of `customer appName umpInstance` at up to 128 characters each. */
+export const MAX_BATCH_TEXT = 64_000;
 
 export interface BatchDefaults {
   serviceProviderFqdn?: string;
