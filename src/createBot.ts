@@ -6,6 +6,7 @@ import { handoffCard } from "./bot/cards/handoffCard";
 import { reminderCard } from "./bot/cards/reminderCard";
 import { createTeamsBot } from "./bot/createTeamsBot";
 import type { Config } from "./config";
+import { checkEligibility } from "./domain/approval";
 import { createBatches } from "./domain/batches/createBatches";
 import { createProvisioning } from "./domain/createProvisioning";
 import { createSweeper } from "./domain/createSweeper";
@@ -109,6 +110,7 @@ export async function createBot(config: Readonly<Config>, overrides: BotOverride
               requestId,
               showButtons: true,
             }),
+            { kind: "handoff", subject: requestId },
           );
         },
       })
@@ -151,7 +153,8 @@ export async function createBot(config: Readonly<Config>, overrides: BotOverride
     options: provisioningOptions,
     review: provisioning.review,
     execute: provisioning.execute,
-    isGlobalAdministrator: (id) => directory.isGlobalAdministrator(id),
+    // "unverified" (a role through a group syncbot cannot read) is a refusal with its reason, not an error.
+    isGlobalAdministrator: (id) => directory.checkGlobalAdministrator(id),
     concurrency: config.batchConcurrency,
     notify: (batchId) => bot?.onBatchChanged(batchId),
     sleep: overrides.sleep,
@@ -164,10 +167,14 @@ export async function createBot(config: Readonly<Config>, overrides: BotOverride
     logger: logger.child({ component: "sweep" }),
     reminderDays: config.reminderDays,
     instanceId: provisioning.instanceId,
+    mayApprove: (actor) => checkEligibility(actor, provisioningOptions, (id) => directory.checkGlobalAdministrator(id)),
     // A reminder the Bot Connector did not take is not sent: the sweep gives its claim back and a
     // later sweep delivers it (invariant 7: at least once).
     sendReminder: async (conversation, notice) => {
-      const id = await bot!.post(conversation, reminderCard({ ...notice }));
+      const id = await bot!.post(conversation, reminderCard({ ...notice }), {
+        kind: "reminder",
+        subject: notice.customer,
+      });
       if (!id) throw new Error("the Bot Connector did not take the reminder");
     },
     sendNotice: async (conversation, text) => {

@@ -7,8 +7,9 @@ import type { Batches } from "../domain/batches/createBatches";
 import type { Provisioning } from "../domain/createProvisioning";
 import type { Sweeper } from "../domain/createSweeper";
 import type { DoctorLine } from "../domain/doctor/runDoctor";
+import type { CardKind, MessageBinding } from "../domain/messageBindings";
 import type { Clock, Logger } from "../domain/ports";
-import type { Actor, RequestRecord } from "../domain/records";
+import type { Actor, ConversationRef, RequestRecord } from "../domain/records";
 import type { Repository } from "../domain/repository";
 import type { ApprovalView } from "./cards/approvalCard";
 import type { Card } from "./cards/renderCard";
@@ -26,6 +27,8 @@ export interface BotKit {
   /** syncbot's own standing (the `doctor` command). */
   doctor: () => Promise<DoctorLine[]>;
   cardView(request: RequestRecord, notice?: string): ApprovalView;
+  /** Binds a request to the message that shows it (request.cardActivityId and the message's binding). */
+  attachRequestCard(requestId: string, reference: ConversationRef, activityId: string): Promise<void>;
   /** Shows a request's state on its card (request.cardActivityId) for everyone, in order. */
   onRequestChanged(request: RequestRecord): void;
   /** Cards (by activity id) whose Review plan is still reading live state in this process. */
@@ -43,8 +46,13 @@ export interface Command {
 /** What an invoke answers: a card (seen by the presser only) or a short text. */
 export type InvokeAnswer = Card | string;
 
-/** A card button (Action.Execute) by its verb. */
+/**
+ * A card button (Action.Execute) by its verb. `on` lists the kinds of card the button lives on: a press
+ * reaches `run` only from an identified person (aadObjectId) on a message syncbot posted in that
+ * conversation as one of those kinds (`pressed`, domain/messageBindings.ts); anything else is refused.
+ */
 export interface CardAction {
   verb: string;
-  run(context: TurnContext, data: Record<string, unknown>, kit: BotKit): Promise<InvokeAnswer>;
+  on: readonly CardKind[];
+  run(context: TurnContext, data: Record<string, unknown>, kit: BotKit, pressed: MessageBinding): Promise<InvokeAnswer>;
 }

@@ -3,9 +3,11 @@
 // Teams allows a conversation 60 operations per 30 s (createOutboundQueue.ts), and a run changes its
 // request at every step: a card shows its step progress at most once per interval, newest state first,
 // while decisions, "waiting for Graph/UMP, retry n of m" notices and the final state go out at once.
+// Only while that message still shows this request (a requester's re-plan moves the message to the new one).
 
 import { withCorrelationId } from "../correlationScope";
 import { describeError } from "../domain/errors";
+import { shows } from "../domain/messageBindings";
 import type { Logger } from "../domain/ports";
 import type { RequestRecord } from "../domain/records";
 import type { ApprovalView } from "./cards/approvalCard";
@@ -72,13 +74,20 @@ export function createCardUpdates(deps: {
         }
         queue.states.shift();
         queue.lastSent = Date.now();
-        await messenger
-          .updateCard(next.conversation, next.cardActivityId!, approvalCard(cardView(next)))
-          .catch((e) => log.warn("card update failed", { requestId, error: describeError(e).message }));
+        await showOnItsCard(next).catch((e) =>
+          log.warn("card update failed", { requestId, error: describeError(e).message }),
+        );
       }
     } finally {
       queues.delete(requestId);
     }
+  }
+
+  async function showOnItsCard(request: RequestRecord) {
+    const conversationId = String((request.conversation.conversation as { id?: unknown } | undefined)?.id ?? "");
+    const binding = await messenger.bindings.get(conversationId, request.cardActivityId!);
+    if (!shows(binding, { kind: "approval", subject: request.id })) return;
+    await messenger.updateCard(request.conversation, request.cardActivityId!, approvalCard(cardView(request)));
   }
 
   return { onRequestChanged };

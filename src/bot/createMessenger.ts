@@ -2,6 +2,8 @@
 // card (what everyone in the conversation sees), proactive posts and the personal chat of a hand-off.
 // Nothing leaves over the size limit (cards/cardSize.ts), and everything goes through the process's one
 // outbound queue (createOutboundQueue.ts), which keeps each conversation within Teams' rate limits.
+// A posted card with buttons records what it shows (its binding), and a press updates its own message
+// only while that message shows the same thing.
 
 import { randomUUID } from "node:crypto";
 import type { TeamsAdapter } from "@microsoft/teams-ai";
@@ -15,6 +17,7 @@ import {
   TurnContext,
 } from "botbuilder";
 import { describeError } from "../domain/errors";
+import { type CardSubject, type MessageBinding, type MessageBindings, shows } from "../domain/messageBindings";
 import type { Logger } from "../domain/ports";
 import type { ConversationRef } from "../domain/records";
 import { referenceOf } from "./actorOf";
@@ -32,8 +35,10 @@ export function createMessenger(deps: {
   spTenantId: string;
   log: Logger;
   queue?: OutboundQueue;
+  /** What each posted message shows (domain/messageBindings.ts): recorded on post, checked before a press updates. */
+  bindings: MessageBindings;
 }) {
-  const { adapter, botAppId, spTenantId, log } = deps;
+  const { adapter, botAppId, spTenantId, log, bindings } = deps;
   const connectors = createConnectorClients({ adapter, botAppId });
   const connector = createConnectorPost({ connectors });
   const queue =
@@ -80,9 +85,22 @@ export function createMessenger(deps: {
     return { ...activity, attachments: [CardFactory.adaptiveCard(tooBigCard(bytes))] };
   }
 
-  /** A reply in the current conversation; resolves the new activity (its id is the card's id). */
-  async function sendCard(context: TurnContext, card: Card) {
-    return context.sendActivity(cardActivity(card));
+  const conversationIdOf = (ref: { conversation?: { id?: unknown } } | undefined) =>
+    String(ref?.conversation?.id ?? "");
+
+  /**
+   * A reply in the current conversation; resolves the new activity (its id is the card's id). A card with
+   * buttons passes what it shows (`as`), so its buttons can update it later.
+   */
+  async function sendCard(context: TurnContext, card: Card, as?: CardSubject) {
+    const sent = await context.sendActivity(cardActivity(card));
+    if (as && sent?.id) await bindings.bind(conversationIdOf(context.activity), sent.id, as);
+    return sent;
+  }
+
+  /** What the message whose button was pressed shows; null when syncbot posted no such message here. */
+  async function pressedCard(context: TurnContext): Promise<MessageBinding | null> {
+    return bindings.get(conversationIdOf(context.activity), context.activity.replyToId ?? "");
   }
 
   /**
@@ -106,11 +124,18 @@ export function createMessenger(deps: {
   /**
    * Replaces, for everyone, the card whose button was pressed (the invoke's replyToId). The invoke's own
    * answer reaches the presser only; this is how the others see the change. Usable after the answer too.
+   * The one guard before a press changes a message: only a message that shows `as` (same kind, same
+   * subject) is updated; resolves whether it was.
    */
-  async function updatePressedCard(context: TurnContext, card: Card): Promise<void> {
+  async function updatePressedCard(context: TurnContext, card: Card, as: CardSubject): Promise<boolean> {
     const id = context.activity.replyToId;
-    if (!id) return;
+    if (!id) return false;
+    if (!shows(await pressedCard(context), as)) {
+      log.warn("a press tried to update a message that shows something else; not updated", { kind: as.kind });
+      return false;
+    }
     await updateCard(referenceOf(context), id, card);
+    return true;
   }
 
   /**
@@ -119,7 +144,7 @@ export function createMessenger(deps: {
    * that turn sent: the activity addressed from the bot to the user as a reply to a fresh id, signed by
    * a reused connector client's credentials (createConnectorClients), as one fetch (createConnectorPost).
    */
-  async function post(reference: ConversationRef, card: Card | string): Promise<string | undefined> {
+  async function post(reference: ConversationRef, card: Card | string, as?: CardSubject): Promise<string | undefined> {
     const ref = reference as Partial<ConversationReference>;
     const serviceUrl = ref.serviceUrl ?? "";
     const content: Partial<Activity> =
@@ -128,7 +153,9 @@ export function createMessenger(deps: {
         : cardActivity(card);
     const activity = fitActivity(TurnContext.applyConversationReference(content, { ...ref, activityId: randomUUID() }));
     try {
-      return await queue.send(ref.conversation?.id ?? "", () => connector.replyToActivity(serviceUrl, activity));
+      const id = await queue.send(ref.conversation?.id ?? "", () => connector.replyToActivity(serviceUrl, activity));
+      if (as && id) await bindings.bind(conversationIdOf(ref as never), id, as);
+      return id;
     } catch (e) {
       // The connector's status and error code only (its message may quote the activity).
       const error = e instanceof ConnectorPostError ? e.message : describeError(e).message;
@@ -141,7 +168,12 @@ export function createMessenger(deps: {
    * A personal (1:1) chat with a user, for the hand-off link: never a channel. Opened with the user's
    * Entra object id, which Teams accepts for a user who has the app, unlike a channel-scoped `29:` id.
    */
-  async function postPersonal(reference: ConversationRef, user: { aadObjectId: string }, card: Card): Promise<void> {
+  async function postPersonal(
+    reference: ConversationRef,
+    user: { aadObjectId: string },
+    card: Card,
+    as?: CardSubject,
+  ): Promise<void> {
     const ref = reference as Partial<ConversationReference>;
     // Teams budgets "create conversation" like a conversation of its own: the chat with that user.
     await queue.send(`personal:${user.aadObjectId}`, () =>
@@ -158,11 +190,12 @@ export function createMessenger(deps: {
           channelData: { tenant: { id: spTenantId } },
         } as never,
         async (ctx) => {
-          await ctx.sendActivity(cardActivity(card));
+          const sent = await ctx.sendActivity(cardActivity(card));
+          if (as && sent?.id) await bindings.bind(conversationIdOf(ctx.activity), sent.id, as);
         },
       ),
     );
   }
 
-  return { sendCard, updateCard, updatePressedCard, post, postPersonal, queueTurnSends, queue };
+  return { sendCard, updateCard, updatePressedCard, pressedCard, post, postPersonal, queueTurnSends, queue, bindings };
 }

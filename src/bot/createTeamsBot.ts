@@ -10,8 +10,9 @@ import type { Provisioning } from "../domain/createProvisioning";
 import type { Sweeper } from "../domain/createSweeper";
 import type { DoctorLine } from "../domain/doctor/runDoctor";
 import { describeError } from "../domain/errors";
+import { createMessageBindings } from "../domain/messageBindings";
 import type { Clock, Logger } from "../domain/ports";
-import type { RequestRecord } from "../domain/records";
+import type { ConversationRef, RequestRecord } from "../domain/records";
 import type { Repository } from "../domain/repository";
 import { approvalActions } from "./actions/approvalActions";
 import { batchActions } from "./actions/batchActions";
@@ -102,7 +103,8 @@ export function createTeamsBot(deps: TeamsBotDeps) {
     longRunningMessages: false,
   });
 
-  const messenger = createMessenger({ adapter, botAppId, spTenantId: config.spTenantId, log });
+  const bindings = createMessageBindings(deps.repo.store, () => deps.clock.now());
+  const messenger = createMessenger({ adapter, botAppId, spTenantId: config.spTenantId, log, bindings });
   adapter.use(messenger.queueTurnSends);
   const cardUpdates = createCardUpdates({ messenger, cardView: (r) => kit.cardView(r), log });
   const kit: BotKit = {
@@ -118,8 +120,14 @@ export function createTeamsBot(deps: TeamsBotDeps) {
       request,
       spTenantId: config.spTenantId,
       allowSelfApproval: config.allowSelfApproval,
+      defaultFqdn: config.defaults.serviceProviderFqdn,
       notice,
     }),
+    async attachRequestCard(requestId: string, reference: ConversationRef, activityId: string) {
+      const conversationId = String((reference.conversation as { id?: unknown } | undefined)?.id ?? "");
+      await bindings.bind(conversationId, activityId, { kind: "approval", subject: requestId });
+      await deps.provisioning.attachCard(requestId, activityId);
+    },
     onRequestChanged: cardUpdates.onRequestChanged,
     reviewsInFlight: new Set(),
   };

@@ -4,6 +4,7 @@
 
 import type { TurnContext } from "botbuilder";
 import { describeError } from "../domain/errors";
+import type { CardSubject } from "../domain/messageBindings";
 import { referenceOf } from "./actorOf";
 import { afterResponse } from "./afterResponse";
 import type { BotKit } from "./botKit";
@@ -12,8 +13,11 @@ import type { Card } from "./cards/renderCard";
 
 export const COMMAND_BUDGET_MS = 1500;
 
-/** What a command posts: a card (optionally the card of a request, attached once posted) or a text. */
-export type CommandAnswer = { card: Card; requestId?: string } | string;
+/**
+ * What a command posts: a card (optionally the card of a request, attached once posted, or another card
+ * with buttons and what it shows) or a text.
+ */
+export type CommandAnswer = { card: Card; requestId?: string; as?: CardSubject } | string;
 
 export async function postInTime(
   context: TurnContext,
@@ -31,7 +35,7 @@ export async function postInTime(
   if (first !== "late") {
     if (typeof first === "string") return void (await context.sendActivity(first));
     const sent = await kit.messenger.sendCard(context, first.card);
-    if (sent?.id && first.requestId) await kit.provisioning.attachCard(first.requestId, sent.id);
+    if (sent?.id) await bindAnswer(kit, referenceOf(context), sent.id, first);
     return;
   }
   const sent = await kit.messenger.sendCard(context, progressCard(pending));
@@ -41,8 +45,23 @@ export async function postInTime(
       const answer = await work;
       if (!sent?.id) return;
       const card = typeof answer === "string" ? progressCard({ ...pending, text: answer }) : answer.card;
-      if (typeof answer !== "string" && answer.requestId) await kit.provisioning.attachCard(answer.requestId, sent.id);
+      if (typeof answer !== "string") await bindAnswer(kit, reference, sent.id, answer);
       await kit.messenger.updateCard(reference, sent.id, card);
     })().catch((e) => kit.log.error("late answer failed", { error: describeError(e).message }));
   });
+}
+
+async function bindAnswer(
+  kit: BotKit,
+  reference: ReturnType<typeof referenceOf>,
+  activityId: string,
+  answer: Exclude<CommandAnswer, string>,
+) {
+  if (answer.requestId) await kit.attachRequestCard(answer.requestId, reference, activityId);
+  else if (answer.as)
+    await kit.messenger.bindings.bind(
+      String((reference.conversation as { id?: unknown })?.id ?? ""),
+      activityId,
+      answer.as,
+    );
 }

@@ -5,7 +5,8 @@
 
 import { describeError } from "./errors";
 import type { Clock, Directory, LiveApplication, Logger, PasswordCredentialInfo } from "./ports";
-import type { ConversationRef, RegistrationRecord } from "./records";
+import type { Eligibility } from "./approval";
+import type { Actor, ConversationRef, RegistrationRecord } from "./records";
 import { daysUntil, EXPIRED } from "./reminders";
 import type { Repository } from "./repository";
 import { customerTag, MANAGED_TAG, uniqueNameFor } from "./spec";
@@ -46,6 +47,11 @@ export interface SweepDeps {
    * Resolves the request ids it took up.
    */
   settleParked?: () => Promise<string[]>;
+  /**
+   * Who may snooze a reminder besides the registration's requester: an eligible approver, checked live
+   * (approval.ts). Without it only the requester may.
+   */
+  mayApprove?: (actor: Actor) => Promise<Eligibility>;
   /** A claim still "sending" after this long belongs to a sweep that died: take it over. */
   staleClaimMs?: number;
   snoozeDays?: number;

@@ -113,6 +113,10 @@ export interface RequestRecord {
   correlationId: string;
   /** Part of a batch (issue 13): approved only through the batch, never on its own card. */
   batchId?: string;
+  /** The service-provider FQDN of the customer's registration when this was planned (absent: none yet). */
+  registeredFqdn?: string;
+  /** A requester's re-plan on the card of their earlier plan: what that plan was (the card shows what changed). */
+  replaces?: { requestId: string; params: ProvisionParameters; planHash: string; changes: string[] };
 }
 
 export type SecretStatus = "active" | "superseded";

@@ -85,10 +85,25 @@ export function createReminderSender(deps: SweepDeps) {
 /** Snoozes one secret's reminders (the card's button), for a secret of that customer's registration. */
 export function createSnoozer(deps: SweepDeps) {
   const { repo, directory } = deps;
-  /** Snooze a secret's reminders for a week, recorded with who asked. */
+  /** Snooze a secret's reminders for a week, recorded with who asked; refusals are audited too. */
   async function snooze(customer: string, keyId: string, actor: Actor) {
     const reg = await repo.getRegistration(customer);
     if (!reg) return { ok: false as const, reason: "syncbot does not know that secret." };
+    // Silencing a customer's expiry warnings is for the people answerable for it: an approver, or
+    // whoever asked for the registration (the requester of its newest successful request).
+    const refusal = await snoozeRefusal(customer, actor);
+    if (refusal) {
+      await repo.audit({
+        at: deps.clock.now().toISOString(),
+        customer,
+        actor: actor.name,
+        action: "reminder.snooze-refused",
+        outcome: "refused",
+        correlationId: `snooze-${keyId}`,
+        detail: `${keyId} by ${actor.name} (${actor.id}): ${refusal}`,
+      });
+      return { ok: false as const, reason: refusal };
+    }
     // The secret must belong to this customer's registration (never trust the card's pairing): either
     // recorded by syncbot, or live on the registration (a secret added by hand still gets reminders).
     let secret: { service: string; hint: string; endDateTime: string } | undefined = reg.secrets.find(
@@ -126,6 +141,15 @@ export function createSnoozer(deps: SweepDeps) {
         daysLeft: daysUntil(secret.endDateTime, now),
       },
     };
+  }
+  async function snoozeRefusal(customer: string, actor: Actor): Promise<string | undefined> {
+    const owner = (await repo.listRequests())
+      .filter((r) => r.customer === customer && r.state === "succeeded")
+      .sort((a, b) => b.createdAt.localeCompare(a.createdAt))[0]?.requester;
+    if (owner && owner.id.toLowerCase() === actor.id.toLowerCase()) return undefined;
+    const eligibility = deps.mayApprove ? await deps.mayApprove(actor) : undefined;
+    if (eligibility?.eligible) return undefined;
+    return `${actor.name} may not snooze ${customer}'s reminders: snoozing is for an eligible approver or for the requester of the registration. Nothing was changed.`;
   }
   return snooze;
 }

@@ -3,11 +3,10 @@
 // proceed together, busy_timeout makes a writer wait for the lock instead of failing, and every
 // compare-and-set is one conditional statement, so SQLite's own write lock decides races.
 
-import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { SyncbotError } from "../domain/errors";
 import type { DocumentStore, ListOptions, PageOptions, StoredDoc } from "../domain/documentStore";
+import { preparePrivateDatabase, tightenSidecars } from "./privateFiles";
 import { checkKey, createSqliteQueries, fieldColumns, pickedFields } from "./sqliteQueries";
 
 export interface SqliteStoreOptions {
@@ -55,7 +54,7 @@ interface Row {
 
 export function createSqliteStore(options: SqliteStoreOptions): DocumentStore {
   const inMemory = options.path === ":memory:" || options.path === "";
-  if (!inMemory) mkdirSync(dirname(options.path), { recursive: true });
+  if (!inMemory) preparePrivateDatabase(options.path);
 
   const db = new Database(options.path);
   // busy_timeout first: the pragmas and migrations below may already contend with another process.
@@ -64,6 +63,7 @@ export function createSqliteStore(options: SqliteStoreOptions): DocumentStore {
   // NORMAL in WAL mode: durable across application crashes; a power loss may drop the last commits.
   db.pragma("synchronous = NORMAL");
   applyMigrations(db);
+  if (!inMemory) tightenSidecars(options.path);
 
   const stmts = {
     get: db.prepare<[string, string], Row>(

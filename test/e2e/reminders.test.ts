@@ -119,14 +119,14 @@ describe("expiry reminders", () => {
     clock.t = end - 15 * DAY;
     await sweepNow();
     const [msg] = reminderMessages();
-    const snoozed = await stack.press(msg!.activityId, "Snooze", { user: USERS.bystander });
+    const snoozed = await stack.press(msg!.activityId, "Snooze", { user: USERS.approver });
     expect(snoozed.status).toBe(200);
     const until = new Date(clock.t + 7 * DAY).toISOString().slice(0, 10);
-    expect(cardText(snoozed.card)).toContain(`Snoozed until ${until} by ${USERS.bystander.name}.`);
+    expect(cardText(snoozed.card)).toContain(`Snoozed until ${until} by ${USERS.approver.name}.`);
     const record = await stack.bot.repo.getSnooze(secret.keyId);
-    expect(record?.by).toMatchObject({ id: USERS.bystander.aadObjectId, name: USERS.bystander.name });
+    expect(record?.by).toMatchObject({ id: USERS.approver.aadObjectId, name: USERS.approver.name });
     const audit = await stack.bot.repo.listAudit("contoso", { limit: 50 });
-    expect(audit.events.some((e) => e.action === "reminder.snoozed" && e.actor === USERS.bystander.name)).toBe(true);
+    expect(audit.events.some((e) => e.action === "reminder.snoozed" && e.actor === USERS.approver.name)).toBe(true);
 
     clock.t = end - 13 * DAY; // the 14-day threshold, inside the snooze
     expect((await sweepNow()).body.sent).toBe(0);

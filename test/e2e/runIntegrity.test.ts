@@ -26,7 +26,7 @@ afterEach(async () => {
 });
 
 describe("Approve from another conversation", () => {
-  it("does not re-point the request's card: the channel card shows the run, the other message is never updated", async () => {
+  it("is refused with nothing changed (issue 20: a message syncbot did not post there shows no request)", async () => {
     stack = await startStack();
     const { activityId } = await stack.reviewPlan("contoso");
     const card = stack.cardOf(activityId);
@@ -50,12 +50,17 @@ describe("Approve from another conversation", () => {
       ),
     });
     expect(res.status).toBe(200);
-    const done = await stack.waitForCard(activityId, runFinished);
-    expect(done.body[0].text).toBe("Provision for contoso: succeeded");
+    expect(((await res.json()) as any).value).toMatch(/nothing was changed/);
     const request = (await stack.bot.repo.listRequests()).find((r) => r.customer === "contoso")!;
+    expect(request.state).toBe("planned");
     expect(request.cardActivityId).toBe(activityId);
     expect(JSON.stringify(request.conversation)).toContain("ops-channel");
     expect(stack.connector.activities.filter((a) => a.activityId === "forwarded-copy-1")).toHaveLength(0);
+    expect(stack.graph.writes()).toHaveLength(0);
+    // On the channel card itself the approval goes through, and the run shows there.
+    await stack.press(activityId, "Approve", { user: USERS.approver });
+    const done = await stack.waitForCard(activityId, runFinished);
+    expect(done.body[0].text).toBe("Provision for contoso: succeeded");
   });
 });
 

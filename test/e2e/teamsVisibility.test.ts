@@ -181,7 +181,7 @@ describe("every button's result is visible to a second user", () => {
       "Rotate the secret for contoso: succeeded",
     );
 
-    // Snooze on a reminder, pressed by a bystander: the requester sees who snoozed it until when.
+    // Snooze on a reminder, pressed by an approver: the requester sees who snoozed it until when.
     const newest = s.graph.applications()[0]!.passwordCredentials.find((p) => p.keyId !== secret.keyId)!;
     clock.t = Date.parse(newest.endDateTime!) - 15 * DAY;
     const sweep = await fetch(`${s.url}/api/jobs/expiry-sweep`, {
@@ -189,12 +189,12 @@ describe("every button's result is visible to a second user", () => {
       headers: { "x-jobs-key": JOBS_KEY },
     });
     expect(sweep.status).toBe(200);
-    const reminder = await waitUntilSeen(s, USERS.bystander, hasButton("Snooze"));
-    const snooze = await s.press(reminder.activityId, "Snooze", { user: USERS.bystander });
+    const reminder = await waitUntilSeen(s, USERS.approver, hasButton("Snooze"));
+    const snooze = await s.press(reminder.activityId, "Snooze", { user: USERS.approver });
     expect(snooze.ms).toBeLessThan(INVOKE_BUDGET_MS);
     const until = new Date(clock.t + 7 * DAY).toISOString().slice(0, 10);
     await waitUntilSeen(s, USERS.requester, (c) =>
-      cardText(c).includes(`Snoozed until ${until} by ${USERS.bystander.name}`),
+      cardText(c).includes(`Snoozed until ${until} by ${USERS.approver.name}`),
     );
   });
 

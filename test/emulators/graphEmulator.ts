@@ -155,6 +155,8 @@ export interface GraphEmulator {
   resetRequests(): void;
   writes(): RecordedRequest[];
   seedUser(user: SeedUser): void;
+  /** Removes the user's Global Administrator role (its direct assignment and its group membership), as an admin would. */
+  revokeGlobalAdmin(userId: string): void;
   /** Every application but syncbot's own registration (registerCallerApp), which Graph does list. */
   applications(): GraphApplication[];
   application(objectId: string): GraphApplication | null;
@@ -1801,6 +1803,11 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions): Promise<Gr
     },
     writes() {
       return requests.filter((r) => r.method !== "GET" && (r.path === "/v1.0" || r.path.startsWith("/v1.0/")));
+    },
+    revokeGlobalAdmin(userId) {
+      for (let i = roleAssignments.length - 1; i >= 0; i--)
+        if (roleAssignments[i]!.principalId === userId) roleAssignments.splice(i, 1);
+      for (const members of groupMembers.values()) members.delete(userId);
     },
     seedUser(user) {
       users.set(user.id, { ...user });

@@ -9,6 +9,7 @@ import Database from "better-sqlite3";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DocumentStore } from "../../src/domain/documentStore";
+import { createMessageBindings, shows } from "../../src/domain/messageBindings";
 import { createSqliteStore, sqliteMigrations } from "../../src/store/createSqliteStore";
 import { prefixUpperBound } from "../../src/store/sqliteQueries";
 import { createStore } from "../../src/store/createStore";
@@ -295,6 +296,35 @@ function describeDocumentStore(name: string, open: () => Promise<Opened>) {
       expect(await store.list(a)).toHaveLength(1);
       await store.delete(b, "k");
       expect((await store.get(a, "k"))!.value).toBe("in a");
+    });
+
+    it("message bindings: a post's binding is read back per conversation; rebind wins once, only from what the message shows", async () => {
+      let t = Date.parse("2026-12-03T10:00:00Z");
+      const bindings = createMessageBindings(store, () => {
+        t += 1000;
+        return new Date(t);
+      });
+      const channel = "19:ops@thread.tacv2;messageid=1700000000000";
+      await bindings.bind(channel, "1701", { kind: "parameters", subject: "contoso" });
+      // The same conversation seen from a reply thread; another conversation holds no such message.
+      const seen = await bindings.get("19:ops@thread.tacv2;messageid=1711111111111", "1701");
+      expect(seen).toMatchObject({ kind: "parameters", subject: "contoso", activityId: "1701" });
+      expect(shows(seen, { kind: "parameters", subject: "contoso" })).toBe(true);
+      expect(shows(seen, { kind: "approval", subject: "contoso" })).toBe(false);
+      expect(await bindings.get("a:personal-chat", "1701")).toBeNull();
+      expect(await bindings.get(channel, "1702")).toBeNull();
+      // Two presses race to turn the form into their request's card: exactly one wins.
+      const from = { kind: "parameters", subject: "contoso" } as const;
+      const results = await Promise.all(
+        ["r1", "r2", "r3"].map((id) => bindings.rebind(channel, "1701", from, { kind: "approval", subject: id })),
+      );
+      expect(results.filter(Boolean)).toHaveLength(1);
+      const winner = await bindings.get(channel, "1701");
+      expect(winner?.kind).toBe("approval");
+      // A rebind from what the message no longer shows changes nothing.
+      expect(await bindings.rebind(channel, "1701", from, { kind: "approval", subject: "r9" })).toBe(false);
+      expect(await bindings.rebind(channel, "1799", from, { kind: "approval", subject: "r9" })).toBe(false);
+      expect((await bindings.get(channel, "1701"))?.subject).toBe(winner?.subject);
     });
 
     it("ping resolves on a reachable store", async () => {

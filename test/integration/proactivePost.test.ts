@@ -13,6 +13,8 @@ import type { Logger } from "../../src/domain/ports";
 import type { ConversationRef } from "../../src/domain/records";
 import { createConnectorClients } from "../../src/bot/createConnectorClients";
 import { createMessenger } from "../../src/bot/createMessenger";
+import { createMessageBindings } from "../../src/domain/messageBindings";
+import { memoryStore } from "../support/memoryStore";
 import type { Card } from "../../src/bot/cards/renderCard";
 import { SEND_ATTEMPTS } from "../../src/bot/createOutboundQueue";
 import { type ConnectorEmulator, startConnectorEmulator } from "../emulators/connectorEmulator";
@@ -164,7 +166,7 @@ describe("proactive posts", () => {
   it("with BOT_AUTH enabled: one connector client for many posts, credentials asked as continueConversationAsync asks, every request signed", async () => {
     const credentials = new RecordingCredentialFactory(true);
     const adapter = adapterWith(credentials, true);
-    const messenger = createMessenger({ adapter, botAppId: APP_ID, spTenantId: TENANT, log });
+    const messenger = createMessenger({ adapter, botAppId: APP_ID, spTenantId: TENANT, log, bindings: bindings() });
 
     // What botbuilder's own proactive turn asks for and sends (the path post replaced).
     await adapter.continueConversationAsync(APP_ID, reference() as Partial<ConversationReference>, async (ctx) => {
@@ -227,6 +229,7 @@ describe("proactive posts", () => {
   it("anonymous (BOT_AUTH disabled): one client for many posts, no Authorization header", async () => {
     const credentials = new RecordingCredentialFactory(false);
     const messenger = createMessenger({
+      bindings: bindings(),
       adapter: adapterWith(credentials, false),
       botAppId: "",
       spTenantId: TENANT,
@@ -241,6 +244,7 @@ describe("proactive posts", () => {
   it("a refused post resolves undefined and is logged, as the turn did; the next post goes through", async () => {
     const credentials = new RecordingCredentialFactory(false);
     const messenger = createMessenger({
+      bindings: bindings(),
       adapter: adapterWith(credentials, false),
       botAppId: "",
       spTenantId: TENANT,
@@ -282,7 +286,7 @@ describe("proactive posts", () => {
   it("sends the very request botbuilder's turn sends: path, JSON body byte for byte, headers, a signed Authorization", async () => {
     const credentials = new RecordingCredentialFactory(true);
     const adapter = adapterWith(credentials, true);
-    const messenger = createMessenger({ adapter, botAppId: APP_ID, spTenantId: TENANT, log });
+    const messenger = createMessenger({ adapter, botAppId: APP_ID, spTenantId: TENANT, log, bindings: bindings() });
     // A stored reference as Teams gives it, with a key the connector's model does not know (dropped).
     const ref = reference(`${recorder.url}/amer/`) as unknown as Record<string, unknown>;
     ref.conversation = { ...(ref.conversation as object), unknownKey: "dropped" };
@@ -324,7 +328,7 @@ describe("proactive posts", () => {
   it("anonymous: the raw request carries no Authorization header, as the turn's did not", async () => {
     const credentials = new RecordingCredentialFactory(false);
     const adapter = adapterWith(credentials, false);
-    const messenger = createMessenger({ adapter, botAppId: "", spTenantId: TENANT, log });
+    const messenger = createMessenger({ adapter, botAppId: "", spTenantId: TENANT, log, bindings: bindings() });
     await adapter.continueConversationAsync(
       "",
       reference(recorder.url) as Partial<ConversationReference>,
@@ -347,6 +351,7 @@ describe("proactive posts", () => {
   it("a 429 with Retry-After is waited out and retried, signed again; a 503 retried with backoff", async () => {
     const credentials = new RecordingCredentialFactory(true);
     const messenger = createMessenger({
+      bindings: bindings(),
       adapter: adapterWith(credentials, true),
       botAppId: APP_ID,
       spTenantId: TENANT,
@@ -373,6 +378,7 @@ describe("proactive posts", () => {
       botAppId: "",
       spTenantId: TENANT,
       log,
+      bindings: bindings(),
     });
     const ref = reference() as unknown as Partial<ConversationReference>;
     const crowded = { ...ref, user: { ...ref.user!, name: "東".repeat(3000) } } as unknown as ConversationRef;
@@ -387,6 +393,7 @@ describe("proactive posts", () => {
   it("retries are bounded: five 503s, a Retry-After over a minute, or a 400 fail the post (logged, undefined)", async () => {
     const credentials = new RecordingCredentialFactory(false);
     const messenger = createMessenger({
+      bindings: bindings(),
       adapter: adapterWith(credentials, false),
       botAppId: "",
       spTenantId: TENANT,
@@ -409,3 +416,8 @@ describe("proactive posts", () => {
     expect(await messenger.post(reference(recorder.url), card(4))).toBe("raw-3");
   });
 });
+
+/** What the messenger records about each post (a fresh in-memory store: these tests read the wire only). */
+function bindings() {
+  return createMessageBindings(memoryStore(), () => new Date());
+}

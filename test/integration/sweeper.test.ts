@@ -72,6 +72,11 @@ function makeSweeper(repo: Repository, sent: Sent[], overrides: Partial<SweepDep
     logger: silentLogger,
     reminderDays: [60, 30, 14, 7, 1],
     instanceId,
+    // Megan is an approver here; the e2e tests check the live role check and refusals over HTTP.
+    mayApprove: async (actor) =>
+      actor.id === "22222222-2222-4222-8222-222222222222"
+        ? { eligible: true, via: "allow-list" }
+        : { eligible: false, reason: `${actor.name} is not an eligible approver.` },
     sendReminder: async (conversation, notice) => {
       sent.push({ conversation, notice, by: instanceId });
     },

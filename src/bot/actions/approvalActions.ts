@@ -2,10 +2,13 @@
 // presser's identity. An accepted decision reaches everyone through the request's shared card (the
 // domain's onChange); a refusal's reason goes to the presser alone, unless it comes too late for the
 // invoke answer, when the shared card shows it. The run starts only after the invoke is answered.
+// A decision counts only on the message that shows that very request (its binding): a copy elsewhere,
+// or a forged message id, is refused with nothing changed.
 
 import { describeError } from "../../domain/errors";
 import type { Actor } from "../../domain/records";
-import { actorOf, referenceOf, UNIDENTIFIED } from "../actorOf";
+import type { MessageBinding } from "../../domain/messageBindings";
+import { actorOf, UNIDENTIFIED } from "../actorOf";
 import { afterResponse } from "../afterResponse";
 import { answerInTime } from "../answerInTime";
 import type { BotKit, CardAction, InvokeAnswer } from "../botKit";
@@ -14,11 +17,12 @@ import type { Card } from "../cards/renderCard";
 
 const approve: CardAction = {
   verb: "approval.approve",
-  async run(context, data, kit) {
+  on: ["approval"],
+  async run(context, data, kit, pressed) {
     const actor = actorOf(context);
     if (!actor) return UNIDENTIFIED;
     const requestId = typeof data.requestId === "string" ? data.requestId : "";
-    const pressedCardId = context.activity.replyToId;
+    if (!isItsCard(pressed, requestId)) return OTHER_REQUEST;
     let refusal: Card | undefined;
     const work = (async (): Promise<InvokeAnswer> => {
       const result = await kit.provisioning.approve(requestId, actor, data.planHash);
@@ -29,7 +33,6 @@ const approve: CardAction = {
         );
         return refusal;
       }
-      await showOn(kit, context, pressedCardId, result.request.id, result.request.cardActivityId);
       afterResponse(context, () => {
         void kit.provisioning
           .execute(requestId)
@@ -38,17 +41,19 @@ const approve: CardAction = {
       return approvalCard(kit.cardView(result.request));
     })();
     return answerInTime(kit.log, work, checking(actor, "approve"), (answer) =>
-      lateRefusal(context, kit, answer, refusal),
+      lateRefusal(context, kit, answer, refusal, requestId),
     );
   },
 };
 
 const reject: CardAction = {
   verb: "approval.reject",
-  async run(context, data, kit) {
+  on: ["approval"],
+  async run(context, data, kit, pressed) {
     const actor = actorOf(context);
     if (!actor) return UNIDENTIFIED;
     const requestId = typeof data.requestId === "string" ? data.requestId : "";
+    if (!isItsCard(pressed, requestId)) return OTHER_REQUEST;
     let refusal: Card | undefined;
     const work = (async (): Promise<InvokeAnswer> => {
       const result = await kit.provisioning.reject(requestId, actor);
@@ -57,11 +62,10 @@ const reject: CardAction = {
         refusal = approvalCard(kit.cardView(result.request, result.reason));
         return refusal;
       }
-      await showOn(kit, context, context.activity.replyToId, result.request.id, result.request.cardActivityId);
       return approvalCard(kit.cardView(result.request));
     })();
     return answerInTime(kit.log, work, checking(actor, "reject"), (answer) =>
-      lateRefusal(context, kit, answer, refusal),
+      lateRefusal(context, kit, answer, refusal, requestId),
     );
   },
 };
@@ -72,22 +76,10 @@ function checking(actor: Actor, what: "approve" | "reject"): string {
   return `${actor.name}: syncbot is checking your ${what === "approve" ? "approval" : "rejection"}; the card updates for everyone when it is recorded.`;
 }
 
-/**
- * A decision pressed on another copy of the request's card (e.g. a re-posted one): that message becomes
- * the request's card from now on, so later states reach the copy people are looking at.
- */
-async function showOn(
-  kit: BotKit,
-  context: Parameters<CardAction["run"]>[0],
-  pressedCardId: string | undefined,
-  requestId: string,
-  current?: string,
-) {
-  if (!pressedCardId || pressedCardId === current) return;
-  // Binds only a request without a card, and only from its own conversation (a press elsewhere never re-points it).
-  await kit.provisioning.attachCard(requestId, pressedCardId, referenceOf(context));
-  const request = await kit.repo.getRequest(requestId);
-  if (request) kit.onRequestChanged(request);
+const OTHER_REQUEST = "This card shows another request; nothing was changed.";
+
+function isItsCard(pressed: MessageBinding, requestId: string): boolean {
+  return pressed.kind === "approval" && pressed.subject === requestId && requestId !== "";
 }
 
 /** The presser no longer waits for the answer: a late refusal is shown on the shared card instead. */
@@ -96,6 +88,8 @@ async function lateRefusal(
   kit: BotKit,
   answer: InvokeAnswer,
   refusal: Card | undefined,
+  requestId: string,
 ) {
-  if (refusal && answer === refusal) await kit.messenger.updatePressedCard(context, refusal);
+  if (refusal && answer === refusal)
+    await kit.messenger.updatePressedCard(context, refusal, { kind: "approval", subject: requestId });
 }

@@ -1,10 +1,12 @@
 // The batch card's buttons: Review plan (the pasted list), Approve / Reject (the whole batch), Retry
 // and Approve on one customer's line. Decisions are made on the stored batch and the presser's
 // identity; slow work (live reads, runs) continues after the invoke is answered and reaches everyone
-// through the coalesced card updates.
+// through the coalesced card updates. Review plan turns the blank list form into its batch's card once;
+// every other button acts only on the card of the batch it names (the message's binding).
 
-import { parseBatchLines } from "../../domain/batches/batchRecords";
+import { MAX_BATCH_LINES, MAX_BATCH_TEXT, parseBatchLines } from "../../domain/batches/batchRecords";
 import { describeError } from "../../domain/errors";
+import type { MessageBinding } from "../../domain/messageBindings";
 import { actorOf, referenceOf, UNIDENTIFIED } from "../actorOf";
 import { afterResponse } from "../afterResponse";
 import type { BotKit, CardAction } from "../botKit";
@@ -12,6 +14,8 @@ import { batchListCard } from "../cards/batchCard";
 import { truncate } from "../truncate";
 
 const str = (v: unknown) => (typeof v === "string" ? v : "");
+const OTHER_BATCH = "This card shows another batch; nothing was changed.";
+const isItsCard = (pressed: MessageBinding, batchId: string) => batchId !== "" && pressed.subject === batchId;
 
 function batchesOf(kit: BotKit) {
   if (!kit.batches) throw new Error("batches are not wired");
@@ -20,20 +24,35 @@ function batchesOf(kit: BotKit) {
 
 const review: CardAction = {
   verb: "batch.review",
-  async run(context, data, kit) {
+  on: ["batchList"],
+  async run(context, data, kit, pressed) {
     const actor = actorOf(context);
     if (!actor) return UNIDENTIFIED;
     const { service, cards } = batchesOf(kit);
-    const text = truncate(str(data.customers), 40_000);
+    const text = str(data.customers);
+    if (text.length > MAX_BATCH_TEXT)
+      return `The list is longer than ${MAX_BATCH_TEXT.toLocaleString("en-US")} characters; split it into batches of at most ${MAX_BATCH_LINES} customers. Nothing was changed.`;
     const lines = parseBatchLines(text, kit.config.defaults);
     if (lines.length === 0) return batchListCard({ lines: text, error: "Enter at least one customer." });
+    const reference = referenceOf(context);
     const batch = await service.create({
       lines,
       requester: actor,
       tenantId: kit.config.spTenantId,
-      conversation: referenceOf(context),
+      conversation: reference,
     });
-    if (context.activity.replyToId) await service.attachCard(batch.id, context.activity.replyToId);
+    const card = { kind: "batch", subject: batch.id } as const;
+    // The form becomes this batch's card once; a second press on it (someone else's list) gets a message of its own.
+    const formTaken = await kit.messenger.bindings.rebind(
+      pressed.conversationId,
+      pressed.activityId,
+      { kind: pressed.kind, subject: pressed.subject },
+      card,
+    );
+    const cardId = formTaken
+      ? pressed.activityId
+      : await kit.messenger.post(reference, await cards.render(batch.id), card);
+    if (cardId) await service.attachCard(batch.id, cardId);
     // The live reads take a while for many customers: the answer says so, the plan follows as an update.
     afterResponse(context, () => {
       void service
@@ -41,17 +60,21 @@ const review: CardAction = {
         .catch((e) => kit.log.error("batch planning failed", { batchId: batch.id, error: describeError(e).message }));
     });
     cards.changed(batch.id, { immediate: true });
-    return cards.render(batch.id);
+    return formTaken
+      ? cards.render(batch.id)
+      : "This list already became another batch's card: your batch is posted as a new message.";
   },
 };
 
 const approve: CardAction = {
   verb: "batch.approve",
-  async run(context, data, kit) {
+  on: ["batch"],
+  async run(context, data, kit, pressed) {
     const actor = actorOf(context);
     if (!actor) return UNIDENTIFIED;
     const { service, cards } = batchesOf(kit);
     const batchId = str(data.batchId);
+    if (!isItsCard(pressed, batchId)) return OTHER_BATCH;
     const result = await service.approve(batchId, actor, data.batchHash);
     if (!result.batch) return "This batch is unknown to syncbot.";
     if (!result.ok) return cards.render(batchId, `${actor.name} pressed Approve: refused. ${result.reason}`);
@@ -67,11 +90,13 @@ const approve: CardAction = {
 
 const reject: CardAction = {
   verb: "batch.reject",
-  async run(context, data, kit) {
+  on: ["batch"],
+  async run(context, data, kit, pressed) {
     const actor = actorOf(context);
     if (!actor) return UNIDENTIFIED;
     const { service, cards } = batchesOf(kit);
     const batchId = str(data.batchId);
+    if (!isItsCard(pressed, batchId)) return OTHER_BATCH;
     const result = await service.reject(batchId, actor);
     if (!result.batch) return "This batch is unknown to syncbot.";
     if (result.ok) cards.changed(batchId, { immediate: true });
@@ -81,11 +106,13 @@ const reject: CardAction = {
 
 const retry: CardAction = {
   verb: "batch.retry",
-  async run(context, data, kit) {
+  on: ["batch"],
+  async run(context, data, kit, pressed) {
     const actor = actorOf(context);
     if (!actor) return UNIDENTIFIED;
     const { service, cards } = batchesOf(kit);
     const batchId = str(data.batchId);
+    if (!isItsCard(pressed, batchId)) return OTHER_BATCH;
     const customer = str(data.customer).toLowerCase();
     // The re-plan reads live state: answered now, decided after the answer.
     afterResponse(context, () => {
@@ -103,11 +130,13 @@ const retry: CardAction = {
 
 const approveMember: CardAction = {
   verb: "batch.approveMember",
-  async run(context, data, kit) {
+  on: ["batch"],
+  async run(context, data, kit, pressed) {
     const actor = actorOf(context);
     if (!actor) return UNIDENTIFIED;
     const { service, cards } = batchesOf(kit);
     const batchId = str(data.batchId);
+    if (!isItsCard(pressed, batchId)) return OTHER_BATCH;
     const result = await service.approveMember(batchId, str(data.customer).toLowerCase(), actor, data.planHash);
     if (!result.batch) return "This batch is unknown to syncbot.";
     if (!result.ok) return cards.render(batchId, `${actor.name} pressed Approve: refused. ${result.reason}`);

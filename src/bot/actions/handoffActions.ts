@@ -8,10 +8,12 @@ import { handoffCard } from "../cards/handoffCard";
 
 const applied: CardAction = {
   verb: "handoff.applied",
-  async run(context, data, kit) {
+  on: ["handoff"],
+  async run(context, data, kit, pressed) {
     const actor = actorOf(context);
     if (!actor) return UNIDENTIFIED;
     const requestId = typeof data.requestId === "string" ? data.requestId : "";
+    if (pressed.subject !== requestId) return "This card shows another hand-off; nothing was changed.";
     const work = (async (): Promise<InvokeAnswer> => {
       const result = await kit.provisioning.handoffApplied(requestId, actor);
       const card = handoffCard({
@@ -20,7 +22,7 @@ const applied: CardAction = {
         requestId,
         showButtons: false,
       });
-      if (result.ok) await kit.messenger.updatePressedCard(context, card);
+      if (result.ok) await kit.messenger.updatePressedCard(context, card, { kind: "handoff", subject: requestId });
       return card;
     })();
     return answerInTime(kit.log, work, "Recording your confirmation…");

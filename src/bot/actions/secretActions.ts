@@ -1,6 +1,7 @@
 // Rotate secret (status and reminder cards) and Snooze (reminder card). A rotation plan is a request of
 // its own: it is posted as a new message everyone sees (reading…, then the plan with Approve and
-// Reject), and the pressed card stays as it was. A snooze updates the reminder card for everyone.
+// Reject), and the pressed card stays as it was. A snooze (an approver's or the registration's
+// requester's) updates the reminder card for everyone, only the reminder of that customer.
 
 import { describeError } from "../../domain/errors";
 import type { Actor, ConversationRef } from "../../domain/records";
@@ -16,6 +17,7 @@ import { echo } from "../cards/markdownText";
 
 const rotate: CardAction = {
   verb: "secret.rotate",
+  on: ["status", "reminder"],
   async run(context, data, kit) {
     const actor = actorOf(context);
     if (!actor) return UNIDENTIFIED;
@@ -58,26 +60,29 @@ async function rotationInBackground(
       cardId,
       progressCard({ title: `${title}: no plan`, text: "Nothing was changed.", detail: outcome }),
     ));
-  await kit.provisioning.attachCard(outcome.id, cardId);
+  await kit.attachRequestCard(outcome.id, reference, cardId);
   kit.onRequestChanged({ ...outcome, cardActivityId: cardId });
 }
 
 const snooze: CardAction = {
   verb: "reminder.snooze",
-  async run(context, data, kit) {
+  on: ["reminder"],
+  async run(context, data, kit, pressed) {
     const actor = actorOf(context);
     if (!actor) return UNIDENTIFIED;
     const sweeper = kit.sweeper();
     if (!sweeper) return "Reminders are not configured.";
+    const customer = String(data.customer ?? "");
+    if (pressed.subject !== customer) return "This card is another customer's reminder; nothing was changed.";
     const work = (async (): Promise<InvokeAnswer> => {
-      const result = await sweeper.snooze(String(data.customer ?? ""), String(data.keyId ?? ""), actor);
+      const result = await sweeper.snooze(customer, String(data.keyId ?? ""), actor);
       if (!result.ok) return result.reason;
       const card = reminderCard({
         ...result.view,
         showButtons: true,
         notice: `Snoozed until ${result.until.slice(0, 10)} by ${actor.name}.`,
       });
-      await kit.messenger.updatePressedCard(context, card);
+      await kit.messenger.updatePressedCard(context, card, { kind: "reminder", subject: customer });
       return card;
     })();
     return answerInTime(kit.log, work, "Snoozing; the reminder updates for everyone when it is recorded.");

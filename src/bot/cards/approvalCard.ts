@@ -6,6 +6,7 @@ import { describeChange } from "../../domain/plan";
 import type { RequestRecord } from "../../domain/records";
 import { adminConsentUrl, portalUrlFor, redirectUrlFor } from "../../domain/spec";
 import { truncate } from "../truncate";
+import { fqdnWarnings, replanLines, targetLines } from "./approvalTargets";
 import { markdownText as md } from "./markdownText";
 import { type Card, fact, renderCard, utc } from "./renderCard";
 
@@ -16,6 +17,8 @@ export interface ApprovalView {
   request: RequestRecord;
   spTenantId: string;
   allowSelfApproval: boolean;
+  /** DEFAULT_SP_FQDN: a plan for another FQDN is flagged. */
+  defaultFqdn?: string;
   /** A refusal or note for the person who pressed a button. */
   notice?: string;
 }
@@ -40,17 +43,18 @@ export function approvalCard(view: ApprovalView): Card {
   const run = r.run;
   const [stateText, stateColor] = STATE_LINES[r.state];
   let stateLine = stateText;
-  if (r.approver) stateLine += ` Approved by ${md(r.approver.name)} (${r.approver.via}) at ${utc(r.approver.at)}.`;
+  if (r.approver) stateLine += ` Approved by ${md(r.approver.name)} (${md(r.approver.via)}) at ${utc(r.approver.at)}.`;
   if (r.rejectedBy) stateLine += ` Rejected by ${md(r.rejectedBy.name)} at ${utc(r.rejectedBy.at)}.`;
   if (r.state === "succeeded" && run?.verification)
     stateLine += run.verification.ok ? " Verified." : " Verification found differences.";
 
   const requestFacts = [
-    fact("Customer", r.customer),
+    fact("Customer", md(r.customer)),
     fact("Requested by", `${md(r.requester.name)} at ${utc(r.createdAt)}`),
     fact("Approval expires", utc(r.expiresAt)),
-    fact("Redirect URL", redirectUrlFor(p.appName, p.serviceProviderFqdn)),
-    fact("UMP instance", p.umpInstance),
+    fact("Display name", md(p.displayName)),
+    fact("App name", md(p.appName)),
+    fact("UMP instance", md(p.umpInstance)),
     fact("Plan", r.plan.hash.slice(0, 12)),
     fact("Correlation id", r.correlationId),
   ];
@@ -65,8 +69,8 @@ export function approvalCard(view: ApprovalView): Card {
           fact("Application (client) ID", run.appId),
           fact("Object ID", run.objectId),
           fact("Service principal object ID", run.servicePrincipalId ?? "—"),
-          fact("Redirect URL", redirectUrlFor(p.appName, p.serviceProviderFqdn)),
-          fact("Authentication Portal URL", portalUrlFor(p.appName, p.serviceProviderFqdn)),
+          fact("Redirect URL", md(redirectUrlFor(p.appName, p.serviceProviderFqdn))),
+          fact("Authentication Portal URL", md(portalUrlFor(p.appName, p.serviceProviderFqdn))),
           fact("Secret keyId", run.newSecret?.keyId ?? "unchanged"),
           fact("Secret hint", run.newSecret?.hint ?? "unchanged"),
           fact("Secret expires", run.newSecret ? run.newSecret.endDateTime.slice(0, 10) : "unchanged"),
@@ -94,14 +98,17 @@ export function approvalCard(view: ApprovalView): Card {
       : "";
 
   return renderCard("approval", {
-    title: `${r.kind === "rotate" ? "Rotate the secret" : "Provision"} for ${r.customer}: ${r.state === "planned" ? "approval needed" : r.state === "attention" ? "needs attention" : r.state}`,
+    title: `${r.kind === "rotate" ? "Rotate the secret" : "Provision"} for ${md(r.customer)}: ${r.state === "planned" ? "approval needed" : r.state === "attention" ? "needs attention" : r.state}`,
     stateLine,
     stateColor,
     selfApprovalWarning,
     requestFacts,
+    targetLines: targetLines(r),
+    fqdnWarnings: r.state === "planned" ? fqdnWarnings(r, view.defaultFqdn) : [],
+    replanLines: r.state === "planned" ? replanLines(r) : [],
     changes: planLines(r.plan.changes.map(describeChange)),
     // What Review plan could not check (ownership, the tenant's secret policy): shown until the run starts.
-    planNotes: r.state === "planned" ? (r.plan.notes ?? []) : [],
+    planNotes: r.state === "planned" ? (r.plan.notes ?? []).map((n) => md(truncate(n, 600))) : [],
     steps,
     waiting: r.state === "running" && run?.waiting ? md(truncate(run.waiting, 300)) : "",
     result,
@@ -110,8 +117,8 @@ export function approvalCard(view: ApprovalView): Card {
     resultLinks:
       result.length > 0
         ? [
-            `Redirect URL: ${redirectUrlFor(p.appName, p.serviceProviderFqdn)}`,
-            `Authentication Portal URL: ${portalUrlFor(p.appName, p.serviceProviderFqdn)}`,
+            `Redirect URL: ${md(redirectUrlFor(p.appName, p.serviceProviderFqdn))}`,
+            `Authentication Portal URL: ${md(portalUrlFor(p.appName, p.serviceProviderFqdn))}`,
             ...(run?.appId ? [`Admin consent link: ${adminConsentUrl(view.spTenantId, run.appId)}`] : []),
           ]
         : [],

@@ -1,12 +1,14 @@
 // The batch card (issue 13): the pasted list (one customer per line), then one combined plan with one
 // Approve, then progress (done / running / failed / waiting with a bar), each customer's line with its
 // client id or failure and a Retry button. Lines are summarised so 500 customers stay under 28 KB.
+// Every value that is not syncbot's own words (pasted lines, names, errors) is Markdown-escaped.
 
 import type { BatchMember, BatchRecord, MemberStatus } from "../../domain/batches/batchRecords";
 import { memberStatus } from "../../domain/batches/batchRecords";
 import type { Change } from "../../domain/plan";
 import type { RequestRecord } from "../../domain/records";
 import { truncate } from "../truncate";
+import { markdownText as md } from "./markdownText";
 import type { Card } from "./renderCard";
 import { utc } from "./renderCard";
 
@@ -83,7 +85,7 @@ export function batchCard(view: BatchView): Card {
   const count = (s: MemberStatus) => lines.filter((l) => l.status === s).length;
   const body: unknown[] = [text(title(batch, lines.length), { size: "Large", weight: "Bolder" })];
   body.push(text(stateLine(batch), { isSubtle: true }));
-  if (view.notice) body.push(text(truncate(view.notice, 400), { color: "Attention" }));
+  if (view.notice) body.push(text(md(truncate(view.notice, 400)), { color: "Attention" }));
 
   if (batch.state === "approved") {
     const parts: Array<[string, number, string]> = [
@@ -178,11 +180,11 @@ function title(batch: BatchRecord, n: number): string {
 }
 
 function stateLine(b: BatchRecord): string {
-  let s = `Requested by ${b.requester.name} at ${utc(b.createdAt)}.`;
+  let s = `Requested by ${md(b.requester.name)} at ${utc(b.createdAt)}.`;
   if (b.state === "planned")
     s += ` One approval covers every planned customer; it expires at ${utc(b.expiresAt)}. The requester cannot approve.`;
-  if (b.approver) s += ` Approved by ${b.approver.name} (${b.approver.via}) at ${utc(b.approver.at)}.`;
-  if (b.rejectedBy) s += ` Rejected by ${b.rejectedBy.name} at ${utc(b.rejectedBy.at)}; nothing was changed.`;
+  if (b.approver) s += ` Approved by ${md(b.approver.name)} (${md(b.approver.via)}) at ${utc(b.approver.at)}.`;
+  if (b.rejectedBy) s += ` Rejected by ${md(b.rejectedBy.name)} at ${utc(b.rejectedBy.at)}; nothing was changed.`;
   if (b.state === "expired") s += " The approval request expired; nothing was changed.";
   return s;
 }
@@ -224,22 +226,24 @@ function combinedPlan(requests: Array<RequestRecord | null>): string {
 }
 
 function memberLine(m: BatchMember, r: RequestRecord | null, status: MemberStatus): string {
-  const head = `${m.line}. **${m.customer}**`;
+  const head = `${m.line}. **${md(truncate(m.customer, 63))}**`;
   switch (status) {
     case "invalid":
-      return `${head}: ${truncate(m.error ?? "not planned", 160)}`;
+      return `${head}: ${md(truncate(m.error ?? "not planned", 160))}`;
     case "planned":
-      return `${head}: ${r?.plan.changes.length ?? 0} change(s) · app ${m.params?.appName} · UMP ${m.params?.umpInstance}`;
+      return `${head}: ${r?.plan.changes.length ?? 0} change(s) · app ${md(m.params?.appName ?? "")} · UMP ${md(m.params?.umpInstance ?? "")}`;
     case "done":
       return m.upToDate ? `${head}: up to date, nothing to do` : `${head}: done · client id ${r?.run?.appId ?? "—"}`;
     case "running": {
       const step = r?.run?.steps.find((s) => s.status === "running")?.name;
-      return `${head}: running${step ? ` (${step})` : ""}${r?.run?.waiting ? ` · ${truncate(r.run.waiting, 80)}` : ""}`;
+      return `${head}: running${step ? ` (${step})` : ""}${r?.run?.waiting ? ` · ${md(truncate(r.run.waiting, 80))}` : ""}`;
     }
     case "failed": {
       const e = r?.run?.error;
-      return `${head}: failed${e ? ` at ${e.step}: ${truncate(e.message, 140)}` : r ? ` (${r.state})` : ""}`;
+      return `${head}: failed${e ? ` at ${e.step}: ${md(truncate(e.message, 140))}` : r ? ` (${r.state})` : ""}`;
     }
+    case "needs-approval":
+      return `${head}: ${STATUS_WORDS[status]}${m.approvalNote ? ` (${md(truncate(m.approvalNote, 300))})` : ""}`;
     default:
       return `${head}: ${STATUS_WORDS[status]}`;
   }

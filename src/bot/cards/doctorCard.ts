@@ -1,6 +1,7 @@
 // The `doctor` answer: syncbot's own standing, one line per check (ok / warn / fail) with what to do.
 
 import type { DoctorLine } from "../../domain/doctor/runDoctor";
+import { markdownText as md } from "./markdownText";
 import { type Card, renderCard } from "./renderCard";
 
 const LOOK: Record<DoctorLine["status"], { mark: string; color: string }> = {
@@ -21,6 +22,7 @@ export function doctorCard(lines: readonly DoctorLine[]): Card {
           ? `No failures, ${warns} warning(s).`
           : "Everything checked is in order.",
     summaryColor: fails > 0 ? "Attention" : warns > 0 ? "Warning" : "Good",
-    lines: lines.map((l) => ({ ...LOOK[l.status], check: l.check, detail: l.detail, todo: l.todo ?? "" })),
+    // Details quote Graph, UMP and store errors: escaped like every other text syncbot did not write.
+    lines: lines.map((l) => ({ ...LOOK[l.status], check: md(l.check), detail: md(l.detail), todo: md(l.todo ?? "") })),
   });
 }

@@ -17,7 +17,7 @@ export function driftCard(
   const shown = differences.slice(0, MAX_DIFFERENCES).map((d) => md(truncate(d, 300)));
   if (differences.length > MAX_DIFFERENCES) shown.push(`…and ${differences.length - MAX_DIFFERENCES} more`);
   return renderCard("drift", {
-    title: `Check ${customer}`,
+    title: `Check ${md(customer)}`,
     summary: error
       ? md(truncate(error, 1000))
       : differences.length === 0

@@ -15,6 +15,7 @@ export function handoffCard(v: {
   return renderCard("handoff", {
     link: "",
     ...v,
+    title: md(truncate(v.title, 200)),
     body: md(truncate(v.body, 1000)),
     notice: md(truncate(v.notice ?? "", 600)),
   });

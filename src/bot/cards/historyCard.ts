@@ -10,7 +10,7 @@ export const HISTORY_PAGE_SIZE = 20;
 
 export function historyCard(customer: string, events: AuditEvent[], next: string | undefined): Card {
   return renderCard("history", {
-    title: `History of ${customer} (newest first)`,
+    title: `History of ${md(customer)} (newest first)`,
     customer,
     next: next ?? "",
     events: events.map(

@@ -6,5 +6,10 @@ import { markdownText as md } from "./markdownText";
 import { type Card, renderCard } from "./renderCard";
 
 export function progressCard(v: { title: string; text: string; detail?: string }): Card {
-  return renderCard("progress", { title: v.title, text: v.text, detail: md(truncate(v.detail ?? "", 300)) });
+  return renderCard("progress", {
+    title: md(truncate(v.title, 300)),
+    // Callers' sentences, already escaped where they quote someone's text (echo, describeError's callers).
+    text: truncate(v.text, 1000),
+    detail: md(truncate(v.detail ?? "", 300)),
+  });
 }

@@ -22,9 +22,10 @@ export function reminderCard(v: ReminderView): Card {
   const service = neutralise(v.service);
   const keyId = neutralise(v.keyId);
   const notice = neutralise(md(truncate(v.notice ?? "", 600)));
+  const shown = { customer: md(customer), service: md(service) };
   const title = expired
-    ? `The ${service} secret of ${customer} has EXPIRED`
-    : `The ${service} secret of ${customer} expires in ${v.daysLeft} day${v.daysLeft === 1 ? "" : "s"}`;
+    ? `The ${shown.service} secret of ${shown.customer} has EXPIRED`
+    : `The ${shown.service} secret of ${shown.customer} expires in ${v.daysLeft} day${v.daysLeft === 1 ? "" : "s"}`;
   const body: unknown[] = [
     {
       type: "TextBlock",
@@ -37,7 +38,7 @@ export function reminderCard(v: ReminderView): Card {
     {
       type: "FactSet",
       facts: neutralise([
-        fact("Customer", v.customer),
+        fact("Customer", md(v.customer)),
         fact("Client ID", v.clientId),
         fact("Secret keyId", v.keyId),
         fact("Secret hint", v.hint),

@@ -95,7 +95,7 @@ export function statusCard(view: StatusView): Card {
     .filter((e) => e.soonest)
     .sort((a, b) => Date.parse(a.soonest!.endDateTime) - Date.parse(b.soonest!.endDateTime))
     .slice(0, SOONEST_LISTED)
-    .map((e) => `${e.registration.customer} ${describeDays(daysLeft(e.soonest!.endDateTime, now))}`);
+    .map((e) => `${md(e.registration.customer)} ${describeDays(daysLeft(e.soonest!.endDateTime, now))}`);
   const base = {
     title: view.title,
     emptyText: "syncbot manages no registration yet. Start with: provision <customer>",
@@ -133,13 +133,14 @@ function entryView(e: StatusEntry, now: Date, secretsShown: number) {
     .slice(0, secretsShown)
     .map(
       (s) =>
-        `${s.service} secret ${s.keyId} (hint ${s.hint}): expires ${s.endDateTime.slice(0, 10)}, ${daysLeft(s.endDateTime, now)} days left${s.status === "superseded" ? `, superseded (removed after ${utc(s.removeAfter)})` : ""}`,
+        `${md(s.service)} secret ${s.keyId} (hint ${md(s.hint)}): expires ${s.endDateTime.slice(0, 10)}, ${daysLeft(s.endDateTime, now)} days left${s.status === "superseded" ? `, superseded (removed after ${utc(s.removeAfter)})` : ""}`,
     );
   if (secrets.length > secretsShown) lines.push(`…and ${secrets.length - secretsShown} more secret(s)`);
   return {
     customer: r.customer,
+    customerText: md(r.customer),
     service: "ump",
-    driftBadge: e.problem ? ` — ${e.problem}` : "",
+    driftBadge: e.problem ? ` — ${md(e.problem)}` : "",
     facts: [
       fact("Client ID", r.appId),
       fact("Object ID", r.objectId),

@@ -17,10 +17,15 @@ export const checkCommand: Command = {
       ));
     const work = kit.provisioning.check(customer).then(
       (report): CommandAnswer =>
-        report ? { card: driftCard(customer, report.params, report.differences) } : "The registration is gone.",
+        report
+          ? { card: driftCard(customer, report.params, report.differences), as: { kind: "drift", subject: customer } }
+          : "The registration is gone.",
       (e): CommandAnswer => {
         const d = describeError(e);
-        return { card: driftCard(customer, null, [], `Could not read the live state (${d.code}): ${d.message}`) };
+        return {
+          card: driftCard(customer, null, [], `Could not read the live state (${d.code}): ${d.message}`),
+          as: { kind: "drift", subject: customer },
+        };
       },
     );
     await postInTime(context, kit, work, {

@@ -10,6 +10,9 @@ export const historyCommand: Command = {
     const customer = (args[0] ?? "").toLowerCase();
     if (!isCustomerSlug(customer)) return void (await context.sendActivity("Usage: history <customer>"));
     const page = await kit.repo.listAudit(customer, { limit: HISTORY_PAGE_SIZE });
-    await kit.messenger.sendCard(context, historyCard(customer, page.events, page.next));
+    await kit.messenger.sendCard(context, historyCard(customer, page.events, page.next), {
+      kind: "history",
+      subject: customer,
+    });
   },
 };

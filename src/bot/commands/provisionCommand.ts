@@ -14,7 +14,10 @@ export const provisionCommand: Command = {
     const customer = (args[0] ?? "").toLowerCase();
     if (!customer) return void (await context.sendActivity("Usage: provision <customer>, e.g. provision contoso"));
     if (args.length > 1 && kit.batches)
-      return void (await kit.messenger.sendCard(context, batchListCard({ lines: args.slice(0, 500).join("\n") })));
+      return void (await kit.messenger.sendCard(context, batchListCard({ lines: args.slice(0, 500).join("\n") }), {
+        kind: "batchList",
+        subject: "",
+      }));
     const { defaults } = kit.config;
     const existing = isCustomerSlug(customer) ? await kit.repo.getRegistration(customer) : null;
     const values: ParametersDefaults = existing
@@ -32,6 +35,9 @@ export const provisionCommand: Command = {
       : validateParameters({ customer }).ok
         ? undefined
         : { customer: "Use lower-case letters, digits and hyphens (e.g. contoso)." };
-    await kit.messenger.sendCard(context, parametersCard({ values, errors }));
+    await kit.messenger.sendCard(context, parametersCard({ values, errors }), {
+      kind: "parameters",
+      subject: customer,
+    });
   },
 };

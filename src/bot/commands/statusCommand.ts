@@ -11,7 +11,7 @@ export const statusCommand: Command = {
   name: "status",
   async run(context, args, _actor, kit) {
     const customer = args[0]?.toLowerCase();
-    if (!customer) return void (await kit.messenger.sendCard(context, await statusOverview(kit, 1)));
+    if (!customer) return void (await kit.messenger.sendCard(context, await statusOverview(kit, 1), STATUS_OVERVIEW));
     const registration = isCustomerSlug(customer) ? await kit.repo.getRegistration(customer) : null;
     if (!registration)
       return void (await context.sendActivity(`syncbot manages no registration for "${echo(args[0]!)}".`));
@@ -19,9 +19,13 @@ export const statusCommand: Command = {
     await kit.messenger.sendCard(
       context,
       statusCard({ entries, now: kit.clock.now(), title: `Status of ${customer}`, single: true }),
+      { kind: "status", subject: customer },
     );
   },
 };
+
+/** What the overview's message shows, whichever page: every registration (no single customer). */
+export const STATUS_OVERVIEW = { kind: "status", subject: "" } as const;
 
 /** One page of the overview (page 1 opens with the summary). */
 export async function statusOverview(kit: BotKit, page: number): Promise<Card> {

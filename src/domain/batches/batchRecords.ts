@@ -20,6 +20,8 @@ export interface BatchMember {
   planHash?: string;
   /** The plan hash an approval covers for this customer: the batch approval, or its own after a changed re-plan. */
   approvedHash?: string;
+  /** Why the batch approval stopped covering this customer (its approver lost eligibility). */
+  approvalNote?: string;
   /** Live state already matches the spec: nothing to do. */
   upToDate?: boolean;
   retries: number;
@@ -44,6 +46,8 @@ export interface BatchRecord {
 }
 
 export const MAX_BATCH_LINES = 500;
+/** The pasted list's bound: 500 lines of `customer appName umpInstance` at up to 128 characters each. */
+export const MAX_BATCH_TEXT = 64_000;
 
 export interface BatchDefaults {
   serviceProviderFqdn?: string;

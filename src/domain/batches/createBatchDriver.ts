@@ -1,6 +1,7 @@
 // Running a batch (issue 13): members go planned → approved (one compare-and-set each) only when a
 // worker slot is free, so a restart never finds more than BATCH_CONCURRENCY approved-but-unfinished
-// runs; a failed member is re-planned and re-uses the batch approval only for the same plan hash.
+// runs; a failed member is re-planned and re-uses the batch approval only for the same plan hash and
+// only while the recorded approver is still eligible (checked live before every member run and retry).
 
 import { checkEligibility, precheckApproval } from "../approval";
 import { describeError } from "../errors";
@@ -97,8 +98,30 @@ export function createBatchDriver(kit: BatchKit) {
         log.error("batch member failed", { batchId, error: describeError(r.reason).message });
   }
 
+  /** The batch approval's approver, checked live now: a role removed since the approval ends its reach. */
+  async function approverLapsed(batch: BatchRecord): Promise<string | undefined> {
+    const approver = batch.approver;
+    if (!approver) return "The batch has no recorded approval.";
+    const e = await checkEligibility({ id: approver.id, name: approver.name }, options, deps.isGlobalAdministrator);
+    return e.eligible ? undefined : `The batch approval of ${approver.name} has lapsed: ${e.reason}`;
+  }
+
+  /** The line needs its own approval from now on, with the reason on it; audited. */
+  async function withdrawCover(batch: BatchRecord, m: BatchMember, actor: string, reason: string) {
+    await update(batch.id, (b) => ({
+      ...b,
+      members: b.members.map((x) =>
+        x.customer === m.customer ? { ...x, approvedHash: undefined, approvalNote: reason } : x,
+      ),
+    }));
+    await audit(batch, m, actor, "approval.lapsed", "refused", reason);
+    tell(batch.id);
+  }
+
   async function runMember(batch: BatchRecord, m: BatchMember) {
     const approver = batch.approver!;
+    const lapsed = await approverLapsed(batch);
+    if (lapsed) return withdrawCover(batch, m, "syncbot", lapsed);
     const result = await repo.updateRequest(m.requestId!, (r) =>
       r.state === "planned" && r.batchId === batch.id && r.plan.hash === m.approvedHash
         ? {
@@ -135,12 +158,24 @@ export function createBatchDriver(kit: BatchKit) {
     const result = await update(batchId, (b) => ({
       ...b,
       members: b.members.map((x) =>
-        x.customer === customer && x.requestId === m.requestId ? { ...x, ...planned, retries: x.retries + 1 } : x,
+        x.customer === customer && x.requestId === m.requestId
+          ? { ...x, ...planned, retries: x.retries + 1, approvalNote: undefined }
+          : x,
       ),
     }));
     const after = result?.value.members.find((x) => x.customer === customer);
-    const reused =
+    let reused =
       !!after?.planHash && after.planHash === after.approvedHash && Date.parse(batch.expiresAt) > clock.now().getTime();
+    const lapsed = reused ? await approverLapsed(batch) : undefined;
+    if (lapsed && after) {
+      reused = false;
+      await withdrawCover(batch, after, actor.name, lapsed);
+      return {
+        ok: false,
+        reason: `${lapsed} ${customer} now needs its own approval: press Approve on its line.`,
+        batch,
+      };
+    }
     if (after?.planHash && !reused && after.approvedHash === after.planHash)
       // Same plan, but the batch approval's reach has ended: approve it on its own.
       await update(batchId, (b) => ({
@@ -189,7 +224,9 @@ export function createBatchDriver(kit: BatchKit) {
     const result = await update(batchId, (b) => ({
       ...b,
       members: b.members.map((x) =>
-        x.customer === customer && x.requestId === request.id ? { ...x, approvedHash: request.plan.hash } : x,
+        x.customer === customer && x.requestId === request.id
+          ? { ...x, approvedHash: request.plan.hash, approvalNote: undefined }
+          : x,
       ),
     }));
     await audit(

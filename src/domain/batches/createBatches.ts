@@ -6,7 +6,7 @@
 import { randomUUID } from "node:crypto";
 import { checkEligibility, precheckApproval } from "../approval";
 import { describeError } from "../errors";
-import type { Clock, Logger } from "../ports";
+import type { AdminRoleCheck, Clock, Logger } from "../ports";
 import type { ProvisioningOptions } from "../provisioningOptions";
 import type { Actor, ConversationRef, RequestRecord } from "../records";
 import type { Repository } from "../repository";
@@ -32,7 +32,7 @@ export interface BatchesDeps {
   }): Promise<ReviewOutcome>;
   /** Starts or resumes the run of an approved request; resolves when it ended or was handed to another process. */
   execute(requestId: string): Promise<RequestRecord>;
-  isGlobalAdministrator(userId: string): Promise<boolean>;
+  isGlobalAdministrator(userId: string): Promise<boolean | AdminRoleCheck>;
   /** Runs in flight at once, over every batch of this process. */
   concurrency: number;
   /** Called after every change of a batch or one of its members' requests (the bot updates the card, coalesced). */
@@ -125,7 +125,8 @@ export function createBatches(deps: BatchesDeps) {
   }
 
   async function attachCard(batchId: string, activityId: string) {
-    await update(batchId, (b) => (b.cardActivityId === activityId ? null : { ...b, cardActivityId: activityId }));
+    // Once: a batch never moves to another message (a card shows one batch for its whole life).
+    await update(batchId, (b) => (b.cardActivityId ? null : { ...b, cardActivityId: activityId }));
   }
 
   /** Reviews every valid line (live reads, a few at a time), then one hash over the plans. Nothing is written upstream. */

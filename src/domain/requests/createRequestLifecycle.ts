@@ -115,7 +115,8 @@ export function createRequestLifecycle(deps: RequestLifecycleDeps) {
       throw e;
     }
     // One customer, one registration: an app name already used by another customer's registration is refused.
-    const others = (await repo.listRegistrations()).filter(
+    const registrations = await repo.listRegistrations();
+    const others = registrations.filter(
       (r) =>
         r.customer !== spec.customer &&
         r.params.appName === spec.appName &&
@@ -129,7 +130,7 @@ export function createRequestLifecycle(deps: RequestLifecycleDeps) {
         },
       };
     // One UMP instance, one customer: writing another customer's instance would overwrite its sync app.
-    const sharing = (await repo.listRegistrations()).find(
+    const sharing = registrations.find(
       (r) => r.customer !== spec.customer && r.params.umpInstance === spec.umpInstance,
     );
     if (sharing)
@@ -173,6 +174,7 @@ export function createRequestLifecycle(deps: RequestLifecycleDeps) {
       createdAt: now.toISOString(),
       expiresAt: new Date(now.getTime() + options.approvalTtlHours * 3_600_000).toISOString(),
       correlationId,
+      registeredFqdn: registrations.find((r) => r.customer === spec.customer)?.params.serviceProviderFqdn,
     };
     await repo.createRequest(request);
     await audit(
