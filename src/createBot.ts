@@ -14,7 +14,9 @@ import type { Clock, FullDirectory, Logger, TokenProver, UmpSettingsApi } from "
 import type { DocumentStore } from "./domain/documentStore";
 import type { ProvisioningOptions } from "./domain/provisioningOptions";
 import { createRepository } from "./domain/repository";
+import { createStepUp } from "./domain/approverProof";
 import { createGraphCredential } from "./graph/createGraphCredential";
+import { createApproverTokenVerifier } from "./identity/createApproverTokenVerifier";
 import { createGraphDirectory } from "./graph/createGraphDirectory";
 import { createTokenProver } from "./graph/createTokenProver";
 import { createLogger } from "./logger";
@@ -76,6 +78,18 @@ export async function createBot(config: Readonly<Config>, overrides: BotOverride
             sleep: overrides.sleep,
           })
         : null;
+  // Verified approvals (CONTRACT section 4): approvers' tokens are checked against the tenant's own keys.
+  const stepUp = createStepUp(
+    config.approvalStepUp === "required",
+    createApproverTokenVerifier({
+      authorityHost: config.authorityHost,
+      tenantId: config.spTenantId,
+      audiences: [config.ssoResource ?? "", config.microsoftAppId],
+      authContext: config.approvalAuthContext,
+      maxAgeMinutes: config.approvalTokenMaxAgeMinutes,
+      now: () => clock.now(),
+    }),
+  );
   const tokenProver =
     overrides.tokenProver ??
     createTokenProver({ authorityHost: config.authorityHost, tenantId: config.spTenantId, logger });
@@ -134,6 +148,7 @@ export async function createBot(config: Readonly<Config>, overrides: BotOverride
     clock,
     logger: logger.child({ component: "provisioning" }),
     handoff,
+    stepUp,
     sleep: overrides.sleep,
     onChange: (request) => {
       bot?.onRequestChanged(request);
@@ -150,6 +165,7 @@ export async function createBot(config: Readonly<Config>, overrides: BotOverride
     review: provisioning.review,
     execute: provisioning.execute,
     isGlobalAdministrator: (id) => directory.isGlobalAdministrator(id),
+    stepUp,
     concurrency: config.batchConcurrency,
     notify: (batchId) => bot?.onBatchChanged(batchId),
     sleep: overrides.sleep,
