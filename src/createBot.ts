@@ -208,6 +208,11 @@ export async function createBot(config: Readonly<Config>, overrides: BotOverride
       repo,
       clock,
       approvalPolicy: config.approvalPolicy,
+      stepUp: {
+        required: config.approvalStepUp === "required",
+        authContext: config.approvalAuthContext,
+        maxAgeMinutes: config.approvalTokenMaxAgeMinutes,
+      },
       bot: {
         botAuth: config.botAuth,
         appId: config.microsoftAppId,

@@ -26,7 +26,11 @@ export function readStepUpConfig(
 ): StepUpConfig {
   const { get, oneOf, int } = readers;
   // Production (BOT_AUTH=enabled) verifies by default; local dev and the tests opt in.
-  const approvalStepUp = oneOf("APPROVAL_STEP_UP", ["required", "off"] as const, botAuth === "enabled" ? "required" : "off");
+  const approvalStepUp = oneOf(
+    "APPROVAL_STEP_UP",
+    ["required", "off"] as const,
+    botAuth === "enabled" ? "required" : "off",
+  );
   const approvalAuthContext = get("APPROVAL_AUTH_CONTEXT");
   const ssoResource = get("SSO_RESOURCE");
   const ssoConnectionName = get("SSO_CONNECTION_NAME");

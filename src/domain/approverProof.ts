@@ -42,7 +42,12 @@ export type StepUpOutcome =
   | { ok: false; code: TokenRefusalCode | "sign_in_needed"; reason: string };
 
 /** Refusals a fresh sign-in can cure (the fallback sign-in demands the authentication context again). */
-export const SIGN_IN_AGAIN: ReadonlySet<string> = new Set(["sign_in_needed", "too_old", "missing_auth_context", "expired"]);
+export const SIGN_IN_AGAIN: ReadonlySet<string> = new Set([
+  "sign_in_needed",
+  "too_old",
+  "missing_auth_context",
+  "expired",
+]);
 
 export interface StepUp {
   /** Whether approving actions need a verified token (APPROVAL_STEP_UP=required). */

@@ -52,7 +52,10 @@ export function createApproverTokenVerifier(opts: ApproverTokenVerifierOptions):
       }
       // Entra signs with RS256 alone; "none" and HMAC (keyed with the public key) are the classic forgeries.
       if (header.alg !== "RS256")
-        return refuse("bad_signature", `Bad signature: the token is signed with "${String(header.alg).slice(0, 20)}", only RS256 is accepted.`);
+        return refuse(
+          "bad_signature",
+          `Bad signature: the token is signed with "${String(header.alg).slice(0, 20)}", only RS256 is accepted.`,
+        );
       if (typeof header.kid !== "string" || !header.kid)
         return refuse("bad_signature", "Bad signature: the token names no signing key.");
       const lookup = await jwks.keyFor(header.kid);
@@ -73,7 +76,10 @@ export function createApproverTokenVerifier(opts: ApproverTokenVerifierOptions):
 
       const tid = String(claims.tid ?? "").toLowerCase();
       if (tid !== tenant || !issuers.has(String(claims.iss ?? "")))
-        return refuse("other_tenant", "The sign-in is from another tenant: approve with your account in the service provider's tenant.");
+        return refuse(
+          "other_tenant",
+          "The sign-in is from another tenant: approve with your account in the service provider's tenant.",
+        );
       if (!audiences.has(String(claims.aud ?? "")))
         return refuse("other_audience", "The token was issued for another application, not for syncbot.");
       if (String(claims.oid ?? "").toLowerCase() !== presserId.toLowerCase())
@@ -103,7 +109,12 @@ export function createApproverTokenVerifier(opts: ApproverTokenVerifierOptions):
       if (!tokenId) return refuse("malformed", "The sign-in token carries no token id (uti or jti).");
       return {
         ok: true,
-        proof: { oid: presserId.toLowerCase(), tokenId: tokenId.slice(0, 100), acrs, issuedAt: new Date(iat * 1000).toISOString() },
+        proof: {
+          oid: presserId.toLowerCase(),
+          tokenId: tokenId.slice(0, 100),
+          acrs,
+          issuedAt: new Date(iat * 1000).toISOString(),
+        },
       };
     },
   };

@@ -77,7 +77,9 @@ export function createJwksCache(opts: JwksCacheOptions) {
       const failed = await refresh();
       if (failed) return { ok: false, unreachable: true, detail: failed };
       const fresh = keys.get(kid);
-      return fresh ? { ok: true, key: fresh } : { ok: false, unreachable: false, detail: "no published key has this kid" };
+      return fresh
+        ? { ok: true, key: fresh }
+        : { ok: false, unreachable: false, detail: "no published key has this kid" };
     },
   };
 }

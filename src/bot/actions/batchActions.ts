@@ -9,6 +9,7 @@ import { actorOf, referenceOf, UNIDENTIFIED } from "../actorOf";
 import { afterResponse } from "../afterResponse";
 import type { BotKit, CardAction } from "../botKit";
 import { batchListCard } from "../cards/batchCard";
+import { credentialOf, signInAnswer } from "../stepUpSignIn";
 import { truncate } from "../truncate";
 
 const str = (v: unknown) => (typeof v === "string" ? v : "");
@@ -52,9 +53,15 @@ const approve: CardAction = {
     if (!actor) return UNIDENTIFIED;
     const { service, cards } = batchesOf(kit);
     const batchId = str(data.batchId);
-    const result = await service.approve(batchId, actor, data.batchHash);
+    const credential = await credentialOf(context, kit);
+    if (credential && "badCode" in credential) return (await signInAnswer(context, kit, "bad_code", ""))!;
+    const result = await service.approve(batchId, actor, data.batchHash, credential);
     if (!result.batch) return "This batch is unknown to syncbot.";
-    if (!result.ok) return cards.render(batchId, `${actor.name} pressed Approve: refused. ${result.reason}`);
+    if (!result.ok)
+      return (
+        (await signInAnswer(context, kit, result.code, result.reason)) ??
+        cards.render(batchId, `${actor.name} pressed Approve: refused. ${result.reason}`)
+      );
     afterResponse(context, () => {
       void service
         .drive(batchId)
@@ -108,9 +115,16 @@ const approveMember: CardAction = {
     if (!actor) return UNIDENTIFIED;
     const { service, cards } = batchesOf(kit);
     const batchId = str(data.batchId);
-    const result = await service.approveMember(batchId, str(data.customer).toLowerCase(), actor, data.planHash);
+    const credential = await credentialOf(context, kit);
+    if (credential && "badCode" in credential) return (await signInAnswer(context, kit, "bad_code", ""))!;
+    const customer = str(data.customer).toLowerCase();
+    const result = await service.approveMember(batchId, customer, actor, data.planHash, credential);
     if (!result.batch) return "This batch is unknown to syncbot.";
-    if (!result.ok) return cards.render(batchId, `${actor.name} pressed Approve: refused. ${result.reason}`);
+    if (!result.ok)
+      return (
+        (await signInAnswer(context, kit, result.code, result.reason)) ??
+        cards.render(batchId, `${actor.name} pressed Approve: refused. ${result.reason}`)
+      );
     cards.changed(batchId, { immediate: true });
     return cards.render(batchId);
   },

@@ -9,6 +9,9 @@ import { truncate } from "../truncate";
 import { markdownText as md } from "./markdownText";
 import { type Card, fact, renderCard, utc } from "./renderCard";
 
+export const STEP_UP_OFF =
+  "Verified approvals are OFF (APPROVAL_STEP_UP=off): Approve does not ask for the approver's own fresh Entra sign-in.";
+
 /** Plan lines shown at most (a plan that removes many orphaned secrets says how many more). */
 const MAX_PLAN_LINES = 40;
 
@@ -16,6 +19,8 @@ export interface ApprovalView {
   request: RequestRecord;
   spTenantId: string;
   allowSelfApproval: boolean;
+  /** APPROVAL_STEP_UP=off: Approve needs no fresh sign-in, and the card says so (invariant 13). */
+  stepUpOff?: boolean;
   /** A refusal or note for the person who pressed a button. */
   notice?: string;
 }
@@ -88,10 +93,14 @@ export function approvalCard(view: ApprovalView): Card {
     ? `Step "${STEP_TITLES[error.step]}" failed (${error.code}): ${md(truncate(error.message, 1000))}${error.hint ? ` What to do: ${md(truncate(error.hint, 500))}` : ""} Correlation id ${r.correlationId}.`
     : "";
 
-  const selfApprovalWarning =
+  const selfApprovalWarning = [
     view.allowSelfApproval && r.state === "planned"
       ? "Four-eyes is OFF (ALLOW_SELF_APPROVAL=true): the requester may approve their own request. Use this only for local development."
-      : "";
+      : "",
+    view.stepUpOff && r.state === "planned" ? STEP_UP_OFF : "",
+  ]
+    .filter(Boolean)
+    .join(" ");
 
   return renderCard("approval", {
     title: `${r.kind === "rotate" ? "Rotate the secret" : "Provision"} for ${r.customer}: ${r.state === "planned" ? "approval needed" : r.state === "attention" ? "needs attention" : r.state}`,

@@ -117,7 +117,13 @@ export function createHandoffConfirmation(deps: HandoffConfirmationDeps) {
         : null,
     );
     if (!result?.changed) return { ok: false, reason: "Already confirmed.", request: result?.value ?? request };
-    await audit(result.value, actor.name, "handoff.applied", "ok", `confirmed at ${at}; ${describeProof(stepUp.proof)}`);
+    await audit(
+      result.value,
+      actor.name,
+      "handoff.applied",
+      "ok",
+      `confirmed at ${at}; ${describeProof(stepUp.proof)}`,
+    );
     notify(result.value);
     void deps.execute(requestId).catch(() => undefined);
     return { ok: true, request: result.value };

@@ -3,7 +3,14 @@
 // only) and that the tenant's app management policy allows the secret it would add.
 
 import { SyncbotError } from "../errors";
-import type { CallContext, DirectoryOwner, FullDirectory, LiveApplication, Logger, PasswordRestrictions } from "../ports";
+import type {
+  CallContext,
+  DirectoryOwner,
+  FullDirectory,
+  LiveApplication,
+  Logger,
+  PasswordRestrictions,
+} from "../ports";
 import { addMonths, REQUIRED_SCOPES } from "../spec";
 
 export type ReviewCheck = { ok: true; note?: string } | { ok: false; error: string };
