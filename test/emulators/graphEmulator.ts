@@ -7,6 +7,8 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { createEntraSigningKeys } from "./entra/entraSigningKeys";
+import { type EntraStandIn, startEntraStandIn } from "./entra/entraStandIn";
 import {
   accessCheck,
   type Caller,
@@ -189,6 +191,12 @@ export interface GraphEmulator {
   setDefaultAppManagementPolicy(policy: PasswordPolicySpec | null): void;
   /** An app management policy assigned to one application (null: none). */
   setApplicationPolicy(objectId: string, policy: PasswordPolicySpec | null): void;
+  /**
+   * The Entra stand-in (HTTPS on loopback) of this tenant: AUTHORITY_HOST for a real credential, its
+   * certificate for NODE_EXTRA_CA_CERTS, the keys it signs tokens with. `authorityHost` above is the
+   * plain-HTTP token route kept for in-process tests that cannot trust the certificate.
+   */
+  readonly entra: EntraStandIn;
   close(): Promise<void>;
 }
 
@@ -590,6 +598,7 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions): Promise<Gr
   let defaultPolicy: PasswordPolicySpec | null = null;
   let strict = opts.strict ?? false;
   let callerPermissions = new Set<string>(opts.permissions ?? LEAST_PRIVILEGE);
+  const entraKeys = createEntraSigningKeys();
   const sps = new Map<string, StoredSp>(); // by object id
   const spByAppId = new Map<string, string>(); // lower-cased appId → object id
   function addSp(sp: GraphServicePrincipal, owners: string[]): StoredSp {
@@ -1644,6 +1653,7 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions): Promise<Gr
   });
   const port = (server.address() as AddressInfo).port;
   const url = `http://127.0.0.1:${port}`;
+  const entra = await startEntraStandIn({ tenantId, keys: entraKeys, token: (t, form) => tokenRoute(t, form) });
 
   // ---------------------------------------------------------------------------------------------
   // Test handles
@@ -1845,11 +1855,13 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions): Promise<Gr
     setApplicationPolicy(objectId, policy) {
       getStored(objectId).policy = policy ? { ...policy } : null;
     },
+    entra,
     async close() {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         for (const s of sockets) s.destroy();
       });
+      await entra.close();
     },
   };
   return emulator;
