@@ -9,9 +9,10 @@
 // "Add third party authentication to Adaptive Cards Universal Actions" (MicrosoftDocs/msteams-docs).
 
 import { randomUUID } from "node:crypto";
-import type { Activity, TurnContext } from "botbuilder";
+import type { TurnContext } from "botbuilder";
 import { type ApproverCredential, SIGN_IN_AGAIN } from "../domain/approverProof";
 import { describeError } from "../domain/errors";
+import { createAnonymousTokenClient, type TokenServiceClient } from "./anonymousTokenClient";
 import type { BotKit, InvokeResponseAnswer } from "./botKit";
 
 export const LOGIN_REQUEST = "application/vnd.microsoft.activity.loginRequest";
@@ -29,7 +30,7 @@ export async function credentialOf(
   if (typeof code !== "string" || !code) return undefined;
   if (!/^[0-9A-Za-z_-]{1,64}$/.test(code)) return { badCode: true };
   try {
-    const answer = await tokenClient(context).getUserToken(
+    const answer = await tokenClient(context, kit).getUserToken(
       context.activity.from.id,
       kit.config.ssoConnectionName ?? "",
       context.activity.channelId,
@@ -63,7 +64,7 @@ export async function signInAnswer(
   const { config } = kit;
   let signInLink: string | undefined;
   try {
-    signInLink = (await tokenClient(context).getSignInResource(config.ssoConnectionName ?? "", context.activity, ""))
+    signInLink = (await tokenClient(context, kit).getSignInResource(config.ssoConnectionName ?? "", context.activity, ""))
       ?.signInLink;
   } catch (e) {
     kit.log.warn("token service gave no sign-in link", { error: describeError(e).message });
@@ -110,24 +111,15 @@ function withClaimsChallenge(link: string, authContext: string | undefined): str
   return url.toString();
 }
 
-/** The part of botbuilder's UserTokenClient (the Bot Framework token service, signed as the bot) used here. */
-interface UserTokenClient {
-  getUserToken(
-    userId: string,
-    connectionName: string,
-    channelId: string,
-    magicCode: string,
-  ): Promise<{ token?: string }>;
-  getSignInResource(
-    connectionName: string,
-    activity: Activity,
-    finalRedirect: string,
-  ): Promise<{ signInLink?: string }>;
-}
-
-function tokenClient(context: TurnContext): UserTokenClient {
+/** botbuilder's UserTokenClient (the token service, signed as the bot); an anonymous bot's own client. */
+function tokenClient(context: TurnContext, kit: BotKit): TokenServiceClient {
+  if (!kit.config.microsoftAppId) {
+    const oauthUrl = kit.config.botFrameworkEnv.OAuthUrl;
+    if (kit.config.botAuth !== "disabled" || !oauthUrl) throw new Error("no token service for an anonymous bot (OAuthUrl)");
+    return createAnonymousTokenClient(oauthUrl);
+  }
   const key = (context.adapter as { UserTokenClientKey?: symbol }).UserTokenClientKey;
-  const client = key ? context.turnState.get<UserTokenClient>(key) : undefined;
+  const client = key ? context.turnState.get<TokenServiceClient>(key) : undefined;
   if (!client) throw new Error("this adapter has no user token client");
   return client;
 }
