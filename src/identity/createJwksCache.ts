@@ -1,6 +1,6 @@
 // The tenant's token signing keys, as Entra publishes them at {AUTHORITY_HOST}/{tenant}/discovery/v2.0/keys.
 // Keys roll over without notice (Microsoft identity platform, "Signing key rollover"), so a token signed
-// by a `kid` not in the cached set makes one refetch, at most once per `minRefetchMs` (a stream of tokens
+// by a `kid` not in the cached set makes one refetch, at most one successful one per `minRefetchMs` (tokens
 // with invented kids must not turn syncbot into a load generator against the authority). A key set that
 // cannot be fetched is reported as such: the verifier refuses, it never lets a token through unchecked.
 
@@ -73,9 +73,10 @@ export function createJwksCache(opts: JwksCacheOptions) {
       if (known) return { ok: true, key: known };
       if (now() - lastUnknownKidRefetch < minRefetchMs)
         return { ok: false, unreachable: false, detail: "no published key has this kid" };
-      lastUnknownKidRefetch = now();
       const failed = await refresh();
+      // Only a set actually fetched starts the quiet period: an outage ends as soon as the keys answer.
       if (failed) return { ok: false, unreachable: true, detail: failed };
+      lastUnknownKidRefetch = now();
       const fresh = keys.get(kid);
       return fresh
         ? { ok: true, key: fresh }

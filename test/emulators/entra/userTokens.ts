@@ -139,11 +139,13 @@ function addUserRoutes(entra: EntraStandIn, tokens: UserTokens & { profile(oid: 
         codes.delete(req.form.get("code") ?? "");
         if (req.form.get("client_id") !== pending.clientId || req.form.get("redirect_uri") !== pending.redirectUri)
           return oauthError(400, "invalid_grant", "AADSTS50148: The code was issued to another client or redirect URI.");
-        const profile = tokens.profile(pending.oid);
-        // A fresh interactive sign-in: the age of the old session no longer counts; MFA decides acrs.
-        const fresh: SignInProfile = { ...profile, ageMinutes: 0, expired: false, noMfa: !pending.mfaDone || profile.noMfa };
+        // A fresh interactive sign-in: the old session's age and strength no longer count. The claims
+        // challenge is met only when the user completed MFA on the page; a forgery profile still forges.
+        const { forgery } = tokens.profile(pending.oid);
         const acrs = pending.acrsDemanded && pending.mfaDone ? [pending.acrsDemanded] : [];
-        return accessToken(tokens.issue(pending.oid, { audience: pending.audience, acrs, ...fresh }));
+        return accessToken(
+          tokens.issue(pending.oid, { audience: pending.audience, acrs, noMfa: !pending.mfaDone, forgery }),
+        );
       }
       return null; // client credentials and the rest: the Graph emulator's token route
     }
