@@ -9,8 +9,17 @@
 import { type Activity, TurnContext } from "botbuilder";
 
 export interface TokenServiceClient {
-  getUserToken(userId: string, connectionName: string, channelId: string, magicCode: string): Promise<{ token?: string }>;
-  getSignInResource(connectionName: string, activity: Activity, finalRedirect: string): Promise<{ signInLink?: string }>;
+  getUserToken(
+    userId: string,
+    connectionName: string,
+    channelId: string,
+    magicCode: string,
+  ): Promise<{ token?: string }>;
+  getSignInResource(
+    connectionName: string,
+    activity: Activity,
+    finalRedirect: string,
+  ): Promise<{ signInLink?: string }>;
 }
 
 export function createAnonymousTokenClient(oauthUrl: string): TokenServiceClient {

@@ -64,8 +64,9 @@ export async function signInAnswer(
   const { config } = kit;
   let signInLink: string | undefined;
   try {
-    signInLink = (await tokenClient(context, kit).getSignInResource(config.ssoConnectionName ?? "", context.activity, ""))
-      ?.signInLink;
+    signInLink = (
+      await tokenClient(context, kit).getSignInResource(config.ssoConnectionName ?? "", context.activity, "")
+    )?.signInLink;
   } catch (e) {
     kit.log.warn("token service gave no sign-in link", { error: describeError(e).message });
   }
@@ -115,7 +116,8 @@ function withClaimsChallenge(link: string, authContext: string | undefined): str
 function tokenClient(context: TurnContext, kit: BotKit): TokenServiceClient {
   if (!kit.config.microsoftAppId) {
     const oauthUrl = kit.config.botFrameworkEnv.OAuthUrl;
-    if (kit.config.botAuth !== "disabled" || !oauthUrl) throw new Error("no token service for an anonymous bot (OAuthUrl)");
+    if (kit.config.botAuth !== "disabled" || !oauthUrl)
+      throw new Error("no token service for an anonymous bot (OAuthUrl)");
     return createAnonymousTokenClient(oauthUrl);
   }
   const key = (context.adapter as { UserTokenClientKey?: symbol }).UserTokenClientKey;

@@ -99,7 +99,9 @@ describe("verified approvals (APPROVAL_STEP_UP=required)", () => {
     expect(done.body[0].text).toBe("Provision for contoso: succeeded");
 
     // The audit names the sign-in it rested on (token id, acrs, iat), never the token.
-    const request = await stack.withRepo(async (repo) => (await repo.listRequests()).find((r) => r.customer === "contoso")!);
+    const request = await stack.withRepo(
+      async (repo) => (await repo.listRequests()).find((r) => r.customer === "contoso")!,
+    );
     expect(request.approver?.proof).toMatchObject({ acrs: ["c1"], tokenId: expect.any(String) });
     expect(Date.parse(request.approver!.proof!.issuedAt)).toBeGreaterThan(Date.now() - 5 * 60_000);
     const audit = await stack.withRepo((repo) => repo.listAudit("contoso", { limit: 50 }));
@@ -114,7 +116,9 @@ const APPROVER = USERS.approver.aadObjectId;
 /** Nothing changed: the request still waits for approval, for everyone, and Graph saw no write. */
 async function expectNothingWritten(activityId: string, customer: string, writes: number) {
   expect(graphWrites()).toBe(writes);
-  const request = await stack.withRepo(async (repo) => (await repo.listRequests()).find((r) => r.customer === customer)!);
+  const request = await stack.withRepo(
+    async (repo) => (await repo.listRequests()).find((r) => r.customer === customer)!,
+  );
   expect(request.state).toBe("planned");
   expect(request.approver).toBeUndefined();
   expect(cardText(stack.cardOf(activityId))).toMatch(/Waiting for approval/);
@@ -133,11 +137,19 @@ describe("every refusal names its reason and writes nothing", () => {
   });
 
   it.each<[string, SignInProfile, RegExp]>([
-    ["a token minted for the requester, replayed by the approver", { asUser: USERS.requester.aadObjectId }, /another user/],
+    [
+      "a token minted for the requester, replayed by the approver",
+      { asUser: USERS.requester.aadObjectId },
+      /another user/,
+    ],
     ["another user's token", { asUser: USERS.bystander.aadObjectId }, /another user/],
     ["a token from another tenant", { tenantId: OTHER_TENANT }, /another tenant/],
     ["a token for another audience", { audience: "api://someone-else.example.net/app" }, /another application/],
-    ["a token signed by another key under the published kid", { forgery: "foreign-key" }, /Bad signature: .*not signed by your tenant's key/],
+    [
+      "a token signed by another key under the published kid",
+      { forgery: "foreign-key" },
+      /Bad signature: .*not signed by your tenant's key/,
+    ],
     ["alg none", { forgery: "alg-none" }, /Bad signature: .*"none", only RS256/],
     ["HS256 signed with the public key", { forgery: "hs256-public-key" }, /Bad signature: .*"HS256", only RS256/],
   ])("%s", async (_name, profile, reason) => {
@@ -154,27 +166,30 @@ describe("every refusal names its reason and writes nothing", () => {
     ["a sign-in older than APPROVAL_TOKEN_MAX_AGE_MINUTES", { ageMinutes: 30 }, /too old: .*last 10 minutes/],
     ["a sign-in without MFA (no c1 in acrs)", { noMfa: true }, /authentication context "c1"/],
     ["a token without acrs", { noAcrs: true }, /authentication context "c1"/],
-  ])("%s: the fallback sign-in is offered with the claims challenge; skipping MFA there still writes nothing", async (_name, profile, reason) => {
-    tokens.setProfile(APPROVER, profile);
-    signIn.setMfa(USERS.approver, false);
-    const answer = await stack.press(activityId, "Approve", { user: USERS.approver });
-    expect(answer.signIns).toHaveLength(2);
-    const fallback = answer.signIns[1];
-    expect(fallback.statusCode).toBe(401);
-    expect(fallback.value.text).toMatch(reason);
-    // No SSO information the second time: the client goes through the OAuth connection's sign-in.
-    expect(fallback.value.tokenExchangeResource).toBeUndefined();
-    expect(fallback.value.connectionName).toBe(CONNECTION);
-    const link = new URL(fallback.value.buttons[0].value);
-    expect(JSON.parse(link.searchParams.get("claims")!)).toEqual({
-      access_token: { acrs: { essential: true, value: "c1" } },
-    });
-    expect(link.searchParams.get("prompt")).toBe("login");
-    // The sign-in without MFA gave a token without c1: asked again, naming the missing context.
-    expect(answer.status).toBe(401);
-    expect(answer.body.value.text).toMatch(/authentication context "c1"/);
-    await expectNothingWritten(activityId, "fabrikam", writes);
-  });
+  ])(
+    "%s: the fallback sign-in is offered with the claims challenge; skipping MFA there still writes nothing",
+    async (_name, profile, reason) => {
+      tokens.setProfile(APPROVER, profile);
+      signIn.setMfa(USERS.approver, false);
+      const answer = await stack.press(activityId, "Approve", { user: USERS.approver });
+      expect(answer.signIns).toHaveLength(2);
+      const fallback = answer.signIns[1];
+      expect(fallback.statusCode).toBe(401);
+      expect(fallback.value.text).toMatch(reason);
+      // No SSO information the second time: the client goes through the OAuth connection's sign-in.
+      expect(fallback.value.tokenExchangeResource).toBeUndefined();
+      expect(fallback.value.connectionName).toBe(CONNECTION);
+      const link = new URL(fallback.value.buttons[0].value);
+      expect(JSON.parse(link.searchParams.get("claims")!)).toEqual({
+        access_token: { acrs: { essential: true, value: "c1" } },
+      });
+      expect(link.searchParams.get("prompt")).toBe("login");
+      // The sign-in without MFA gave a token without c1: asked again, naming the missing context.
+      expect(answer.status).toBe(401);
+      expect(answer.body.value.text).toMatch(/authentication context "c1"/);
+      await expectNothingWritten(activityId, "fabrikam", writes);
+    },
+  );
 
   it("a sign-in code the token service does not know is answered invalidAuthCode", async () => {
     stack.signIn = async () => ({ state: "123456" });
@@ -192,7 +207,9 @@ describe("every refusal names its reason and writes nothing", () => {
     const entra = stack.graph.entra;
     let down = true;
     entra.addRoute((req) =>
-      down && /\/discovery\/v2\.0\/keys$/.test(req.path) ? { status: 503, body: { error: "temporarily_unavailable" } } : null,
+      down && /\/discovery\/v2\.0\/keys$/.test(req.path)
+        ? { status: 503, body: { error: "temporarily_unavailable" } }
+        : null,
     );
     // The bot holds the old keys; tokens signed by the new key make it refetch, which fails.
     entra.keys.rotate();
@@ -214,16 +231,23 @@ describe("the fallback sign-in, a batch, and Applied in UMP", () => {
     tokens.setProfile(APPROVER, { ageMinutes: 30 });
     try {
       const answer = await stack.press(activityId, "Approve", { user: USERS.approver });
-      expect(answer.signIns.map((r) => (r.value.tokenExchangeResource ? "sso" : "sign-in"))).toEqual(["sso", "sign-in"]);
+      expect(answer.signIns.map((r) => (r.value.tokenExchangeResource ? "sso" : "sign-in"))).toEqual([
+        "sso",
+        "sign-in",
+      ]);
       expect(answer.status).toBe(200);
-      expect(signIn.pages.at(-1)).toMatch(/requires multifactor authentication for this approval \(authentication context c1\)/);
+      expect(signIn.pages.at(-1)).toMatch(
+        /requires multifactor authentication for this approval \(authentication context c1\)/,
+      );
       expect(signIn.pages.at(-1)).toMatch(/Approve with MFA/);
     } finally {
       tokens.setProfile(APPROVER, {});
     }
     const done = await stack.waitForCard(activityId, runFinished, 60_000);
     expect(done.body[0].text).toBe("Provision for northwind: succeeded");
-    const request = await stack.withRepo(async (repo) => (await repo.listRequests()).find((r) => r.customer === "northwind")!);
+    const request = await stack.withRepo(
+      async (repo) => (await repo.listRequests()).find((r) => r.customer === "northwind")!,
+    );
     expect(request.approver?.proof?.acrs).toEqual(["c1"]);
   }, 90_000);
 
@@ -249,7 +273,11 @@ describe("the fallback sign-in, a batch, and Applied in UMP", () => {
     expect(stillPlanned.map((r) => r.customer).sort()).toEqual(["adatum", "tailspin"]);
     const approved = await stack.press(activityId, "Approve", { user: USERS.approver });
     expect(approved.status).toBe(200);
-    const done = await stack.waitForCard(activityId, (c) => /2 done · 0 running · 0 failed · 0 waiting/.test(cardText(c)), 90_000);
+    const done = await stack.waitForCard(
+      activityId,
+      (c) => /2 done · 0 running · 0 failed · 0 waiting/.test(cardText(c)),
+      90_000,
+    );
     expect(cardText(done)).toMatch(/2 done/);
   }, 120_000);
 

@@ -95,7 +95,11 @@ export function createTeamsClient(deps: {
       signIns.push(res.body);
       const extra = await deps.signIn(user, (res.body as any).value);
       if (!extra) break;
-      res = await deps.post({ ...activity, id: `${activity.id}-${signIns.length}`, value: { ...activity.value, ...extra } });
+      res = await deps.post({
+        ...activity,
+        id: `${activity.id}-${signIns.length}`,
+        value: { ...activity.value, ...extra },
+      });
     }
     const ms = performance.now() - t0;
     const body = res.body as any;

@@ -51,7 +51,12 @@ export function createTeamsSignIn(entra: EntraStandIn): TeamsSignIn {
     const authorize = first.headers.get("location");
     if (first.status !== 302 || !authorize) throw new Error(`sign-in link answered ${first.status}`);
     const page = await httpsCall(authorize, { ca: entra.caCert });
-    pages.push(page.text.replace(/<[^>]+>/g, " ").replace(/\s+/g, " ").trim());
+    pages.push(
+      page.text
+        .replace(/<[^>]+>/g, " ")
+        .replace(/\s+/g, " ")
+        .trim(),
+    );
     const form: Record<string, string> = {};
     for (const m of page.text.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g))
       form[m[1]!] = m[2]!.replace(/&#(\d+);/g, (_x, c) => String.fromCharCode(Number(c)));

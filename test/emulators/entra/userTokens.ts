@@ -47,6 +47,11 @@ export interface UserTokens {
 
 const registry = new WeakMap<EntraStandIn, UserTokens & { profile(oid: string): SignInProfile }>();
 
+/** Every user token a stand-in issued (none when it never issued any): the e2e stacks' leak scan. */
+export function issuedUserTokens(entra: EntraStandIn): string[] {
+  return registry.get(entra)?.issued() ?? [];
+}
+
 /** The user-token issuer of a stand-in (one per stand-in, so a stack's leak scan finds every token). */
 export function userTokensOf(entra: EntraStandIn): UserTokens {
   const known = registry.get(entra);
@@ -135,10 +140,18 @@ function addUserRoutes(entra: EntraStandIn, tokens: UserTokens & { profile(oid: 
       if (grant === "authorization_code") {
         const pending = codes.get(req.form.get("code") ?? "");
         if (!pending)
-          return oauthError(400, "invalid_grant", "AADSTS70008: The provided authorization code or refresh token has expired.");
+          return oauthError(
+            400,
+            "invalid_grant",
+            "AADSTS70008: The provided authorization code or refresh token has expired.",
+          );
         codes.delete(req.form.get("code") ?? "");
         if (req.form.get("client_id") !== pending.clientId || req.form.get("redirect_uri") !== pending.redirectUri)
-          return oauthError(400, "invalid_grant", "AADSTS50148: The code was issued to another client or redirect URI.");
+          return oauthError(
+            400,
+            "invalid_grant",
+            "AADSTS50148: The code was issued to another client or redirect URI.",
+          );
         // A fresh interactive sign-in: the old session's age and strength no longer count. The claims
         // challenge is met only when the user completed MFA on the page; a forgery profile still forges.
         const { forgery } = tokens.profile(pending.oid);
@@ -155,7 +168,8 @@ function addUserRoutes(entra: EntraStandIn, tokens: UserTokens & { profile(oid: 
       const form = req.form;
       const redirectUri = form.get("redirect_uri") ?? "";
       const oid = (form.get("login_hint") ?? "").toLowerCase();
-      if (!/^[0-9a-f-]{36}$/.test(oid) || !redirectUri) return { status: 400, contentType: "text/plain", body: "Bad sign-in" };
+      if (!/^[0-9a-f-]{36}$/.test(oid) || !redirectUri)
+        return { status: 400, contentType: "text/plain", body: "Bad sign-in" };
       const code = randomBytes(24).toString("base64url");
       codes.set(code, {
         oid,
@@ -178,9 +192,11 @@ function addUserRoutes(entra: EntraStandIn, tokens: UserTokens & { profile(oid: 
     try {
       acrs = JSON.parse(q.get("claims") ?? "{}")?.access_token?.acrs?.value ?? "";
     } catch {}
-    const hidden = (name: string, value: string) =>
-      `<input type="hidden" name="${name}" value="${escapeHtml(value)}">`;
-    const resource = (q.get("scope") ?? "").split(" ").find((s) => s.endsWith("/access_as_user"))?.replace(/\/access_as_user$/, "");
+    const hidden = (name: string, value: string) => `<input type="hidden" name="${name}" value="${escapeHtml(value)}">`;
+    const resource = (q.get("scope") ?? "")
+      .split(" ")
+      .find((s) => s.endsWith("/access_as_user"))
+      ?.replace(/\/access_as_user$/, "");
     const html = `<!doctype html><html><head><title>Sign in to approve</title></head><body>
 <h1>Sign in to approve</h1>
 <p>${acrs ? `Your organisation requires multifactor authentication for this approval (authentication context ${escapeHtml(acrs)}).` : "Sign in again to approve."}</p>
@@ -197,14 +213,26 @@ ${hidden("login_hint", q.get("login_hint") ?? "")}${hidden("resource", resource 
 function accessToken(token: string): EntraReply {
   return {
     status: 200,
-    body: { token_type: "Bearer", scope: "access_as_user", expires_in: 4499, ext_expires_in: 4499, access_token: token },
+    body: {
+      token_type: "Bearer",
+      scope: "access_as_user",
+      expires_in: 4499,
+      ext_expires_in: 4499,
+      access_token: token,
+    },
   };
 }
 
 function oauthError(status: number, error: string, description: string): EntraReply {
   return {
     status,
-    body: { error, error_description: description, error_codes: [], timestamp: new Date().toISOString(), trace_id: randomUUID() },
+    body: {
+      error,
+      error_description: description,
+      error_codes: [],
+      timestamp: new Date().toISOString(),
+      trace_id: randomUUID(),
+    },
   };
 }
 
