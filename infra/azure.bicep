@@ -32,6 +32,15 @@ param handoffKey string
 @description('Bearer token for the UMP API (UMP_TARGET=api); from env/.env.<env>.user, may be empty in handoff mode')
 param umpToken string = ''
 
+// Verified approvals (issue 16): the SSO app registration and the Azure Bot OAuth connection (infra/botSso.bicep).
+@description('The SSO app registration approvers sign in to (AAD_APP_CLIENT_ID, made by aadApp/create)')
+param ssoAppClientId string
+@secure()
+@description('The SSO app registration client secret, for the Azure Bot OAuth connection')
+param ssoAppClientSecret string
+@description('APPROVAL_AUTH_CONTEXT: the Conditional Access authentication context approvals demand (e.g. c1); empty = none')
+param approvalAuthContext string = ''
+
 var tenantId = empty(spTenantId) ? tenant().tenantId : spTenantId
 var suffix = uniqueString(resourceGroup().id, resourceBaseName)
 var appName = '${resourceBaseName}-${suffix}'
@@ -174,7 +183,14 @@ resource app 'Microsoft.Web/sites@2023-12-01' = {
         empty(umpBaseUrl) ? [] : [{ name: 'UMP_BASE_URL', value: umpBaseUrl }],
         empty(umpToken) ? [] : [{ name: 'UMP_TOKEN', value: '@Microsoft.KeyVault(VaultName=${vaultName};SecretName=UMP-TOKEN)' }],
         empty(approverIds) ? [] : [{ name: 'APPROVER_IDS', value: approverIds }],
-        empty(defaultSpFqdn) ? [] : [{ name: 'DEFAULT_SP_FQDN', value: defaultSpFqdn }]
+        empty(defaultSpFqdn) ? [] : [{ name: 'DEFAULT_SP_FQDN', value: defaultSpFqdn }],
+        // Verified approvals (issue 16): approvers' own fresh sign-in, checked by syncbot.
+        [
+          { name: 'APPROVAL_STEP_UP', value: 'required' }
+          { name: 'SSO_RESOURCE', value: ssoResource }
+          { name: 'SSO_CONNECTION_NAME', value: ssoConnectionName }
+        ],
+        empty(approvalAuthContext) ? [] : [{ name: 'APPROVAL_AUTH_CONTEXT', value: approvalAuthContext }]
       )
     }
   }
@@ -203,6 +219,21 @@ resource teams 'Microsoft.BotService/botServices/channels@2022-09-15' = {
   properties: { channelName: 'MsTeamsChannel', properties: { isEnabled: true } }
 }
 
+// Verified approvals (issue 16): the OAuth connection approvers sign in through (infra/botSso.bicep).
+var ssoConnectionName = 'syncbot-sso'
+var ssoResource = 'api://${appName}.azurewebsites.net/botid-${identity.properties.clientId}'
+module botSso 'botSso.bicep' = {
+  name: 'botSso'
+  params: {
+    botName: bot.name
+    connectionName: ssoConnectionName
+    ssoAppClientId: ssoAppClientId
+    ssoAppClientSecret: ssoAppClientSecret
+    tenantId: tenantId
+    ssoResource: ssoResource
+  }
+}
+
 // Written to env/.env.<env> by arm/deploy (output names become variable names).
 output BOT_ID string = identity.properties.clientId
 output BOT_TENANT_ID string = identity.properties.tenantId
@@ -211,3 +242,5 @@ output BOT_ENDPOINT string = 'https://${app.properties.defaultHostName}'
 output BOT_AZURE_APP_SERVICE_RESOURCE_ID string = app.id
 output MANAGED_IDENTITY_PRINCIPAL_ID string = identity.properties.principalId
 output KEY_VAULT_NAME string = vault.name
+output SSO_RESOURCE string = ssoResource
+output SSO_CONNECTION_NAME string = botSso.outputs.connectionName

@@ -64,6 +64,7 @@ describe("Agents Toolkit project", () => {
           if (step.uses === "teamsApp/validateManifest" || step.uses === "teamsApp/zipAppPackage")
             used = used.concat(placeholders(read("appPackage/manifest.json")));
           if (step.uses === "arm/deploy") used = used.concat(placeholders(read("infra/azure.parameters.json")));
+          if (step.uses === "aadApp/update") used = used.concat(placeholders(read(String(step.with?.manifestPath))));
           for (const name of used) if (!known.has(name)) missing.push(`${stage} ${step.uses}: \${{${name}}}`);
           for (const name of written(step)) known.add(name);
         }
@@ -92,6 +93,7 @@ describe("Agents Toolkit project", () => {
       "teamsApp/update",
       "teamsApp/publishAppPackage",
       "aadApp/create",
+      "aadApp/update",
       "botFramework/create",
       "arm/deploy",
       "azureAppService/zipDeploy",
@@ -145,6 +147,9 @@ describe("infra/azure.bicep", () => {
     if (name === "APPROVAL_POLICY") return "global-admin";
     if (name === "APPROVER_IDS") return "11111111-1111-4111-8111-111111111111";
     if (name === "DEFAULT_SP_FQDN") return "ump.example.net";
+    if (name === "SSO_RESOURCE")
+      return "api://syncbot-abc.azurewebsites.net/botid-0d5b1c2e-3f40-4a51-8b62-7c8d9e0f1a2b";
+    if (name === "APPROVAL_AUTH_CONTEXT") return "c1";
     return "x";
   }
 
@@ -205,7 +210,7 @@ describe("infra/azure.bicep", () => {
   it("the parameters file carries no literal secret: secure parameters come from SECRET_ variables", () => {
     const params = JSON.parse(read("infra/azure.parameters.json")).parameters as Record<string, { value: string }>;
     const secure = [...BICEP.matchAll(/@secure\(\)\s*(?:@description\('[^']*'\)\s*)?param\s+(\w+)/g)].map((m) => m[1]!);
-    expect(secure.sort()).toEqual(["handoffKey", "jobsKey", "umpToken"]);
+    expect(secure.sort()).toEqual(["handoffKey", "jobsKey", "ssoAppClientSecret", "umpToken"]);
     for (const name of secure) expect(params[name]?.value, name).toMatch(/^\$\{\{SECRET_[A-Z_]+\}\}$/);
     const declared = new Set([...BICEP.matchAll(/^param\s+(\w+)/gm)].map((m) => m[1]!));
     for (const name of Object.keys(params)) expect(declared.has(name), name).toBe(true);
