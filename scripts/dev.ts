@@ -29,6 +29,7 @@ async function main() {
       `  Open:      ${stack.playgroundUrl}\n` +
       `  Then type in the Ops channel:  @syncbot provision contoso\n` +
       `  Bot:       ${stack.botUrl}/api/messages   Graph emulator: ${stack.graph.graphBaseUrl}   UMP emulator: ${stack.ump.url}\n` +
+      `  Entra stand-in: ${stack.graph.entra.authorityHost} (syncbot signs in with a client secret, as in production)\n` +
       `  You are Megan Bowen, a Global Administrator; self-approval is ON in dev (four-eyes off).\n` +
       `  Every start is a fresh tenant, UMP and store (.data/syncbot.db is emptied).\n` +
       `  Ctrl-C stops everything.\n${line}\n\n`,

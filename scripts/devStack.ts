@@ -1,6 +1,7 @@
 // startDevStack: the offline demo of `npm run dev` as a function, so the browser test starts exactly
 // what a newcomer gets: Graph and UMP emulators with a seeded tenant, the bot with the dev
-// configuration, and the Microsoft 365 Agents Playground pointed at it.
+// configuration (signing in with a client secret at the Graph emulator's Entra stand-in), and the
+// Microsoft 365 Agents Playground pointed at it.
 
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync } from "node:fs";
@@ -8,6 +9,7 @@ import { createServer } from "node:net";
 import { join } from "node:path";
 import { loadConfig } from "../src/config";
 import { createBot, type Syncbot } from "../src/createBot";
+import { createTokenProver } from "../src/graph/createTokenProver";
 import { createLogger } from "../src/logger";
 import { startGraphEmulator } from "../test/emulators/graphEmulator";
 import { startUmpEmulator } from "../test/emulators/umpEmulator";
@@ -78,14 +80,20 @@ export async function startDevStack(opts: DevStackOptions): Promise<DevStack> {
   // list registrations and secrets that this Graph emulator never issued. Start it empty as well.
   if (!opts.sqlitePath)
     for (const f of [sqlitePath, `${sqlitePath}-wal`, `${sqlitePath}-shm`]) rmSync(f, { force: true });
+  // syncbot's own app registration in the emulated tenant, with a client secret: the bot signs in at the
+  // Graph emulator's Entra stand-in (HTTPS on loopback) as it signs in at Entra in production, and its
+  // token's roles are the permissions granted to it.
+  const own = graph.registerCallerApp();
   const env: Record<string, string> = {
     PORT: String(botPort),
     BOT_AUTH: "disabled",
     MicrosoftAppId: "",
     SP_TENANT_ID: DEV_TENANT,
     GRAPH_BASE_URL: graph.graphBaseUrl,
-    GRAPH_CREDENTIAL: "none",
-    AUTHORITY_HOST: graph.authorityHost,
+    GRAPH_CREDENTIAL: "client-secret",
+    AZURE_CLIENT_ID: own.clientId,
+    AZURE_CLIENT_SECRET: own.clientSecret,
+    AUTHORITY_HOST: graph.entra.authorityHost,
     UMP_TARGET: "api",
     UMP_BASE_URL: ump.url,
     UMP_TOKEN: umpToken,
@@ -103,7 +111,15 @@ export async function startDevStack(opts: DevStackOptions): Promise<DevStack> {
     ...(opts.env ?? {}),
   };
   const config = loadConfig(env);
-  const bot = await createBot(config, { logger: createLogger({ level: config.logLevel, pretty: true, write: log }) });
+  const logger = createLogger({ level: config.logLevel, pretty: true, write: log });
+  const bot = await createBot(config, {
+    logger,
+    // The stand-in's certificate is made after this process started, too late for NODE_EXTRA_CA_CERTS:
+    // the credential trusts it through its own TLS options, and the token proof (Node's fetch has no
+    // such option) asks the same token route over the Graph emulator's plain-HTTP mirror.
+    authorityCa: graph.entra.caCert,
+    tokenProver: createTokenProver({ authorityHost: graph.authorityHost, tenantId: DEV_TENANT, logger }),
+  });
   const botUrl = await bot.listen(botPort, "127.0.0.1");
 
   let playground: ChildProcess | undefined;

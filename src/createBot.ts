@@ -37,6 +37,8 @@ export interface BotOverrides {
   graphRetry?: Parameters<typeof createGraphDirectory>[0]["retry"];
   /** Least time between two updates of a batch card (default 3000 ms; tests shorten it). */
   batchCardIntervalMs?: number;
+  /** A PEM to trust for AUTHORITY_HOST in-process (the offline demo's Entra stand-in; see createGraphCredential). */
+  authorityCa?: string;
 }
 
 export type Syncbot = Awaited<ReturnType<typeof createBot>>;
@@ -53,6 +55,7 @@ export async function createBot(config: Readonly<Config>, overrides: BotOverride
     clientId: config.azureClientId,
     clientSecret: config.azureClientSecret,
     certificatePath: config.azureClientCertificatePath,
+    authorityCa: overrides.authorityCa,
   });
   const directory =
     overrides.directory ??

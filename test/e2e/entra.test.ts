@@ -254,3 +254,17 @@ describe("robust removal and whole writes", () => {
     expect((patch.body as any).web.homePageUrl).toBe("https://portal.contoso.example/home");
   });
 });
+
+describe("syncbot's own identity, from its real token", () => {
+  it("Review plan of an existing registration names the ownership check's result, never 'not verified'", async () => {
+    stack = await startStack();
+    // An app registration syncbot's identity owns (as if a run had created it and its record was lost).
+    stack.graph.seedApplications([{ uniqueName: "syncbot-contoso", displayName: "Contoso sync" }]);
+    const { answer } = await stack.reviewPlan("contoso");
+    const text = cardText(answer.card);
+    expect(text).toMatch(
+      /Ownership verified: syncbot's identity is an owner of this app registration \(owners: syncbot/,
+    );
+    expect(text).not.toMatch(/Ownership not verified/);
+  });
+});

@@ -171,6 +171,8 @@ describe("HTTP surface", () => {
       MicrosoftAppId: "",
       SP_TENANT_ID: TENANT,
       GRAPH_BASE_URL: "http://127.0.0.1:9/v1.0",
+      // GRAPH_CREDENTIAL=none on purpose: no emulator runs here (Graph and UMP point at a closed port);
+      // only the address the bot listens on is under test, and it never calls Graph.
       GRAPH_CREDENTIAL: "none",
       UMP_TARGET: "api",
       UMP_BASE_URL: "http://127.0.0.1:9/api/ump-adapter/v1",

@@ -4,11 +4,13 @@
 // limits, validation, replication lag, throttling) so adapters are tested against Graph's habits,
 // not against our own assumptions. State lives in memory with indexes so 50,000 apps stay fast.
 
-import { createHash, randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
+import { createHash, randomBytes, randomUUID, timingSafeEqual, X509Certificate } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createEntraSigningKeys } from "./entra/entraSigningKeys";
 import { type EntraStandIn, startEntraStandIn } from "./entra/entraStandIn";
+import { checkClientAssertion } from "./entra/clientAssertion";
+import { checkGraphToken, isGraphAudience } from "./entra/graphTokenCheck";
 import {
   accessCheck,
   type Caller,
@@ -157,6 +159,7 @@ export interface GraphEmulator {
   resetRequests(): void;
   writes(): RecordedRequest[];
   seedUser(user: SeedUser): void;
+  /** Every application but syncbot's own registration (registerCallerApp), which Graph does list. */
   applications(): GraphApplication[];
   application(objectId: string): GraphApplication | null;
   seedApplications(appsOrCount: number | SeedApplication[]): GraphApplication[];
@@ -183,6 +186,13 @@ export interface GraphEmulator {
   readonly caller: { appId: string; servicePrincipalId: string };
   /** An access token for the configured caller, its `roles` claim holding the configured permissions. */
   callerToken(): string;
+  /**
+   * Registers syncbot's own application (appId = caller.appId; its service principal is the caller's)
+   * with a new client secret, and with `certificatePem` as a certificate credential when given, so a
+   * real credential can sign in at `entra`. The token's `roles` are the caller's granted permissions.
+   * The secret joins issuedSecrets(): leak scans look for it too.
+   */
+  registerCallerApp(opts?: { certificatePem?: string }): { clientId: string; clientSecret: string };
   servicePrincipals(): GraphServicePrincipal[];
   /** Adds the service principal of an application by hand (as the portal does). */
   seedServicePrincipal(appId: string, owners?: string[]): GraphServicePrincipal;
@@ -250,6 +260,13 @@ const WRITABLE = new Set([
   "requiredResourceAccess",
   "uniqueName",
 ]);
+
+/** How an issued token differs from the default: its resource and how the client authenticated. */
+interface TokenShape {
+  audience?: string;
+  /** "1": client secret, "2": certificate. */
+  appidacr?: string;
+}
 
 interface SecretMaterial {
   sha256: string; // full hex digest: enough for the fingerprint and for the token endpoint's check
@@ -636,49 +653,61 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions): Promise<Gr
     permissions: callerPermissions,
   });
 
-  function b64url(v: unknown): string {
-    return Buffer.from(JSON.stringify(v)).toString("base64url");
-  }
-  function issueToken(appId: string, spId: string | null, roles: string[]): string {
+  // An app-only access token as Entra issues it for Graph (v1.0: Graph accepts no other version),
+  // signed by the stand-in's current key. `roles` holds the application permissions granted to the
+  // client's service principal; Entra leaves the claim out when there are none.
+  function issueToken(appId: string, spId: string | null, roles: string[], opts: TokenShape = {}): string {
     const now = Math.floor(Date.now() / 1000);
     const claims: Record<string, unknown> = {
-      aud: "https://graph.microsoft.com",
+      aud: opts.audience ?? "https://graph.microsoft.com",
       iss: `https://sts.windows.net/${tenantId}/`,
       iat: now,
+      nbf: now,
       exp: now + 3599,
+      idp: `https://sts.windows.net/${tenantId}/`,
       appid: appId,
+      appidacr: opts.appidacr ?? "1",
       tid: tenantId,
       idtyp: "app",
+      uti: randomBytes(16).toString("base64url"),
+      ver: "1.0",
     };
-    if (spId) claims.oid = spId;
-    // Entra leaves the roles claim out when the client holds no application permission.
-    if (roles.length > 0) claims.roles = roles;
-    return `${b64url({ typ: "JWT", alg: "none", kid: "graph-emulator" })}.${b64url(claims)}.c2ln`;
-  }
-
-  // An emulator-issued bearer token names its caller and permissions; without one the configured caller calls.
-  function callerOf(headers: Record<string, string>): Caller {
-    const m = /^Bearer\s+[^.]+\.([^.]+)\.[^.]*$/i.exec(headers["authorization"] ?? "");
-    if (m) {
-      try {
-        const claims = JSON.parse(Buffer.from(m[1]!, "base64url").toString("utf8")) as {
-          appid?: string;
-          oid?: string;
-          roles?: string[];
-          tid?: string;
-        };
-        if (claims.appid && claims.tid === tenantId) {
-          return {
-            appId: claims.appid,
-            servicePrincipalId: claims.oid ?? "",
-            permissions: new Set(claims.roles ?? []),
-          };
-        }
-      } catch {
-        // Not one of ours: the configured caller it is.
-      }
+    if (spId) {
+      claims.oid = spId;
+      claims.sub = spId;
     }
-    return configuredCaller();
+    if (roles.length > 0) claims.roles = roles;
+    return entraKeys.sign(claims);
+  }
+  // Application permissions granted to a service principal: the configured caller's (syncbot's own);
+  // apps syncbot creates are granted none in this tenant.
+  const rolesOf = (spId: string | null): string[] => (spId === CALLER_SP_ID ? [...callerPermissions] : []);
+
+  // A bearer token is checked as Graph checks it; without one the configured caller calls (the
+  // emulator's allowance for GRAPH_CREDENTIAL=none, which real Graph answers with 401).
+  function callerOf(headers: Record<string, string>): Caller {
+    const auth = headers["authorization"];
+    if (!auth) return configuredCaller();
+    const bearer = /^Bearer\s+(\S+)$/i.exec(auth);
+    const check = bearer
+      ? checkGraphToken(bearer[1]!, {
+          keys: entraKeys,
+          tenantId,
+          nowSeconds: Math.floor(Date.now() / 1000),
+          ownOrigin: url,
+        })
+      : ({ ok: false, message: "Access token is empty." } as const);
+    if (!check.ok) {
+      throw new HttpError(401, "InvalidAuthenticationToken", check.message, {
+        "www-authenticate": `Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", client_id="${GRAPH_APP_ID}"`,
+      });
+    }
+    const c = check.claims;
+    return {
+      appId: c.appid ?? c.azp ?? "",
+      servicePrincipalId: c.oid ?? "",
+      permissions: new Set(Array.isArray(c.roles) ? c.roles : []),
+    };
   }
 
   function effectivePolicy(stored: StoredApp): PasswordPolicySpec | null {
@@ -1370,7 +1399,7 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions): Promise<Gr
     };
   }
 
-  function tokenRoute(tenant: string, form: URLSearchParams): Reply {
+  function tokenRoute(tenant: string, form: URLSearchParams, ctx: { authorityHost?: string } = {}): Reply {
     if (tenant.toLowerCase() !== tenantId.toLowerCase()) {
       return tokenError(400, "invalid_request", `AADSTS90002: Tenant '${tenant}' not found.`);
     }
@@ -1402,6 +1431,37 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions): Promise<Gr
         `AADSTS7000229: The client application ${clientId} is missing service principal in the tenant ${tenantId}. See instructions here: https://go.microsoft.com/fwlink/?linkid=2225119`,
       );
     }
+    // Client credentials need a resource's `.default` scope; its resource is the token's audience.
+    const audience = /^(.+?)\/?\.default$/.exec(form.get("scope") ?? "")?.[1];
+    if (!audience) {
+      return tokenError(
+        400,
+        "invalid_scope",
+        `AADSTS1002012: The provided value for scope ${form.get("scope")} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`,
+      );
+    }
+    if (!isGraphAudience(audience, url)) {
+      return tokenError(
+        400,
+        "invalid_resource",
+        `AADSTS500011: The resource principal named ${audience} was not found in the tenant named ${tenantId}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.`,
+      );
+    }
+    const roles = rolesOf(spId);
+    if (form.has("client_assertion")) {
+      const host = ctx.authorityHost ?? url;
+      const refused = checkClientAssertion({
+        assertion: form.get("client_assertion") ?? "",
+        assertionType: form.get("client_assertion_type"),
+        clientId,
+        keyCredentials: stored.app.keyCredentials,
+        audiences: [`${host}/${tenant}/oauth2/v2.0/token`, `${host}/${tenantId}/oauth2/v2.0/token`],
+        nowSeconds: Math.floor(Date.now() / 1000),
+      });
+      if (refused) return tokenError(refused.status, refused.error, refused.description);
+      const access_token = issueToken(stored.app.appId, spId, roles, { audience, appidacr: "2" });
+      return { status: 200, body: { token_type: "Bearer", expires_in: 3599, ext_expires_in: 3599, access_token } };
+    }
     const digest = Buffer.from(sha256Hex(secret), "hex");
     const now = Date.now();
     let expired = false;
@@ -1419,7 +1479,7 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions): Promise<Gr
           token_type: "Bearer",
           expires_in: 3599,
           ext_expires_in: 3599,
-          access_token: issueToken(stored.app.appId, spId, []),
+          access_token: issueToken(stored.app.appId, spId, roles, { audience }),
         },
       };
     }
@@ -1653,7 +1713,7 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions): Promise<Gr
   });
   const port = (server.address() as AddressInfo).port;
   const url = `http://127.0.0.1:${port}`;
-  const entra = await startEntraStandIn({ tenantId, keys: entraKeys, token: (t, form) => tokenRoute(t, form) });
+  const entra = await startEntraStandIn({ tenantId, keys: entraKeys, token: tokenRoute });
 
   // ---------------------------------------------------------------------------------------------
   // Test handles
@@ -1750,7 +1810,8 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions): Promise<Gr
       }
     },
     applications() {
-      return [...apps.values()].map((s) => cloneApp(s.app));
+      // syncbot's own registration (registerCallerApp) is in Graph's listings, but not in what tests count.
+      return [...apps.values()].filter((s) => s.app.appId !== CALLER_APP_ID).map((s) => cloneApp(s.app));
     },
     application(objectId) {
       const s = apps.get(objectId);
@@ -1825,6 +1886,35 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions): Promise<Gr
     caller: { appId: CALLER_APP_ID, servicePrincipalId: CALLER_SP_ID },
     callerToken() {
       return issueToken(CALLER_APP_ID, CALLER_SP_ID, [...callerPermissions]);
+    },
+    registerCallerApp(o = {}) {
+      let stored = findByKey("appId", CALLER_APP_ID);
+      if (!stored) {
+        stored = seedOne(
+          { appId: CALLER_APP_ID, displayName: "syncbot", owners: [] },
+          seedCounter++,
+          new Date().toISOString(),
+        );
+        // No longer a managed identity: an application's service principal, as for any app registration.
+        const sp = sps.get(CALLER_SP_ID)!.sp;
+        sp.servicePrincipalType = "Application";
+        sp.appOwnerOrganizationId = tenantId;
+      }
+      if (o.certificatePem) {
+        const cert = new X509Certificate(o.certificatePem);
+        stored.app.keyCredentials.push({
+          customKeyIdentifier: cert.fingerprint.replace(/:/g, ""),
+          displayName: `CN=${/CN=([^\n,]+)/.exec(cert.subject)?.[1] ?? "syncbot"}`,
+          endDateTime: new Date(cert.validTo).toISOString(),
+          key: cert.raw.toString("base64"),
+          keyId: randomUUID(),
+          startDateTime: new Date(cert.validFrom).toISOString(),
+          type: "AsymmetricX509Cert",
+          usage: "Verify",
+        });
+      }
+      const added = addPassword(stored, { displayName: "syncbot (tests)" }, false);
+      return { clientId: CALLER_APP_ID, clientSecret: added.secretText };
     },
     servicePrincipals() {
       return [...sps.values()].map((st) => ({ ...st.sp, tags: [...st.sp.tags] }));

@@ -444,17 +444,19 @@ describe("lookups", () => {
 describe("headers and credentials", () => {
   it("sends a bearer token for <origin>/.default, cached across calls, and the correlation id", async () => {
     const scopes: string[] = [];
+    // A token the emulator's Entra stand-in signed: Graph refuses anything else.
+    const tok = emu.callerToken();
     const credential: TokenCredential = {
       async getToken(scope): Promise<AccessToken> {
         scopes.push(String(scope));
-        return { token: "tok-123", expiresOnTimestamp: Date.now() + 3_600_000 };
+        return { token: tok, expiresOnTimestamp: Date.now() + 3_600_000 };
       },
     };
     const { dir } = directory({ credential });
     await dir.getApplicationByUniqueName("a", { correlationId: "corr-1" });
     await dir.getApplicationByUniqueName("b");
     expect(scopes).toEqual([`${emu.url}/.default`]);
-    expect(emu.requests.map((q) => q.headers["authorization"])).toEqual(["Bearer tok-123", "Bearer tok-123"]);
+    expect(emu.requests.map((q) => q.headers["authorization"])).toEqual([`Bearer ${tok}`, `Bearer ${tok}`]);
     expect(emu.requests[0]!.headers["client-request-id"]).toBe("corr-1");
   });
 

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig } from "../../src/config";
 import { createBot, type BotOverrides, type Syncbot } from "../../src/createBot";
+import { createTokenProver } from "../../src/graph/createTokenProver";
 import { createLogger } from "../../src/logger";
 import type { Clock } from "../../src/domain/ports";
 import { type ConnectorEmulator, startConnectorEmulator, type UserView } from "../emulators/connectorEmulator";
@@ -134,6 +135,22 @@ export interface SeededRegistration {
   endDateTime: string;
 }
 
+/**
+ * syncbot's production credential path against the emulator's Entra stand-in: its own app registration
+ * gets a client secret there, MSAL signs in over HTTPS, and a process trusts the stand-in's self-signed
+ * certificate through NODE_EXTRA_CA_CERTS. The token's `roles` are the permissions granted to it.
+ */
+export function credentialEnv(graph: GraphEmulator): Record<string, string> {
+  const { clientId, clientSecret } = graph.registerCallerApp();
+  return {
+    GRAPH_CREDENTIAL: "client-secret",
+    AZURE_CLIENT_ID: clientId,
+    AZURE_CLIENT_SECRET: clientSecret,
+    AUTHORITY_HOST: graph.entra.authorityHost,
+    NODE_EXTRA_CA_CERTS: graph.entra.caCertPath,
+  };
+}
+
 export function baseEnv(graph: GraphEmulator, ump: UmpEmulator, sqlitePath: string): Record<string, string> {
   return {
     PORT: "0",
@@ -141,8 +158,7 @@ export function baseEnv(graph: GraphEmulator, ump: UmpEmulator, sqlitePath: stri
     MicrosoftAppId: "",
     SP_TENANT_ID: TENANT,
     GRAPH_BASE_URL: graph.graphBaseUrl,
-    GRAPH_CREDENTIAL: "none",
-    AUTHORITY_HOST: graph.authorityHost,
+    ...credentialEnv(graph),
     UMP_TARGET: "api",
     UMP_BASE_URL: ump.url,
     UMP_TOKEN,
@@ -189,11 +205,19 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
   async function boot(extra: Record<string, string> = {}) {
     const config = loadConfig({ ...env, ...extra });
+    const logger = createLogger({ level: "debug", write: (l) => logs.push(l) });
     bot = await createBot(config, {
-      logger: createLogger({ level: "debug", write: (l) => logs.push(l) }),
+      logger,
       clock: options.clock,
       sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 50))),
       graphRetry: { baseDelayMs: 5, notFoundBaseDelayMs: 5 },
+      // Real tokens in-process too: MSAL signs in at the HTTPS stand-in, trusting its certificate through
+      // the credential's own TLS options, because NODE_EXTRA_CA_CERTS is read when a process starts and
+      // this test worker started before the certificate existed. Node's fetch, which the token proof
+      // uses, has no such option: the proof asks the same token route over the emulator's plain-HTTP
+      // mirror. Processes (botProcess.ts, runCli) take the whole path over HTTPS.
+      authorityCa: graph.entra.caCert,
+      tokenProver: createTokenProver({ authorityHost: graph.authorityHost, tenantId: config.spTenantId, logger }),
       ...options.overrides,
     });
     url = await bot.listen(0, "127.0.0.1");

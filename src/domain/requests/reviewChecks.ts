@@ -61,7 +61,11 @@ export async function checkOwnership(
   const mine = (o: DirectoryOwner) =>
     (identity.objectId !== null && o.id.toLowerCase() === identity.objectId.toLowerCase()) ||
     (identity.appId !== null && o.appId?.toLowerCase() === identity.appId.toLowerCase());
-  if (owners?.some(mine)) return { ok: true };
+  if (owners?.some(mine))
+    return {
+      ok: true,
+      note: `Ownership verified: syncbot's identity is an owner of this app registration (owners: ${named}).`,
+    };
   return {
     ok: false,
     error: `The app registration "${app.uniqueName ?? app.displayName}" (${app.appId}) is not owned by syncbot's identity (owners: ${owners ? named : "unreadable"}), so Entra would refuse syncbot's changes to it. ${WHAT_TO_DO}`,
