@@ -91,6 +91,7 @@ export async function createBot(config: Readonly<Config>, overrides: BotOverride
       authContext: config.approvalAuthContext,
       maxAgeMinutes: config.approvalTokenMaxAgeMinutes,
       now: () => clock.now(),
+      jwks: { ca: overrides.authorityCa },
     }),
   );
   const tokenProver =

@@ -5,6 +5,7 @@
 // cannot be fetched is reported as such: the verifier refuses, it never lets a token through unchecked.
 
 import { createPublicKey, type KeyObject } from "node:crypto";
+import { request } from "node:https";
 
 export interface JwksCacheOptions {
   jwksUrl: string;
@@ -15,6 +16,11 @@ export interface JwksCacheOptions {
   minRefetchMs?: number;
   timeoutMs?: number;
   fetchImpl?: typeof fetch;
+  /**
+   * A PEM to trust for the authority (an in-process test's Entra stand-in, whose certificate was made
+   * after the process read NODE_EXTRA_CA_CERTS): the keys are then read over node:https with it.
+   */
+  ca?: string;
 }
 
 export type KeyLookup = { ok: true; key: KeyObject } | { ok: false; unreachable: boolean; detail: string };
@@ -30,12 +36,9 @@ export function createJwksCache(opts: JwksCacheOptions) {
   let inFlight: Promise<void> | null = null;
 
   async function load(): Promise<void> {
-    const res = await doFetch(opts.jwksUrl, {
-      headers: { accept: "application/json" },
-      signal: AbortSignal.timeout(opts.timeoutMs ?? 5000),
-    });
-    if (!res.ok) throw new Error(`the key set answered HTTP ${res.status}`);
-    const body = (await res.json()) as { keys?: unknown };
+    const body = (await (opts.ca ? getWithCa(opts.jwksUrl, opts.ca, opts.timeoutMs ?? 5000) : getJson())) as {
+      keys?: unknown;
+    };
     if (!Array.isArray(body.keys)) throw new Error("the key set has no keys array");
     const next = new Map<string, KeyObject>();
     for (const jwk of body.keys as Array<Record<string, unknown>>) {
@@ -49,6 +52,15 @@ export function createJwksCache(opts: JwksCacheOptions) {
     }
     keys = next;
     fetchedAt = now();
+  }
+
+  async function getJson(): Promise<unknown> {
+    const res = await doFetch(opts.jwksUrl, {
+      headers: { accept: "application/json" },
+      signal: AbortSignal.timeout(opts.timeoutMs ?? 5000),
+    });
+    if (!res.ok) throw new Error(`the key set answered HTTP ${res.status}`);
+    return res.json();
   }
 
   async function refresh(): Promise<string | null> {
@@ -83,4 +95,24 @@ export function createJwksCache(opts: JwksCacheOptions) {
         : { ok: false, unreachable: false, detail: "no published key has this kid" };
     },
   };
+}
+
+function getWithCa(url: string, ca: string, timeoutMs: number): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { ca, headers: { accept: "application/json" }, timeout: timeoutMs }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => {
+        if ((res.statusCode ?? 0) >= 300) return reject(new Error(`the key set answered HTTP ${res.statusCode}`));
+        try {
+          resolve(JSON.parse(Buffer.concat(chunks).toString("utf8")));
+        } catch {
+          reject(new Error("the key set is not JSON"));
+        }
+      });
+    });
+    req.on("timeout", () => req.destroy(new Error("the key set did not answer in time")));
+    req.on("error", reject);
+    req.end();
+  });
 }
