@@ -35,6 +35,15 @@ param publicBaseUrl string = ''
 @description('Bearer token for the UMP API (UMP_TARGET=api), from SECRET_UMP_TOKEN; not passed in handoff mode')
 param umpToken string = ''
 
+// Verified approvals (issue 16): the SSO app registration and the Azure Bot OAuth connection (infra/botSso.bicep).
+@description('The SSO app registration approvers sign in to (AAD_APP_CLIENT_ID, made by aadApp/create)')
+param ssoAppClientId string
+@secure()
+@description('The SSO app registration client secret, for the Azure Bot OAuth connection')
+param ssoAppClientSecret string
+@description('APPROVAL_AUTH_CONTEXT: the Conditional Access authentication context approvals demand (e.g. c1); empty = none')
+param approvalAuthContext string = ''
+
 var unset = ['', 'none']
 var spTenantRequested = contains(unset, spTenantId) ? tenant().tenantId : spTenantId
 // The check: an object whose only key is this subscription's tenant, read at the requested tenant. Any
@@ -156,7 +165,14 @@ resource app 'Microsoft.Web/sites@2023-12-01' = {
         umpTarget != 'api' || empty(umpBaseUrl) ? [] : [{ name: 'UMP_BASE_URL', value: umpBaseUrl }],
         umpTarget != 'api' || empty(umpToken) ? [] : [{ name: 'UMP_TOKEN', value: '@Microsoft.KeyVault(VaultName=${vaultName};SecretName=UMP-TOKEN)' }],
         empty(approvers) ? [] : [{ name: 'APPROVER_IDS', value: approvers }],
-        empty(spFqdn) ? [] : [{ name: 'DEFAULT_SP_FQDN', value: spFqdn }]
+        empty(spFqdn) ? [] : [{ name: 'DEFAULT_SP_FQDN', value: spFqdn }],
+        // Verified approvals (issue 16): approvers' own fresh sign-in, checked by syncbot.
+        [
+          { name: 'APPROVAL_STEP_UP', value: 'required' }
+          { name: 'SSO_RESOURCE', value: ssoResource }
+          { name: 'SSO_CONNECTION_NAME', value: ssoConnectionName }
+        ],
+        contains(unset, approvalAuthContext) ? [] : [{ name: 'APPROVAL_AUTH_CONTEXT', value: approvalAuthContext }]
       )
     }
   }
@@ -200,6 +216,21 @@ resource teams 'Microsoft.BotService/botServices/channels@2022-09-15' = {
   properties: { channelName: 'MsTeamsChannel', properties: { isEnabled: true } }
 }
 
+// Verified approvals (issue 16): the OAuth connection approvers sign in through (infra/botSso.bicep).
+var ssoConnectionName = 'syncbot-sso'
+var ssoResource = 'api://${appName}.azurewebsites.net/botid-${identity.properties.clientId}'
+module botSso 'botSso.bicep' = {
+  name: 'botSso'
+  params: {
+    botName: bot.name
+    connectionName: ssoConnectionName
+    ssoAppClientId: ssoAppClientId
+    ssoAppClientSecret: ssoAppClientSecret
+    tenantId: spTenant
+    ssoResource: ssoResource
+  }
+}
+
 // Written to env/.env.<env> by arm/deploy (output names become variable names).
 output BOT_ID string = identity.properties.clientId
 output BOT_TENANT_ID string = identity.properties.tenantId
@@ -208,3 +239,5 @@ output BOT_ENDPOINT string = 'https://${app.properties.defaultHostName}'
 output BOT_AZURE_APP_SERVICE_RESOURCE_ID string = app.id
 output MANAGED_IDENTITY_PRINCIPAL_ID string = identity.properties.principalId
 output KEY_VAULT_NAME string = vaultName
+output SSO_RESOURCE string = ssoResource
+output SSO_CONNECTION_NAME string = botSso.outputs.connectionName

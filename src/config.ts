@@ -7,12 +7,13 @@ import type { LogLevel } from "./domain/ports";
 import type { StoreConfig } from "./store/createStore";
 import { isConnectionString } from "./telemetry";
 import { createEnvReaders } from "./envReaders";
+import { readStepUpConfig, type StepUpConfig } from "./stepUpConfig";
 import { weakKeyReason } from "./weakKeyReason";
 
 export type MicrosoftAppType = "SingleTenant" | "MultiTenant" | "UserAssignedMSI";
 export type GraphCredentialKind = "managed-identity" | "client-secret" | "client-certificate" | "default" | "none";
 
-export interface Config {
+export interface Config extends StepUpConfig {
   port: number;
   botAuth: "enabled" | "disabled";
   microsoftAppId: string;
@@ -207,7 +208,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       "APPLICATIONINSIGHTS_CONNECTION_STRING must be InstrumentationKey=<guid>;IngestionEndpoint=https://…",
     );
 
+  const stepUp = readStepUpConfig({ get, oneOf, int, bool, url }, problems, botAuth, microsoftAppId);
+
   const config: Config = {
+    ...stepUp,
     port,
     botAuth,
     microsoftAppId,

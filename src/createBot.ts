@@ -15,7 +15,9 @@ import type { Clock, FullDirectory, Logger, TokenProver, UmpSettingsApi } from "
 import type { DocumentStore } from "./domain/documentStore";
 import type { ProvisioningOptions } from "./domain/provisioningOptions";
 import { createRepository } from "./domain/repository";
+import { createStepUp } from "./domain/approverProof";
 import { createGraphCredential } from "./graph/createGraphCredential";
+import { createApproverTokenVerifier } from "./identity/createApproverTokenVerifier";
 import { createGraphDirectory } from "./graph/createGraphDirectory";
 import { createTokenProver } from "./graph/createTokenProver";
 import { createLogger } from "./logger";
@@ -80,6 +82,19 @@ export async function createBot(config: Readonly<Config>, overrides: BotOverride
             sleep: overrides.sleep,
           })
         : null;
+  // Verified approvals (CONTRACT section 4): approvers' tokens are checked against the tenant's own keys.
+  const stepUp = createStepUp(
+    config.approvalStepUp === "required",
+    createApproverTokenVerifier({
+      authorityHost: config.authorityHost,
+      tenantId: config.spTenantId,
+      audiences: [config.ssoResource ?? "", config.microsoftAppId],
+      authContext: config.approvalAuthContext,
+      maxAgeMinutes: config.approvalTokenMaxAgeMinutes,
+      now: () => clock.now(),
+      jwks: { ca: overrides.authorityCa },
+    }),
+  );
   const tokenProver =
     overrides.tokenProver ??
     createTokenProver({ authorityHost: config.authorityHost, tenantId: config.spTenantId, logger });
@@ -138,6 +153,7 @@ export async function createBot(config: Readonly<Config>, overrides: BotOverride
     clock,
     logger: logger.child({ component: "provisioning" }),
     handoff,
+    stepUp,
     sleep: overrides.sleep,
     onChange: (request) => {
       bot?.onRequestChanged(request);
@@ -155,6 +171,7 @@ export async function createBot(config: Readonly<Config>, overrides: BotOverride
     execute: provisioning.execute,
     // "unverified" (a role through a group syncbot cannot read) is a refusal with its reason, not an error.
     isGlobalAdministrator: (id) => directory.checkGlobalAdministrator(id),
+    stepUp,
     concurrency: config.batchConcurrency,
     notify: (batchId) => bot?.onBatchChanged(batchId),
     sleep: overrides.sleep,
@@ -201,6 +218,11 @@ export async function createBot(config: Readonly<Config>, overrides: BotOverride
       repo,
       clock,
       approvalPolicy: config.approvalPolicy,
+      stepUp: {
+        required: config.approvalStepUp === "required",
+        authContext: config.approvalAuthContext,
+        maxAgeMinutes: config.approvalTokenMaxAgeMinutes,
+      },
       bot: {
         botAuth: config.botAuth,
         appId: config.microsoftAppId,

@@ -135,8 +135,10 @@ function guardedResponse(res: restify.Response, logger: Logger) {
       return this;
     },
     end() {
+      // An invoke's own 401 (a sign-in request, CONTRACT section 4) is the bot's answer, not an auth failure.
+      const invokeAnswer = typeof body === "object" && body !== null && "statusCode" in body;
       const failure =
-        status === 401 || (status >= 500 && typeof body === "string")
+        (status === 401 && !invokeAnswer) || (status >= 500 && typeof body === "string")
           ? classifyAuthFailure(status, String(body ?? ""))
           : null;
       if (failure) {

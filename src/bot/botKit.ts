@@ -43,8 +43,13 @@ export interface Command {
   run(context: TurnContext, args: string[], actor: Actor | null, kit: BotKit): Promise<void>;
 }
 
-/** What an invoke answers: a card (seen by the presser only) or a short text. */
-export type InvokeAnswer = Card | string;
+/** An invoke answered with its own status and body (a sign-in request, or its documented errors). */
+export interface InvokeResponseAnswer {
+  invokeResponse: { status: number; body: Record<string, unknown> };
+}
+
+/** What an invoke answers: a card (seen by the presser only), a short text, or a sign-in request. */
+export type InvokeAnswer = Card | string | InvokeResponseAnswer;
 
 /**
  * A card button (Action.Execute) by its verb. `on` lists the kinds of card the button lives on: a press

@@ -61,6 +61,7 @@ export async function guardCardAction(
     return FAILED_ANSWER;
   }
   if (typeof answer === "string") return truncate(answer, 1500);
+  if ("invokeResponse" in answer) return answer;
   const fitted = fitCard(answer);
   if (fitted.oversized) kit.log.error("invoke answer over the size limit replaced", { bytes: fitted.oversized });
   return fitted.card;

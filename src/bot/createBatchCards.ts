@@ -20,6 +20,7 @@ export function createBatchCards(deps: {
   messenger: Messenger;
   log: Logger;
   intervalMs: number;
+  stepUpOff?: boolean;
 }) {
   const { messenger, log } = deps;
   const state = new Map<
@@ -39,7 +40,7 @@ export function createBatchCards(deps: {
           if (r) requests.set(r.id, r);
         }),
     );
-    return batchCard({ batch, requests, notice });
+    return batchCard({ batch, requests, notice, stepUpOff: deps.stepUpOff });
   }
 
   function changed(batchId: string, opts: { immediate?: boolean } = {}) {

@@ -121,6 +121,7 @@ export function createTeamsBot(deps: TeamsBotDeps) {
       spTenantId: config.spTenantId,
       allowSelfApproval: config.allowSelfApproval,
       defaultFqdn: config.defaults.serviceProviderFqdn,
+      stepUpOff: config.approvalStepUp === "off",
       notice,
     }),
     async attachRequestCard(requestId: string, reference: ConversationRef, activityId: string) {
@@ -138,6 +139,7 @@ export function createTeamsBot(deps: TeamsBotDeps) {
         messenger,
         log,
         intervalMs: deps.batchCardIntervalMs ?? 3000,
+        stepUpOff: config.approvalStepUp === "off",
       })
     : undefined;
   if (deps.batches && batchCards) kit.batches = { service: deps.batches, cards: batchCards };
@@ -167,9 +169,13 @@ export function createTeamsBot(deps: TeamsBotDeps) {
   // Card buttons (Action.Execute → invoke adaptiveCard/action). An invoke answer replaces the pressed
   // card for the presser only; what others must see each action sends through the Bot Connector.
   for (const action of CARD_ACTIONS)
-    app.adaptiveCards.actionExecute(action.verb, (context, _state, data: unknown) =>
-      guardCardAction(action, outlivingContext(context), data, kit),
-    );
+    app.adaptiveCards.actionExecute(action.verb, async (context, _state, data: unknown) => {
+      const answer = await guardCardAction(action, outlivingContext(context), data, kit);
+      if (typeof answer === "string" || !("invokeResponse" in answer)) return answer;
+      // A sign-in request carries its own status (401): sent here, so teams-ai adds no 200 of its own.
+      await context.sendActivity({ type: "invokeResponse", value: answer.invokeResponse });
+      return "";
+    });
   // Registered last: any other adaptiveCard/action invoke (an unknown or malformed verb) still gets an answer.
   app.addRoute(unknownCardAction.selector, unknownCardAction.handler, true);
 

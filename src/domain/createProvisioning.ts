@@ -3,6 +3,7 @@
 // The new secret's value lives only in runs/heldSecrets.ts; it is never stored, logged or posted.
 
 import { randomUUID } from "node:crypto";
+import type { StepUp } from "./approverProof";
 import { checkDrift } from "./drift/checkDrift";
 import { describeError } from "./errors";
 import type { CallContext, Clock, FullDirectory, Logger, TokenProver, UmpSettingsApi } from "./ports";
@@ -28,6 +29,8 @@ export interface ProvisioningDeps {
   logger: Logger;
   options: ProvisioningOptions;
   handoff?: HandoffPort;
+  /** Verified approvals: Approve and Applied in UMP need the presser's own fresh sign-in when required. */
+  stepUp: StepUp;
   /** Called after every persisted change of a request (the bot updates the card). */
   onChange?: (request: RequestRecord) => void;
   sleep?: (ms: number) => Promise<void>;
@@ -97,6 +100,7 @@ export function createProvisioning(deps: ProvisioningDeps) {
     notify,
     canHandOff: !!deps.handoff,
     resumeIfStale: engine.resumeIfStale,
+    stepUp: deps.stepUp,
     logger: log,
   });
 
@@ -108,6 +112,7 @@ export function createProvisioning(deps: ProvisioningDeps) {
     notify,
     execute: engine.execute,
     finish: engine.finish,
+    stepUp: deps.stepUp,
   });
 
   return {

@@ -7,6 +7,13 @@ import type { ProvisionParameters } from "./spec";
 /** Where to post later (reminders, hand-offs): a Bot Framework conversation reference, kept opaque. */
 export type ConversationRef = Record<string, unknown>;
 
+/** The verified sign-in an approving action rested on (its token id, `acrs`, `iat`; never the token). */
+export interface SignInProof {
+  tokenId: string;
+  acrs: string[];
+  issuedAt: string;
+}
+
 export interface Actor {
   /** Entra object id (aadObjectId). */
   id: string;
@@ -75,7 +82,7 @@ export interface RunRecord {
   error?: { step: StepName; code: string; message: string; hint?: string };
   /** Waiting/retry note shown on the card while a step waits out throttling. */
   waiting?: string;
-  handoff?: { tokenHash: string; expiresAt: string; appliedBy?: Actor; appliedAt?: string };
+  handoff?: { tokenHash: string; expiresAt: string; appliedBy?: Actor & { proof?: SignInProof }; appliedAt?: string };
   /**
    * Written before addPassword: the display name (`syncbot:<service>:<run id>`) the new secret gets, so
    * a secret created but not recorded (store failure, crash) is recognised and removed.
@@ -107,7 +114,8 @@ export interface RequestRecord {
   plan: Plan;
   createdAt: string;
   expiresAt: string;
-  approver?: Actor & { via: string; at: string };
+  /** `proof`: the verified sign-in the approval rested on (its token id, `acrs`, `iat`; never the token). */
+  approver?: Actor & { via: string; at: string; proof?: SignInProof };
   rejectedBy?: Actor & { at: string };
   run?: RunRecord;
   correlationId: string;

@@ -36,6 +36,7 @@ function authEnv(metadataUrl: string): Record<string, string> {
     ToChannelFromBotLoginUrl: `https://login.microsoftonline.com/${TENANT}`,
     ToChannelFromBotOAuthScope: "https://api.botframework.com",
     ValidateAuthority: "true",
+    SSO_CONNECTION_NAME: "syncbot-sso",
   };
 }
 
@@ -58,6 +59,7 @@ describe("HTTP surface", () => {
         MicrosoftAppPassword: "not-used-in-this-test",
         MicrosoftAppType: "SingleTenant",
         MicrosoftAppTenantId: TENANT,
+        SSO_CONNECTION_NAME: "syncbot-sso",
       },
     });
     const res = await stack.say("provision contoso");

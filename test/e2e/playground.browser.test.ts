@@ -287,6 +287,8 @@ describe.skipIf(!hasChromium)("Agents Playground in Chromium (npm run dev stack)
     const { page, stack } = s;
     const approval = await reachApprovalCard(s, { throttledReview: true });
     expect(await visibleText(approval)).toContain("Four-eyes is OFF"); // the dev configuration's visible warning
+    // The Playground has no Teams SSO: dev approves without step-up, and the card says so (issue 16).
+    expect(await visibleText(approval)).toContain("Verified approvals are OFF (APPROVAL_STEP_UP=off)");
     await s.shot("approval-card");
     expect(stack.graph.writes()).toHaveLength(0);
 

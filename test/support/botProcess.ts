@@ -15,7 +15,7 @@ import { type GraphEmulator, startGraphEmulator } from "../emulators/graphEmulat
 import { startUmpEmulator, type UmpEmulator } from "../emulators/umpEmulator";
 import { baseEnv, TENANT, type TestUser, UMP_TOKEN, USERS } from "./stack";
 import { activityBase, messageActivity } from "./teamsActivity";
-import { createTeamsClient, type InvokeAnswer, type PressOptions } from "./teamsClient";
+import { createTeamsClient, type InvokeAnswer, type PressOptions, type SignInHandler } from "./teamsClient";
 
 const ROOT = resolve(__dirname, "../..");
 
@@ -120,6 +120,8 @@ export interface ProcessStack {
   waitForCard(activityId: string, pred: (card: any) => boolean, timeoutMs?: number): Promise<any>;
   /** Everything the bot processes said, logged and stored (to scan for secret values). */
   everything(): string;
+  /** Verified approvals: how the Teams clients answer a `loginRequest` (unset: they do not sign in). */
+  signIn?: SignInHandler;
   stop(): Promise<void>;
 }
 
@@ -213,7 +215,13 @@ export async function startProcessStack(
       return { status: res.status, body: text };
     }
   }
-  const client = createTeamsClient({ connector, post, tenantId: TENANT, defaultUser: USERS.requester });
+  const client = createTeamsClient({
+    connector,
+    post,
+    tenantId: TENANT,
+    defaultUser: USERS.requester,
+    signIn: async (user, request) => stack.signIn?.(user, request),
+  });
   return stack;
 }
 

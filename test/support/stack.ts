@@ -13,6 +13,7 @@ import { createTokenProver } from "../../src/graph/createTokenProver";
 import { createLogger } from "../../src/logger";
 import type { Clock } from "../../src/domain/ports";
 import { type ConnectorEmulator, startConnectorEmulator, type UserView } from "../emulators/connectorEmulator";
+import { issuedUserTokens } from "../emulators/entra/userTokens";
 import { type GraphEmulator, startGraphEmulator } from "../emulators/graphEmulator";
 import { startUmpEmulator, type UmpEmulator } from "../emulators/umpEmulator";
 import { activityBase, CHANNEL, messageActivity, type TeamsUser } from "./teamsActivity";
@@ -374,7 +375,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     async stop(opts = {}) {
       await bot.close().catch(() => undefined);
       // Read before the emulators close (their records stay, but nothing may arrive meanwhile).
-      const scanned = opts.scan === false ? null : { everything: stack.everything(), issued: graph.issuedSecrets() };
+      // Secrets Entra issued, and approvers' tokens (verified approvals): neither may appear anywhere.
+      const issued = () => [...graph.issuedSecrets(), ...issuedUserTokens(graph.entra)];
+      const scanned = opts.scan === false ? null : { everything: stack.everything(), issued: issued() };
       await Promise.all([graph.close(), ump.close(), connector.close()]);
       if (scanned) expectNoSecretIn(scanned.everything, scanned.issued);
     },
@@ -382,7 +385,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   return stack;
 }
 
-/** Fails when any secret value Entra (the emulator) ever issued appears in `haystack`. */
+/** Fails when any secret value (or approver's token) Entra (the emulator) ever issued appears in `haystack`. */
 export function expectNoSecretIn(haystack: string, secrets: readonly string[]) {
   const leaked = secrets.filter((v) => haystack.includes(v));
   if (leaked.length > 0) throw new Error(`${leaked.length} secret value(s) leaked into messages, logs or storage`);

@@ -29,7 +29,12 @@ export interface InvokeAnswer {
   text: string;
   /** How long the bot took to answer the invoke (Teams gives up after a few seconds). */
   ms: number;
+  /** Sign-in requests (`loginRequest` bodies) the client met and answered before this answer. */
+  signIns: any[];
 }
+
+/** Verified approvals: what the client sends again after a `loginRequest` (`authentication` or `state`). */
+export type SignInHandler = (user: TeamsUser, loginRequest: any) => Promise<Record<string, unknown> | undefined>;
 
 export interface TeamsClient {
   press(activityId: string, title: string, opts?: PressOptions): Promise<InvokeAnswer>;
@@ -53,6 +58,8 @@ export function createTeamsClient(deps: {
   post(activity: unknown): Promise<{ status: number; body: unknown }>;
   tenantId: string;
   defaultUser: TeamsUser;
+  /** As Teams does on a 401 `loginRequest`: obtain the user's token (SSO or sign-in) and send the action again. */
+  signIn?: SignInHandler;
 }): TeamsClient {
   const { connector } = deps;
   const noRefresh = new Set<string>();
@@ -74,9 +81,26 @@ export function createTeamsClient(deps: {
     tenantId = deps.tenantId,
   ): Promise<InvokeAnswer> {
     const t0 = performance.now();
-    const res = await deps.post(
-      cardActionActivity(baseFor(user, view.conversationId, tenantId), view.activityId, action, trigger),
-    );
+    const activity = cardActionActivity(baseFor(user, view.conversationId, tenantId), view.activityId, action, trigger);
+    let res = await deps.post(activity);
+    const signIns: any[] = [];
+    // Universal Actions SSO: the client obtains a token (silently, or through the sign-in the request
+    // links to) and sends the same action again; a second request (the fallback) is answered once more.
+    while (
+      deps.signIn &&
+      trigger === "manual" &&
+      signIns.length < 2 &&
+      (res.body as any)?.type === "application/vnd.microsoft.activity.loginRequest"
+    ) {
+      signIns.push(res.body);
+      const extra = await deps.signIn(user, (res.body as any).value);
+      if (!extra) break;
+      res = await deps.post({
+        ...activity,
+        id: `${activity.id}-${signIns.length}`,
+        value: { ...activity.value, ...extra },
+      });
+    }
     const ms = performance.now() - t0;
     const body = res.body as any;
     connector.recordInvoke({
@@ -90,7 +114,7 @@ export function createTeamsClient(deps: {
     });
     const card = body?.type === "application/vnd.microsoft.card.adaptive" ? body.value : undefined;
     const text = typeof body?.value === "string" ? body.value : "";
-    return { status: res.status, body, card, text, ms };
+    return { status: res.status, body, card, text, ms, signIns };
   }
 
   async function viewOf(user: TeamsUser, activityId: string): Promise<UserView | undefined> {

@@ -43,6 +43,7 @@ const GOOD = {
   TEAMS_APP_ID: APP_ID,
   BOT_ID,
   BOT_DOMAIN: "syncbot.example.net",
+  AAD_APP_CLIENT_ID: "3c1d2e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f",
 };
 
 async function problemsOf(root: string): Promise<string[]> {
@@ -66,6 +67,11 @@ describe("npm run package", () => {
     expect(manifest.id).toBe(APP_ID);
     expect(manifest.bots[0].botId).toBe(BOT_ID);
     expect(manifest.validDomains).toEqual(["syncbot.example.net"]);
+    // Verified approvals: Teams SSO for the bot's resource (the audience of approvers' tokens).
+    expect(manifest.webApplicationInfo).toEqual({
+      id: "3c1d2e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f",
+      resource: `api://syncbot.example.net/botid-${BOT_ID}`,
+    });
     expect(manifest.name.short).toBe("syncbot");
     expect(manifest.manifestVersion).toBe("1.29");
     expect(JSON.stringify(manifest)).not.toContain("${{");

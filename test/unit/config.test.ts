@@ -10,6 +10,8 @@ const MINIMAL = {
   SP_TENANT_ID: TENANT,
   UMP_BASE_URL: "https://ump.example.com/api/ump-adapter/v1",
   UMP_TOKEN: "ump-token",
+  // BOT_AUTH=enabled makes verified approvals the default (CONTRACT section 2): they need the OAuth connection.
+  SSO_CONNECTION_NAME: "syncbot-sso",
 };
 const KEY32 = Buffer.from(Array.from({ length: 32 }, (_, i) => (i * 97 + 13) ^ (i << 3))).toString("base64");
 
@@ -145,6 +147,7 @@ describe("loadConfig", () => {
       UMP_TARGET: "handoff",
       HANDOFF_KEY: KEY32,
       PUBLIC_BASE_URL: "https://bot.example.com",
+      SSO_CONNECTION_NAME: "syncbot-sso",
     });
     expect(c.handoffKey?.length).toBe(32);
     expect(c.umpTarget).toBe("handoff");
@@ -273,5 +276,57 @@ describe("loadConfig", () => {
       (c as { port: number }).port = 1;
     }).toThrow(TypeError);
     expect(c.port).toBe(3978);
+  });
+});
+
+describe("verified approvals settings (CONTRACT section 2)", () => {
+  const DEV = { ...MINIMAL, BOT_AUTH: "disabled", MicrosoftAppId: "", SSO_CONNECTION_NAME: undefined };
+
+  it("is required by default with BOT_AUTH=enabled, off by default with BOT_AUTH=disabled", () => {
+    expect(loadConfig(MINIMAL)).toMatchObject({
+      approvalStepUp: "required",
+      approvalTokenMaxAgeMinutes: 10,
+      ssoConnectionName: "syncbot-sso",
+    });
+    expect(loadConfig(DEV).approvalStepUp).toBe("off");
+  });
+
+  it("required also works with BOT_AUTH=disabled (tests and dev), given the SSO resource and connection", () => {
+    const c = loadConfig({
+      ...DEV,
+      APPROVAL_STEP_UP: "required",
+      APPROVAL_AUTH_CONTEXT: "c1",
+      APPROVAL_TOKEN_MAX_AGE_MINUTES: "5",
+      SSO_RESOURCE: "api://syncbot.example.net/botid-aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
+      SSO_CONNECTION_NAME: "syncbot-sso",
+    });
+    expect(c).toMatchObject({
+      approvalStepUp: "required",
+      approvalAuthContext: "c1",
+      approvalTokenMaxAgeMinutes: 5,
+      ssoResource: "api://syncbot.example.net/botid-aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
+    });
+  });
+
+  it("refuses contradictory or incomplete settings, all in one message", () => {
+    const message = problemsOf({
+      ...DEV,
+      APPROVAL_STEP_UP: "required",
+      APPROVAL_AUTH_CONTEXT: "mfa",
+      APPROVAL_TOKEN_MAX_AGE_MINUTES: "0",
+    });
+    expect(message).toContain(
+      "APPROVAL_AUTH_CONTEXT must be a Conditional Access authentication context id, c1 to c99",
+    );
+    expect(message).toContain("APPROVAL_STEP_UP=required needs SSO_RESOURCE");
+    expect(message).toContain("APPROVAL_STEP_UP=required needs SSO_CONNECTION_NAME");
+    expect(message).toContain("APPROVAL_TOKEN_MAX_AGE_MINUTES must be a whole number from 1 to 1440");
+    expect(problemsOf({ ...DEV, APPROVAL_AUTH_CONTEXT: "c1" })).toContain(
+      "APPROVAL_AUTH_CONTEXT is set but APPROVAL_STEP_UP=off",
+    );
+    expect(problemsOf({ ...MINIMAL, APPROVAL_STEP_UP: "maybe" })).toContain(
+      'APPROVAL_STEP_UP must be one of required, off (got "maybe")',
+    );
+    expect(problemsOf({ ...MINIMAL, SSO_RESOURCE: "syncbot" })).toContain("SSO_RESOURCE must be the App ID URI");
   });
 });

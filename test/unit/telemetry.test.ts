@@ -13,6 +13,7 @@ const MINIMAL = {
   SP_TENANT_ID: "11111111-2222-3333-4444-555555555555",
   UMP_BASE_URL: "https://ump.example.com/api/ump-adapter/v1",
   UMP_TOKEN: "ump-token",
+  SSO_CONNECTION_NAME: "syncbot-sso",
 };
 const GOOD =
   "InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=https://westeurope-5.in.applicationinsights.azure.com/;LiveEndpoint=https://westeurope.livediagnostics.monitor.azure.com/;ApplicationId=11111111-2222-3333-4444-555555555555";

@@ -80,6 +80,7 @@ describe("Agents Toolkit project", () => {
             used = used.concat(placeholders(read("appPackage/manifest.json")));
           if (step.uses === "arm/deploy")
             for (const mode of UMP_MODES) used = used.concat(placeholders(read(`infra/azure.parameters.${mode}.json`)));
+          if (step.uses === "aadApp/update") used = used.concat(placeholders(read(String(step.with?.manifestPath))));
           for (const name of used) if (!known.has(name)) missing.push(`${stage} ${step.uses}: \${{${name}}}`);
           for (const name of written(step)) known.add(name);
         }
@@ -108,6 +109,7 @@ describe("Agents Toolkit project", () => {
       "teamsApp/update",
       "teamsApp/publishAppPackage",
       "aadApp/create",
+      "aadApp/update",
       "botFramework/create",
       "arm/deploy",
       "azureAppService/zipDeploy",
@@ -162,6 +164,9 @@ describe("infra/azure.bicep", () => {
     if (name === "APPROVAL_POLICY") return "global-admin";
     if (name === "APPROVER_IDS") return "11111111-1111-4111-8111-111111111111";
     if (name === "DEFAULT_SP_FQDN") return "ump.example.net";
+    if (name === "SSO_RESOURCE")
+      return "api://syncbot-abc.azurewebsites.net/botid-0d5b1c2e-3f40-4a51-8b62-7c8d9e0f1a2b";
+    if (name === "APPROVAL_AUTH_CONTEXT") return "c1";
     return "x";
   }
 
@@ -219,9 +224,9 @@ describe("infra/azure.bicep", () => {
     }
   });
 
-  it("the parameters files carry no literal secret: the one secure parameter comes from a SECRET_ variable", () => {
+  it("the parameters files carry no literal secret: secure parameters come from SECRET_ variables", () => {
     const secure = [...BICEP.matchAll(/@secure\(\)\s*(?:@description\('[^']*'\)\s*)?param\s+(\w+)/g)].map((m) => m[1]!);
-    expect(secure).toEqual(["umpToken"]);
+    expect(secure.sort()).toEqual(["ssoAppClientSecret", "umpToken"]);
     const declared = new Set([...BICEP.matchAll(/^param\s+(\w+)/gm)].map((m) => m[1]!));
     for (const mode of UMP_MODES) {
       const params = JSON.parse(read(`infra/azure.parameters.${mode}.json`)).parameters as Record<

@@ -14,6 +14,7 @@ import { answerInTime } from "../answerInTime";
 import type { BotKit, CardAction, InvokeAnswer } from "../botKit";
 import { approvalCard } from "../cards/approvalCard";
 import type { Card } from "../cards/renderCard";
+import { credentialOf, signInAnswer } from "../stepUpSignIn";
 
 const approve: CardAction = {
   verb: "approval.approve",
@@ -25,9 +26,13 @@ const approve: CardAction = {
     if (!isItsCard(pressed, requestId)) return OTHER_REQUEST;
     let refusal: Card | undefined;
     const work = (async (): Promise<InvokeAnswer> => {
-      const result = await kit.provisioning.approve(requestId, actor, data.planHash);
+      const credential = await credentialOf(context, kit);
+      if (credential && "badCode" in credential) return (await signInAnswer(context, kit, "bad_code", ""))!;
+      const result = await kit.provisioning.approve(requestId, actor, data.planHash, credential);
       if (!result.request) return "This request is unknown to syncbot.";
       if (!result.ok) {
+        const signIn = await signInAnswer(context, kit, result.code, result.reason);
+        if (signIn) return signIn;
         refusal = approvalCard(
           kit.cardView(result.request, `${actor.name} pressed Approve: refused. ${result.reason}`),
         );

@@ -11,6 +11,7 @@ import { actorOf, referenceOf, UNIDENTIFIED } from "../actorOf";
 import { afterResponse } from "../afterResponse";
 import type { BotKit, CardAction } from "../botKit";
 import { batchListCard } from "../cards/batchCard";
+import { credentialOf, signInAnswer } from "../stepUpSignIn";
 import { truncate } from "../truncate";
 
 const str = (v: unknown) => (typeof v === "string" ? v : "");
@@ -75,9 +76,15 @@ const approve: CardAction = {
     const { service, cards } = batchesOf(kit);
     const batchId = str(data.batchId);
     if (!isItsCard(pressed, batchId)) return OTHER_BATCH;
-    const result = await service.approve(batchId, actor, data.batchHash);
+    const credential = await credentialOf(context, kit);
+    if (credential && "badCode" in credential) return (await signInAnswer(context, kit, "bad_code", ""))!;
+    const result = await service.approve(batchId, actor, data.batchHash, credential);
     if (!result.batch) return "This batch is unknown to syncbot.";
-    if (!result.ok) return cards.render(batchId, `${actor.name} pressed Approve: refused. ${result.reason}`);
+    if (!result.ok)
+      return (
+        (await signInAnswer(context, kit, result.code, result.reason)) ??
+        cards.render(batchId, `${actor.name} pressed Approve: refused. ${result.reason}`)
+      );
     afterResponse(context, () => {
       void service
         .drive(batchId)
@@ -137,9 +144,16 @@ const approveMember: CardAction = {
     const { service, cards } = batchesOf(kit);
     const batchId = str(data.batchId);
     if (!isItsCard(pressed, batchId)) return OTHER_BATCH;
-    const result = await service.approveMember(batchId, str(data.customer).toLowerCase(), actor, data.planHash);
+    const credential = await credentialOf(context, kit);
+    if (credential && "badCode" in credential) return (await signInAnswer(context, kit, "bad_code", ""))!;
+    const customer = str(data.customer).toLowerCase();
+    const result = await service.approveMember(batchId, customer, actor, data.planHash, credential);
     if (!result.batch) return "This batch is unknown to syncbot.";
-    if (!result.ok) return cards.render(batchId, `${actor.name} pressed Approve: refused. ${result.reason}`);
+    if (!result.ok)
+      return (
+        (await signInAnswer(context, kit, result.code, result.reason)) ??
+        cards.render(batchId, `${actor.name} pressed Approve: refused. ${result.reason}`)
+      );
     cards.changed(batchId, { immediate: true });
     return cards.render(batchId);
   },

@@ -5,6 +5,7 @@ import { actorOf, UNIDENTIFIED } from "../actorOf";
 import { answerInTime } from "../answerInTime";
 import type { CardAction, InvokeAnswer } from "../botKit";
 import { handoffCard } from "../cards/handoffCard";
+import { credentialOf, signInAnswer } from "../stepUpSignIn";
 
 const applied: CardAction = {
   verb: "handoff.applied",
@@ -15,7 +16,11 @@ const applied: CardAction = {
     const requestId = typeof data.requestId === "string" ? data.requestId : "";
     if (pressed.subject !== requestId) return "This card shows another hand-off; nothing was changed.";
     const work = (async (): Promise<InvokeAnswer> => {
-      const result = await kit.provisioning.handoffApplied(requestId, actor);
+      const credential = await credentialOf(context, kit);
+      if (credential && "badCode" in credential) return (await signInAnswer(context, kit, "bad_code", ""))!;
+      const result = await kit.provisioning.handoffApplied(requestId, actor, credential);
+      const signIn = result.ok ? undefined : await signInAnswer(context, kit, result.code, result.reason);
+      if (signIn) return signIn;
       const card = handoffCard({
         title: "Hand-off",
         body: result.ok ? `Recorded: applied in UMP by ${actor.name}. syncbot finishes the run.` : result.reason,

@@ -10,6 +10,9 @@ import { fqdnWarnings, replanLines, targetLines } from "./approvalTargets";
 import { markdownText as md } from "./markdownText";
 import { type Card, fact, renderCard, utc } from "./renderCard";
 
+export const STEP_UP_OFF =
+  "Verified approvals are OFF (APPROVAL_STEP_UP=off): Approve does not ask for the approver's own fresh Entra sign-in.";
+
 /** Plan lines shown at most (a plan that removes many orphaned secrets says how many more). */
 const MAX_PLAN_LINES = 40;
 
@@ -19,6 +22,8 @@ export interface ApprovalView {
   allowSelfApproval: boolean;
   /** DEFAULT_SP_FQDN: a plan for another FQDN is flagged. */
   defaultFqdn?: string;
+  /** APPROVAL_STEP_UP=off: Approve needs no fresh sign-in, and the card says so (invariant 13). */
+  stepUpOff?: boolean;
   /** A refusal or note for the person who pressed a button. */
   notice?: string;
 }
@@ -92,10 +97,14 @@ export function approvalCard(view: ApprovalView): Card {
     ? `Step "${STEP_TITLES[error.step]}" failed (${error.code}): ${md(truncate(error.message, 1000))}${error.hint ? ` What to do: ${md(truncate(error.hint, 500))}` : ""} Correlation id ${r.correlationId}.`
     : "";
 
-  const selfApprovalWarning =
+  const selfApprovalWarning = [
     view.allowSelfApproval && r.state === "planned"
       ? "Four-eyes is OFF (ALLOW_SELF_APPROVAL=true): the requester may approve their own request. Use this only for local development."
-      : "";
+      : "",
+    view.stepUpOff && r.state === "planned" ? STEP_UP_OFF : "",
+  ]
+    .filter(Boolean)
+    .join(" ");
 
   return renderCard("approval", {
     title: `${r.kind === "rotate" ? "Rotate the secret" : "Provision"} for ${md(r.customer)}: ${r.state === "planned" ? "approval needed" : r.state === "attention" ? "needs attention" : r.state}`,

@@ -9,6 +9,7 @@ import type { Change } from "../../domain/plan";
 import type { RequestRecord } from "../../domain/records";
 import { truncate } from "../truncate";
 import { markdownText as md } from "./markdownText";
+import { STEP_UP_OFF } from "./approvalCard";
 import type { Card } from "./renderCard";
 import { utc } from "./renderCard";
 
@@ -16,6 +17,8 @@ export interface BatchView {
   batch: BatchRecord;
   requests: ReadonlyMap<string, RequestRecord>;
   notice?: string;
+  /** APPROVAL_STEP_UP=off: said on the card while it waits for approval. */
+  stepUpOff?: boolean;
 }
 
 /** At most this many customer lines on the card, problems first; the rest are counted. */
@@ -86,6 +89,7 @@ export function batchCard(view: BatchView): Card {
   const body: unknown[] = [text(title(batch, lines.length), { size: "Large", weight: "Bolder" })];
   body.push(text(stateLine(batch), { isSubtle: true }));
   if (view.notice) body.push(text(md(truncate(view.notice, 400)), { color: "Attention" }));
+  if (view.stepUpOff && batch.state === "planned") body.push(text(STEP_UP_OFF, { color: "Warning" }));
 
   if (batch.state === "approved") {
     const parts: Array<[string, number, string]> = [

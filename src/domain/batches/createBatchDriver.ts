@@ -4,6 +4,7 @@
 // only while the recorded approver is still eligible (checked live before every member run and retry).
 
 import { checkEligibility, precheckApproval } from "../approval";
+import { type ApproverCredential, createStepUp, describeProof } from "../approverProof";
 import { describeError } from "../errors";
 import type { Actor } from "../records";
 import type { ProvisionParameters } from "../spec";
@@ -206,6 +207,7 @@ export function createBatchDriver(kit: BatchKit) {
     customer: string,
     actor: Actor,
     cardHash: unknown,
+    credential?: ApproverCredential,
   ): Promise<BatchOutcome> {
     const batch = await get(batchId);
     const m = batch?.members.find((x) => x.customer === customer);
@@ -216,6 +218,8 @@ export function createBatchDriver(kit: BatchKit) {
       if (pre.code !== "conflict") await audit(batch, m, actor.name, "approval.refused", "refused", pre.reason);
       return { ok: false, reason: pre.reason, batch };
     }
+    const stepUp = await (deps.stepUp ?? createStepUp(false)).check(credential, actor.id);
+    if (!stepUp.ok) return { ok: false, reason: stepUp.reason, batch, code: stepUp.code };
     const eligibility = await checkEligibility(actor, options, deps.isGlobalAdministrator);
     if (!eligibility.eligible) {
       await audit(batch, m, actor.name, "approval.refused", "refused", eligibility.reason);
@@ -235,7 +239,7 @@ export function createBatchDriver(kit: BatchKit) {
       actor.name,
       "batch.member-approved",
       "ok",
-      `via ${eligibility.via}; plan ${request.plan.hash.slice(0, 12)}`,
+      `via ${eligibility.via}; plan ${request.plan.hash.slice(0, 12)}; ${describeProof(stepUp.proof)}`,
     );
     tell(batchId);
     void drive(batchId);

@@ -5,6 +5,7 @@
 
 import { randomUUID } from "node:crypto";
 import { checkEligibility, precheckApproval } from "../approval";
+import { type ApproverCredential, createStepUp, describeProof, proofOf, type StepUp } from "../approverProof";
 import { describeError } from "../errors";
 import type { AdminRoleCheck, Clock, Logger } from "../ports";
 import type { ProvisioningOptions } from "../provisioningOptions";
@@ -33,6 +34,8 @@ export interface BatchesDeps {
   /** Starts or resumes the run of an approved request; resolves when it ended or was handed to another process. */
   execute(requestId: string): Promise<RequestRecord>;
   isGlobalAdministrator(userId: string): Promise<boolean | AdminRoleCheck>;
+  /** Verified approvals: a batch Approve needs the presser's own fresh sign-in when required (unset: off). */
+  stepUp?: StepUp;
   /** Runs in flight at once, over every batch of this process. */
   concurrency: number;
   /** Called after every change of a batch or one of its members' requests (the bot updates the card, coalesced). */
@@ -40,7 +43,9 @@ export interface BatchesDeps {
   sleep?: (ms: number) => Promise<void>;
 }
 
-export type BatchOutcome = { ok: true; batch: BatchRecord } | { ok: false; reason: string; batch: BatchRecord | null };
+export type BatchOutcome =
+  | { ok: true; batch: BatchRecord }
+  | { ok: false; reason: string; batch: BatchRecord | null; code?: string };
 
 export type Batches = ReturnType<typeof createBatches>;
 
@@ -50,6 +55,7 @@ export function createBatches(deps: BatchesDeps) {
   const store = repo.store;
   const nowIso = () => clock.now().toISOString();
   const short = (id: string) => id.slice(0, 8);
+  const stepUpGate = deps.stepUp ?? createStepUp(false);
 
   // One limiter for every batch of this process: BATCH_CONCURRENCY runs at a time.
   let inFlight = 0;
@@ -178,7 +184,12 @@ export function createBatches(deps: BatchesDeps) {
   }
 
   /** One approval for the whole batch: the single-request rules, checked on the stored batch. */
-  async function approve(batchId: string, actor: Actor, cardHash: unknown): Promise<BatchOutcome> {
+  async function approve(
+    batchId: string,
+    actor: Actor,
+    cardHash: unknown,
+    credential?: ApproverCredential,
+  ): Promise<BatchOutcome> {
     const batch = await get(batchId);
     if (!batch) return { ok: false, reason: "This batch is unknown to syncbot.", batch: null };
     const planned = batch.members.filter((m) => m.requestId);
@@ -207,6 +218,8 @@ export function createBatches(deps: BatchesDeps) {
       return refuse(pre.reason);
     }
     if (planned.length === 0) return { ok: false, reason: "No customer of this batch has anything to do.", batch };
+    const stepUp = await stepUpGate.check(credential, actor.id);
+    if (!stepUp.ok) return { ok: false, reason: stepUp.reason, batch, code: stepUp.code };
     const eligibility = await checkEligibility(actor, options, deps.isGlobalAdministrator);
     if (!eligibility.eligible) return refuse(eligibility.reason);
     const at = nowIso();
@@ -215,7 +228,7 @@ export function createBatches(deps: BatchesDeps) {
         ? {
             ...b,
             state: "approved",
-            approver: { ...actor, via: eligibility.via, at },
+            approver: { ...actor, via: eligibility.via, at, ...proofOf(stepUp.proof) },
             members: b.members.map((m) => (m.requestId ? { ...m, approvedHash: m.planHash } : m)),
           }
         : null,
@@ -231,7 +244,7 @@ export function createBatches(deps: BatchesDeps) {
         actor.name,
         "batch.approved",
         "ok",
-        `batch ${short(batchId)} via ${eligibility.via}; plan ${m.planHash?.slice(0, 12)}`,
+        `batch ${short(batchId)} via ${eligibility.via}; plan ${m.planHash?.slice(0, 12)}; ${describeProof(stepUp.proof)}`,
       );
     tell(batchId);
     return { ok: true, batch: result.value };

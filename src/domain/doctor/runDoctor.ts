@@ -37,6 +37,8 @@ export interface DoctorDeps {
   clock: Clock;
   approvalPolicy: ApprovalPolicy;
   bot: BotIdentitySettings;
+  /** Verified approvals (APPROVAL_STEP_UP): off is allowed, and said here as a warning. */
+  stepUp?: { required: boolean; authContext?: string; maxAgeMinutes: number };
 }
 
 const SKEW_WARN_MS = 30_000;
@@ -55,7 +57,7 @@ export async function runDoctor(deps: DoctorDeps, ctx: CallContext = {}): Promis
     umpLine(deps, ctx),
     storeLine(deps),
   ]);
-  return [...graph, ...permissions, ump, store, ...botIdentityLines(deps.bot)];
+  return [...graph, ...permissions, ump, store, ...botIdentityLines(deps.bot), ...stepUpLines(deps.stepUp)];
 }
 
 export const doctorFailed = (lines: readonly DoctorLine[]) => lines.some((l) => l.status === "fail");
@@ -217,4 +219,26 @@ export function botIdentityLines(b: BotIdentitySettings): DoctorLine[] {
   if (notes.length > 0)
     return [line(check, "warn", notes.join("; "), "check the settings against the Azure Bot resource")];
   return [line(check, "ok", `${type} app ${b.appId}`)];
+}
+
+/** Whether Approve rests on the approver's own fresh sign-in (invariant 13) or on Teams' word alone. */
+export function stepUpLines(s: DoctorDeps["stepUp"]): DoctorLine[] {
+  if (!s) return [];
+  const check = "Verified approvals";
+  if (!s.required)
+    return [
+      line(
+        check,
+        "warn",
+        "APPROVAL_STEP_UP=off: Approve and Applied in UMP rest on Teams' word for who pressed them, without a fresh Entra sign-in",
+        "set APPROVAL_STEP_UP=required with SSO_RESOURCE and SSO_CONNECTION_NAME (README: Verified approvals)",
+      ),
+    ];
+  return [
+    line(
+      check,
+      "ok",
+      `required: sign-ins at most ${s.maxAgeMinutes} minutes old${s.authContext ? `, authentication context ${s.authContext}` : ", no authentication context demanded"}`,
+    ),
+  ];
 }

@@ -1,6 +1,7 @@
 // The end of a hand-off: the operator confirms the values are in UMP (the run continues), or the
 // one-time link expires unopened (its secret is destroyed and removed from Entra, the run fails).
 
+import { type ApproverCredential, createStepUp, describeProof, proofOf, type StepUp } from "../approverProof";
 import type { Clock, Directory } from "../ports";
 import type { Actor, RequestRecord, RunRecord } from "../records";
 import type { Repository } from "../repository";
@@ -16,6 +17,8 @@ export interface HandoffConfirmationDeps {
   notify: (request: RequestRecord) => void;
   execute: (requestId: string) => Promise<RequestRecord>;
   finish: (request: RequestRecord, state: "failed", error: RunRecord["error"]) => Promise<RequestRecord>;
+  /** Applied in UMP is an approving action (invariant 13): the operator's own fresh sign-in, when required. */
+  stepUp?: StepUp;
 }
 
 export function createHandoffConfirmation(deps: HandoffConfirmationDeps) {
@@ -75,7 +78,11 @@ export function createHandoffConfirmation(deps: HandoffConfirmationDeps) {
   }
 
   /** Hand-off mode: the operator confirms the values are in UMP; the run continues with tidy. */
-  async function handoffApplied(requestId: string, actor: Actor): Promise<ActionOutcome> {
+  async function handoffApplied(
+    requestId: string,
+    actor: Actor,
+    credential?: ApproverCredential,
+  ): Promise<ActionOutcome> {
     const request = await repo.getRequest(requestId);
     if (!request?.run?.handoff) return { ok: false, reason: "No hand-off is waiting for this request.", request };
     if (request.run.handoff.appliedAt) return { ok: false, reason: "Already confirmed.", request };
@@ -90,6 +97,8 @@ export function createHandoffConfirmation(deps: HandoffConfirmationDeps) {
         reason: "Open the hand-off link and press Reveal first, then apply the values in UMP.",
         request,
       };
+    const stepUp = await (deps.stepUp ?? createStepUp(false)).check(credential, actor.id);
+    if (!stepUp.ok) return { ok: false, reason: stepUp.reason, request, code: stepUp.code };
     const at = nowIso();
     const result = await repo.updateRequest(requestId, (r) =>
       r.run?.handoff && !r.run.handoff.appliedAt
@@ -97,7 +106,7 @@ export function createHandoffConfirmation(deps: HandoffConfirmationDeps) {
             ...r,
             run: {
               ...r.run,
-              handoff: { ...r.run.handoff, appliedBy: actor, appliedAt: at },
+              handoff: { ...r.run.handoff, appliedBy: { ...actor, ...proofOf(stepUp.proof) }, appliedAt: at },
               steps: r.run.steps.map((s) =>
                 s.name === "handoff"
                   ? { ...s, status: "done" as const, finishedAt: at, detail: `applied in UMP by ${actor.name}` }
@@ -108,7 +117,13 @@ export function createHandoffConfirmation(deps: HandoffConfirmationDeps) {
         : null,
     );
     if (!result?.changed) return { ok: false, reason: "Already confirmed.", request: result?.value ?? request };
-    await audit(result.value, actor.name, "handoff.applied", "ok", `confirmed at ${at}`);
+    await audit(
+      result.value,
+      actor.name,
+      "handoff.applied",
+      "ok",
+      `confirmed at ${at}; ${describeProof(stepUp.proof)}`,
+    );
     notify(result.value);
     void deps.execute(requestId).catch(() => undefined);
     return { ok: true, request: result.value };

@@ -3,6 +3,7 @@
 
 import { randomUUID } from "node:crypto";
 import { checkEligibility, precheckApproval } from "../approval";
+import { type ApproverCredential, createStepUp, describeProof, proofOf, type StepUp } from "../approverProof";
 import { SyncbotError } from "../errors";
 import { readLiveState } from "../liveState";
 import { type LiveState, type Plan, planProvisioning } from "../plan";
@@ -10,17 +11,11 @@ import type { CallContext, Clock, FullDirectory, Logger, UmpSettingsApi } from "
 import type { ProvisioningOptions } from "../provisioningOptions";
 import type { Actor, ConversationRef, RegistrationRecord, RequestRecord } from "../records";
 import type { Repository } from "../repository";
-import {
-  buildSpec,
-  DEFAULT_SERVICE,
-  isServiceName,
-  type ProvisionParameters,
-  REQUIRED_SCOPES,
-  type Spec,
-} from "../spec";
+import { buildSpec, DEFAULT_SERVICE, isServiceName, type ProvisionParameters, type Spec } from "../spec";
 import type { AuditTrail } from "./createAuditTrail";
 import {
   checkOwnership,
+  createScopeCheck,
   checkSecretPolicy,
   isGraphDenied,
   type ReviewCheck,
@@ -35,7 +30,8 @@ export type ReviewOutcome =
 
 export type ActionOutcome =
   | { ok: true; request: RequestRecord }
-  | { ok: false; reason: string; request: RequestRecord | null };
+  /** `code`: why a step-up refused (the chat edge asks for a sign-in on some). */
+  | { ok: false; reason: string; request: RequestRecord | null; code?: string };
 
 export interface RequestLifecycleDeps {
   directory: FullDirectory;
@@ -49,37 +45,17 @@ export interface RequestLifecycleDeps {
   canHandOff: boolean;
   /** A button pressed on a request whose run a dead process left behind picks the run up again. */
   resumeIfStale: (request: RequestRecord) => void;
+  /** Verified approvals (invariant 13): the presser's own fresh sign-in, when required (unset: off). */
+  stepUp?: StepUp;
   logger?: Logger;
 }
 
 export function createRequestLifecycle(deps: RequestLifecycleDeps) {
   const { directory, repo, clock, options, audit, notify } = deps;
+  const stepUpGate = deps.stepUp ?? createStepUp(false);
   const nowIso = () => clock.now().toISOString();
 
-  // Set once Graph refused the lookup: asking again on every review would only repeat the 403.
-  let scopesUnreadable = false;
-  async function checkScopes(ctx: CallContext) {
-    if (scopesUnreadable) return;
-    let scopes: Map<string, string>;
-    try {
-      scopes = await directory.getGraphDelegatedScopes(ctx);
-    } catch (e) {
-      if (!isGraphDenied(e)) throw e;
-      scopesUnreadable = true;
-      // Reading Microsoft Graph's service principal needs Application.Read.All, which least privilege
-      // leaves out; the nine ids are the same in every tenant (CONTRACT section 7), so they are used as is.
-      deps.logger?.debug("delegated permission ids not checked against the tenant (403); using the well-known ids", {
-        correlationId: ctx.correlationId,
-      });
-      return;
-    }
-    const missing = REQUIRED_SCOPES.filter((s) => scopes.get(s.value) !== s.id);
-    if (missing.length > 0)
-      throw new SyncbotError(
-        "upstream_rejected",
-        `Microsoft Graph in this tenant does not publish the expected delegated permissions: ${missing.map((m) => m.value).join(", ")}.`,
-      );
-  }
+  const checkScopes = createScopeCheck(directory, deps.logger);
 
   /** Review plan: reads live state and stores a request in state `planned`. Nothing is written upstream. */
   async function review(input: {
@@ -220,7 +196,12 @@ export function createRequestLifecycle(deps: RequestLifecycleDeps) {
   }
 
   /** Approve: every check against the stored request, then one compare-and-set planned → approved. */
-  async function approve(requestId: string, actor: Actor, cardPlanHash?: unknown): Promise<ActionOutcome> {
+  async function approve(
+    requestId: string,
+    actor: Actor,
+    cardPlanHash?: unknown,
+    credential?: ApproverCredential,
+  ): Promise<ActionOutcome> {
     const request = await repo.getRequest(requestId);
     if (!request) return { ok: false, reason: "This request is unknown to syncbot.", request: null };
     deps.resumeIfStale(request);
@@ -231,6 +212,9 @@ export function createRequestLifecycle(deps: RequestLifecycleDeps) {
       if (pre.code !== "conflict") await audit(request, actor.name, "approval.refused", "refused", pre.reason);
       return { ok: false, reason: pre.reason, request: current };
     }
+    // A token that fails any rule changes nothing: no state, no audit line (the reason goes to the presser).
+    const stepUp = await stepUpGate.check(credential, actor.id);
+    if (!stepUp.ok) return { ok: false, reason: stepUp.reason, request, code: stepUp.code };
     const eligibility = await checkEligibility(actor, options, (id) =>
       directory.checkGlobalAdministrator(id, { correlationId: request.correlationId }),
     );
@@ -241,7 +225,7 @@ export function createRequestLifecycle(deps: RequestLifecycleDeps) {
     const at = nowIso();
     const result = await repo.updateRequest(requestId, (r) =>
       r.state === "planned" && Date.parse(r.expiresAt) > clock.now().getTime()
-        ? { ...r, state: "approved", approver: { ...actor, via: eligibility.via, at } }
+        ? { ...r, state: "approved", approver: { ...actor, via: eligibility.via, at, ...proofOf(stepUp.proof) } }
         : null,
     );
     if (!result?.changed) {
@@ -253,7 +237,7 @@ export function createRequestLifecycle(deps: RequestLifecycleDeps) {
       actor.name,
       "approval.approved",
       "ok",
-      `via ${eligibility.via}; plan ${request.plan.hash.slice(0, 12)}`,
+      `via ${eligibility.via}; plan ${request.plan.hash.slice(0, 12)}; ${describeProof(stepUp.proof)}`,
     );
     notify(result.value);
     return { ok: true, request: result.value };
@@ -291,6 +275,4 @@ export function createRequestLifecycle(deps: RequestLifecycleDeps) {
 }
 
 /** The conversation a Bot Framework conversation reference points to. */
-function conversationIdOf(ref: ConversationRef): unknown {
-  return (ref.conversation as { id?: unknown } | undefined)?.id;
-}
+const conversationIdOf = (ref: ConversationRef): unknown => (ref.conversation as { id?: unknown } | undefined)?.id;

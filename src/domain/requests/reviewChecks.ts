@@ -3,7 +3,15 @@
 // writes only owned ones) and that the tenant's app management policy allows the secret it would add.
 
 import { SyncbotError } from "../errors";
-import type { CallContext, DirectoryOwner, FullDirectory, LiveApplication, PasswordRestrictions } from "../ports";
+import type {
+  CallContext,
+  DirectoryOwner,
+  FullDirectory,
+  LiveApplication,
+  Logger,
+  PasswordRestrictions,
+} from "../ports";
+import { REQUIRED_SCOPES } from "../spec";
 import { judgeSecret, monthsWithin } from "./secretPolicy";
 
 export type ReviewCheck = { ok: true; note?: string } | { ok: false; error: string };
@@ -120,4 +128,32 @@ export async function checkSecretPolicy(
       };
     }
   }
+}
+
+/** Review plan's check that Microsoft Graph publishes the nine delegated permission ids syncbot writes. */
+export function createScopeCheck(directory: FullDirectory, logger?: Logger) {
+  // Set once Graph refused the lookup: asking again on every review would only repeat the 403.
+  let scopesUnreadable = false;
+  return async function checkScopes(ctx: CallContext) {
+    if (scopesUnreadable) return;
+    let scopes: Map<string, string>;
+    try {
+      scopes = await directory.getGraphDelegatedScopes(ctx);
+    } catch (e) {
+      if (!isGraphDenied(e)) throw e;
+      scopesUnreadable = true;
+      // Reading Microsoft Graph's service principal needs Application.Read.All, which least privilege
+      // leaves out; the nine ids are the same in every tenant (CONTRACT section 7), so they are used as is.
+      logger?.debug("delegated permission ids not checked against the tenant (403); using the well-known ids", {
+        correlationId: ctx.correlationId,
+      });
+      return;
+    }
+    const missing = REQUIRED_SCOPES.filter((s) => scopes.get(s.value) !== s.id);
+    if (missing.length > 0)
+      throw new SyncbotError(
+        "upstream_rejected",
+        `Microsoft Graph in this tenant does not publish the expected delegated permissions: ${missing.map((m) => m.value).join(", ")}.`,
+      );
+  };
 }
