@@ -105,7 +105,7 @@ export async function startDevStack(opts: DevStackOptions): Promise<DevStack> {
     DEFAULT_SP_FQDN: "ump.sp.example.net",
     DEFAULT_UMP_INSTANCE: "ump-{customer}",
     JOBS_KEY: "dev-jobs-key-change-me",
-    TOKEN_PROOF_DELAY_MS: "500",
+    ENTRA_REPLICATION_FIRST_DELAY_MS: "500",
     UMP_POLL_MS: "300",
     LOG_LEVEL: "info",
     ...(opts.env ?? {}),

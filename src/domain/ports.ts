@@ -11,7 +11,7 @@ export interface RetryNotice {
   maxAttempts: number;
   waitMs: number;
   status: number; // the HTTP status that caused the wait (429, 503, 504, or 404 after create)
-  /** "entra": what is awaited, and the time spent and allowed so far. */
+  /** "entra": what is awaited, the time spent so far and the time allowed. */
   awaiting?: string;
   elapsedMs?: number;
   budgetMs?: number;
@@ -167,10 +167,7 @@ export type AppManagementPolicyRead =
       application: PasswordRestrictions | null;
     };
 
-/**
- * Global Administrator check of an approver; `unverified` when group membership could not be read,
- * `query_refused` when Graph refused the membership query itself (400).
- */
+/** An approver's Global Administrator check; `unverified`: membership unreadable; `query_refused`: Graph's 400. */
 export type AdminRoleCheck = "eligible" | "not_eligible" | "unverified" | "query_refused";
 
 /** An application permission (app role) granted to syncbot's own service principal. */

@@ -171,8 +171,8 @@ export function baseEnv(graph: GraphEmulator, ump: UmpEmulator, sqlitePath: stri
     DEFAULT_UMP_INSTANCE: "ump-{customer}",
     SWEEP_INTERVAL_HOURS: "0",
     RUN_LEASE_SECONDS: "2",
-    // A test that never lets Entra catch up gives up after 5 s, not the production 2 minutes.
-    ENTRA_REPLICATION_WAIT_SECONDS: "5",
+    // A test that never lets Entra catch up gives up after 2 s, not the production 2 minutes.
+    ENTRA_REPLICATION_WAIT_SECONDS: "2",
     ENTRA_REPLICATION_FIRST_DELAY_MS: "50",
     ENTRA_REPLICATION_MAX_DELAY_MS: "400",
     UMP_POLL_MS: "10",

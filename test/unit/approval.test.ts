@@ -152,6 +152,17 @@ describe("checkEligibility", () => {
     if (!e.eligible) expect(e.reason).toContain("Alice");
   });
 
+  it("a membership query Graph refused (400) is a refusal that says what to do, never eligible", async () => {
+    const e = await checkEligibility(alice, rules(), async () => "query_refused" as const);
+    expect(e).toMatchObject({ eligible: false });
+    if (!e.eligible) {
+      expect(e.reason).toMatch(
+        /could not be verified: .*Graph refused the query for roles held through a group \(400\)/,
+      );
+      expect(e.reason).toMatch(/Nothing was changed\. Assign the role directly, or list approvers in APPROVER_IDS/);
+    }
+  });
+
   it("propagates a failing role lookup instead of treating it as eligible", async () => {
     await expect(
       checkEligibility(alice, rules(), async () => {
