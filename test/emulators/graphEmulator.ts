@@ -1734,7 +1734,12 @@ export async function startGraphEmulator(opts: GraphEmulatorOptions): Promise<Gr
   });
   const port = (server.address() as AddressInfo).port;
   const url = `http://127.0.0.1:${port}`;
-  const entra = await startEntraStandIn({ tenantId, keys: entraKeys, token: tokenRoute });
+  const entra = await startEntraStandIn({
+    tenantId,
+    keys: entraKeys,
+    token: tokenRoute,
+    onRequest: (r) => requestHook?.(r),
+  });
 
   // ---------------------------------------------------------------------------------------------
   // Test handles

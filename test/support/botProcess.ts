@@ -4,7 +4,7 @@
 // the bot's replies and card updates land in the connector emulator.
 
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -136,7 +136,21 @@ export async function startProcessStack(
   graph.seedUser({ id: USERS.requester.aadObjectId, displayName: USERS.requester.name });
   const dir = mkdtempSync(join(tmpdir(), "syncbot-crash-"));
   const sqlitePath = join(dir, "syncbot.db");
-  const env = { ...baseEnv(graph, ump, sqlitePath), LOG_LEVEL: "info", RUN_LEASE_SECONDS: "2", ...extraEnv };
+  const env: Record<string, string> = {
+    ...baseEnv(graph, ump, sqlitePath),
+    LOG_LEVEL: "info",
+    RUN_LEASE_SECONDS: "2",
+    ...extraEnv,
+  };
+  // NODE_EXTRA_CA_CERTS names one file: a test trusting a certificate of its own gets a bundle that
+  // still holds the Entra stand-in's, which syncbot's credential needs.
+  if (extraEnv.NODE_EXTRA_CA_CERTS && extraEnv.NODE_EXTRA_CA_CERTS !== graph.entra.caCertPath) {
+    env.NODE_EXTRA_CA_CERTS = join(dir, "ca-bundle.pem");
+    writeFileSync(
+      env.NODE_EXTRA_CA_CERTS,
+      `${readFileSync(extraEnv.NODE_EXTRA_CA_CERTS, "utf8")}\n${graph.entra.caCert}`,
+    );
+  }
   const port = await freePort();
   const all: BotProcess[] = [];
 

@@ -74,6 +74,11 @@ export interface EntraStandInOptions {
   port?: number;
   /** The token endpoint's decision (the Graph emulator's token route); `authorityHost` is this server's. */
   token(tenant: string, form: URLSearchParams, ctx: { authorityHost: string }): EntraReply;
+  /**
+   * The Graph emulator's test hook (onRequest), called before a request is handled and before its answer
+   * is sent; a returned promise holds the request, so a crash test can kill a process mid token proof.
+   */
+  onRequest?(r: { method: string; path: string; phase: "before" | "after"; status?: number }): void | Promise<void>;
 }
 
 export async function startEntraStandIn(opts: EntraStandInOptions): Promise<EntraStandIn> {
@@ -158,6 +163,7 @@ export async function startEntraStandIn(opts: EntraStandInOptions): Promise<Entr
       record.clientAuth = form.has("client_assertion") ? "assertion" : form.has("client_secret") ? "secret" : "none";
     }
     requests.push(record);
+    await opts.onRequest?.({ method, path, phase: "before" });
 
     let reply: EntraReply | null = null;
     for (const route of [...routes].reverse()) {
@@ -167,6 +173,7 @@ export async function startEntraStandIn(opts: EntraStandInOptions): Promise<Entr
     reply ??= await builtIn(request);
     reply ??= notFound(path);
     record.status = reply.status;
+    await opts.onRequest?.({ method, path, phase: "after", status: reply.status });
     const h: Record<string, string> = {
       "x-ms-request-id": randomUUID(),
       "cache-control": "no-store, no-cache",
