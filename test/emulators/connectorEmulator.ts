@@ -4,7 +4,9 @@
 // It also keeps what each user sees: posts and updates are seen by everyone in the conversation, the
 // card of an `adaptiveCard/action` invoke answer only by the user who pressed (REPLACE_FOR_INTERACTOR),
 // and a card's `refresh` (Universal Actions user-specific views) only by the users its client refreshes
-// for. Sources for each behaviour: test/emulators/README.md, "Bot Connector emulator".
+// for. Teams' rate limits are on by default (connectorRateLimits.ts: 429 with Retry-After, counted), and an
+// optional mode answers some posts and updates 412/502/504. Sources for each behaviour:
+// test/emulators/README.md, "Bot Connector emulator".
 // Anonymous mode: no Authorization is required, but the header is recorded so a test can check it.
 
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";

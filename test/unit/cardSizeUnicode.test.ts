@@ -6,15 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { approvalCard } from "../../src/bot/cards/approvalCard";
 import { batchCard } from "../../src/bot/cards/batchCard";
-import {
-  activityFits,
-  CARD_BUDGET_BYTES,
-  cardFits,
-  fitCard,
-  jsonSize,
-  MAX_ACTIVITY_BYTES,
-  MAX_ACTIVITY_UTF16_BYTES,
-} from "../../src/bot/cards/cardSize";
+import { CARD_BUDGET_BYTES, cardFits, fitCard, jsonSize } from "../../src/bot/cards/cardSize";
 import { HISTORY_PAGE_SIZE, historyCard } from "../../src/bot/cards/historyCard";
 import type { Card } from "../../src/bot/cards/renderCard";
 import { assessRegistrations, statusCard } from "../../src/bot/cards/statusCard";
@@ -23,61 +15,11 @@ import { planProvisioning } from "../../src/domain/plan";
 import type { RegistrationRecord, RequestRecord } from "../../src/domain/records";
 import { buildSpec } from "../../src/domain/spec";
 import { NOW, PARAMS } from "../support/fixtures";
+import { expectWithinLimits, unicodeName } from "../support/teamsSize";
 
-const CJK = "東京データ通信株式会社の同期アプリ";
-const EMOJI = "🔐🚀🌏"; // surrogate pairs: 2 UTF-16 units, 4 UTF-8 bytes each
-const COMBINING = "Re\u0301sume\u0301 Ca\u0300ffe\u0300 "; // decomposed accents
-/** `units` UTF-16 code units of mixed non-ASCII text, never cutting a surrogate pair. */
-function unicodeName(units: number, seed = 0): string {
-  const source = `${CJK}${EMOJI}${COMBINING}`.repeat(20);
-  let out = "";
-  for (const ch of source.slice(seed % 7)) {
-    if (out.length + ch.length > units) break;
-    out += ch;
-  }
-  return out;
-}
 const DISPLAY_NAME = unicodeName(120);
 const PERSON = unicodeName(80, 3);
 const HUGE = unicodeName(20_000, 5);
-
-/** The card as Teams receives it: posted in a channel reply chain, and as a button's invoke answer. */
-function asSent(card: Card) {
-  const activity = {
-    type: "message",
-    id: "1712345678901",
-    serviceUrl: "https://smba.trafficmanager.net/emea/00000000-0000-0000-0000-000000000001/",
-    channelId: "msteams",
-    from: { id: "28:0d5b1c2e-3f40-4a51-8b62-7c8d9e0f1a2b", name: "syncbot" },
-    conversation: {
-      isGroup: true,
-      conversationType: "channel",
-      id: "19:0123456789abcdef0123456789abcdef@thread.tacv2;messageid=1712345678901",
-      tenantId: "00000000-0000-0000-0000-000000000001",
-    },
-    recipient: { id: `29:${"1".repeat(120)}`, name: PERSON, aadObjectId: "11111111-1111-4111-8111-111111111111" },
-    locale: "ja-JP",
-    attachments: [{ contentType: "application/vnd.microsoft.card.adaptive", content: card }],
-    replyToId: "1712345678000",
-  };
-  const invokeAnswer = { statusCode: 200, type: "application/vnd.microsoft.card.adaptive", value: card };
-  return { activity, invokeAnswer };
-}
-
-function expectWithinLimits(card: Card, label: string) {
-  const { activity, invokeAnswer } = asSent(card);
-  for (const [what, sent] of [
-    ["activity", activity],
-    ["invoke answer", invokeAnswer],
-  ] as const) {
-    const size = jsonSize(JSON.stringify(sent));
-    expect(size.bytes, `${label} ${what}: UTF-8 bytes`).toBeLessThanOrEqual(MAX_ACTIVITY_BYTES);
-    expect(size.utf16Bytes, `${label} ${what}: UTF-16 bytes`).toBeLessThanOrEqual(MAX_ACTIVITY_UTF16_BYTES);
-    expect(activityFits(sent)).toBe(true);
-  }
-  // Not the "too big" stand-in: the card still says what it is about.
-  expect(JSON.stringify(card)).not.toContain("more than Teams shows");
-}
 
 describe("the largest cards with non-ASCII names stay within 28 KB of JSON and 40 KB as UTF-16", () => {
   it("measures as Teams counts: an emoji is 2 UTF-16 units and 4 UTF-8 bytes, a kanji 1 unit and 3 bytes", () => {
