@@ -41,7 +41,14 @@ export function createDigests(deps: {
       { id, conversation: target, createdAt: now.toISOString(), pages: pages.length, total: entries.length },
       pages,
     );
-    const card = digestCard({ digestId: id, page: 1, pages: pages.length, total: entries.length, entries: pages[0]!, now });
+    const card = digestCard({
+      digestId: id,
+      page: 1,
+      pages: pages.length,
+      total: entries.length,
+      entries: pages[0]!,
+      now,
+    });
     const activityId = await deps.post(target, card);
     if (!activityId) throw new Error("the Bot Connector did not take the digest");
     await store.setActivity(id, activityId);

@@ -59,7 +59,12 @@ function frame(v: Omit<DigestPageView, "entries">): Card {
       verb: "digest.page",
       data: { digestId: v.digestId, page: v.page < v.pages ? v.page + 1 : 1 },
     });
-  actions.push({ type: "Action.Execute", title: "Rotate all", verb: "digest.rotateAll", data: { digestId: v.digestId } });
+  actions.push({
+    type: "Action.Execute",
+    title: "Rotate all",
+    verb: "digest.rotateAll",
+    data: { digestId: v.digestId },
+  });
   return { type: "AdaptiveCard", $schema: SCHEMA, version: "1.5", msteams: { width: "Full" }, body, actions };
 }
 
