@@ -21,7 +21,7 @@ export interface DigestSummary {
 }
 
 export async function deliverOutbox(deps: SweepDeps, run: SweepRun): Promise<void> {
-  const { repo, clock } = deps;
+  const { repo } = deps;
   const { result } = run;
   const kind = run.simulated ? "simulated" : "real";
   const claims = repo.reminderClaims(kind);
