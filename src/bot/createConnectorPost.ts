@@ -1,6 +1,8 @@
-// A proactive post as one plain HTTP request: the request botframework-connector's replyToActivity sends (path,
-// JSON body, headers, Authorization from the client's own credentials) without its serializer and HTTP
-// pipeline, whose per-post garbage grew the expiry sweep's peak memory with thousands of reminders.
+// A proactive post or an update as one plain HTTP request: the request botframework-connector's
+// replyToActivity (updateActivity) sends (path, JSON body, headers, Authorization from the client's own
+// credentials) without its serializer and HTTP pipeline, whose per-post garbage grew the expiry sweep's
+// peak memory with thousands of reminders. One attempt each: retries and Teams' rate limits belong to the
+// outbound queue (createOutboundQueue.ts), which needs to see every 429 itself.
 
 import { randomUUID } from "node:crypto";
 import { Agent as HttpAgent, request as httpRequest } from "node:http";
@@ -9,12 +11,6 @@ import { arch, release, type } from "node:os";
 import { toWireActivity } from "./activityWire";
 import type { ConnectorClientLike, ConnectorClients, SignableHeaders } from "./createConnectorClients";
 
-/** Attempts per post: the first and two retries on 429/5xx or a network error (the SDK retried too). */
-export const POST_ATTEMPTS = 3;
-/** Backoff without Retry-After: 500 ms, then 1 s (with jitter). */
-export const POST_BACKOFF_MS = 500;
-/** A Retry-After longer than this is not waited out: the post fails now and the sweep retries later. */
-export const POST_MAX_RETRY_AFTER_MS = 60_000;
 /** One attempt's time limit (the connector client had none; a hung connection must not hold a sweep). */
 export const POST_TIMEOUT_MS = 30_000;
 
@@ -23,6 +19,8 @@ export class ConnectorPostError extends Error {
   constructor(
     message: string,
     readonly status?: number,
+    /** What the connector's Retry-After asked for, in milliseconds. */
+    readonly retryAfterMs?: number,
   ) {
     super(message);
   }
@@ -53,17 +51,23 @@ export interface PostAnswer {
 const agents = { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true }) };
 
 /**
- * One POST over node:http(s): far less garbage per request than fetch (no web streams, Request/Response
+ * One request over node:http(s): far less garbage per request than fetch (no web streams, Request/Response
  * objects), which is what the sweep's memory bound needs.
  */
-export function postOnce(url: string, headers: Array<[string, string]>, body: string, timeoutMs: number) {
+export function postOnce(
+  url: string,
+  headers: Array<[string, string]>,
+  body: string,
+  timeoutMs: number,
+  method: "POST" | "PUT" = "POST",
+) {
   return new Promise<PostAnswer>((resolve, reject) => {
     const secure = url.startsWith("https:");
     const outgoing: Record<string, string> = { "Content-Length": String(Buffer.byteLength(body)) };
     for (const [name, value] of headers) outgoing[name] = value;
     const req = (secure ? httpsRequest : httpRequest)(
       url,
-      { method: "POST", headers: outgoing, agent: secure ? agents.https : agents.http, timeout: timeoutMs },
+      { method, headers: outgoing, agent: secure ? agents.https : agents.http, timeout: timeoutMs },
       (res) => {
         let text = "";
         res.setEncoding("utf8");
@@ -98,25 +102,21 @@ export function retryAfterMs(headers: PostAnswer["headers"], now = Date.now()): 
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
-const retryable = (status: number) =>
-  status === 408 || status === 429 || (status >= 500 && status !== 501 && status !== 505);
-
-export function createConnectorPost(deps: {
-  connectors: ConnectorClients;
-  post?: typeof postOnce;
-  sleep?: (ms: number) => Promise<void>;
-  random?: () => number;
-}) {
+export function createConnectorPost(deps: { connectors: ConnectorClients; post?: typeof postOnce }) {
   const send = deps.post ?? postOnce;
-  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-  const random = deps.random ?? Math.random;
 
   function userAgentOf(client: ConnectorClientLike): string {
     const prefix = client.options?.userAgent;
     return typeof prefix === "string" && prefix.trim() !== "" ? `${prefix} ${RUNTIME}` : RUNTIME;
   }
 
-  async function attempt(client: ConnectorClientLike, url: string, conversationId: string, body: string) {
+  async function attempt(
+    client: ConnectorClientLike,
+    method: "POST" | "PUT",
+    url: string,
+    conversationId: string,
+    body: string,
+  ) {
     const headers = signableHeaders();
     headers.set("Content-Type", "application/json; charset=utf-8");
     headers.set("x-ms-conversation-id", conversationId);
@@ -125,43 +125,46 @@ export function createConnectorPost(deps: {
     headers.set("accept", "*/*");
     // Signed per attempt, as the SDK's pipeline did: the token comes from the credentials' cache,
     // renewed before it expires. Empty credentials (BOT_AUTH disabled) add no Authorization.
-    await client.credentials.signRequest({ url, method: "POST", headers });
-    return send(url, headers.entries(), body, POST_TIMEOUT_MS);
+    await client.credentials.signRequest({ url, method, headers });
+    return send(url, headers.entries(), body, POST_TIMEOUT_MS, method);
+  }
+
+  /** One request; resolves the answer's activity id, throws ConnectorPostError unless it was 2xx. */
+  async function once(method: "POST" | "PUT", serviceUrl: string, wire: Record<string, unknown>, pathId: string) {
+    const conversationId = String((wire.conversation as { id?: unknown } | undefined)?.id ?? "");
+    const base = serviceUrl.replace(/\/+$/, "");
+    const url = `${base}/v3/conversations/${encodeURIComponent(conversationId)}/activities/${encodeURIComponent(pathId)}`;
+    const client = await deps.connectors.get(serviceUrl);
+    let res: PostAnswer;
+    try {
+      res = await attempt(client, method, url, conversationId, JSON.stringify(wire));
+    } catch (e) {
+      throw new ConnectorPostError(`Bot Connector did not answer (${(e as Error).name})`);
+    }
+    if (res.status >= 200 && res.status < 300) return idOf(res.text);
+    throw new ConnectorPostError(
+      `Bot Connector answered ${res.status}${codeOf(res.text)}`,
+      res.status,
+      retryAfterMs(res.headers),
+    );
   }
 
   /**
    * POST {serviceUrl}/v3/conversations/{conversationId}/activities/{activity.replyToId}: resolves the new
    * activity's id; throws ConnectorPostError when the connector refused or never answered.
    */
-  async function replyToActivity(serviceUrl: string, activity: object): Promise<string | undefined> {
+  function replyToActivity(serviceUrl: string, activity: object): Promise<string | undefined> {
     const wire = toWireActivity(activity);
-    const conversationId = String((wire.conversation as { id?: unknown } | undefined)?.id ?? "");
-    const replyToId = String(wire.replyToId ?? "");
-    const base = serviceUrl.replace(/\/+$/, "");
-    const url = `${base}/v3/conversations/${encodeURIComponent(conversationId)}/activities/${encodeURIComponent(replyToId)}`;
-    const body = JSON.stringify(wire);
-    const client = await deps.connectors.get(serviceUrl);
-    for (let n = 1; ; n++) {
-      let res: PostAnswer;
-      try {
-        res = await attempt(client, url, conversationId, body);
-      } catch (e) {
-        if (n >= POST_ATTEMPTS) throw new ConnectorPostError(`Bot Connector did not answer (${(e as Error).name})`);
-        await sleep(backoff(n));
-        continue;
-      }
-      const text = res.text;
-      if (res.status >= 200 && res.status < 300) return idOf(text);
-      const wait = retryable(res.status) ? (retryAfterMs(res.headers) ?? backoff(n)) : undefined;
-      if (wait === undefined || n >= POST_ATTEMPTS || wait > POST_MAX_RETRY_AFTER_MS)
-        throw new ConnectorPostError(`Bot Connector answered ${res.status}${codeOf(text)}`, res.status);
-      await sleep(wait);
-    }
+    return once("POST", serviceUrl, wire, String(wire.replyToId ?? ""));
   }
 
-  const backoff = (n: number) => POST_BACKOFF_MS * 2 ** (n - 1) * (0.8 + 0.4 * random());
+  /** PUT {serviceUrl}/v3/conversations/{conversationId}/activities/{activity.id}, as updateActivity sends it. */
+  async function updateActivity(serviceUrl: string, activity: object): Promise<void> {
+    const wire = toWireActivity(activity);
+    await once("PUT", serviceUrl, wire, String(wire.id ?? ""));
+  }
 
-  return { replyToActivity };
+  return { replyToActivity, updateActivity };
 }
 
 function idOf(text: string): string | undefined {

@@ -1,6 +1,7 @@
 // Every outbound message that is not an invoke answer: replies in the current turn, updates of a shared
 // card (what everyone in the conversation sees), proactive posts and the personal chat of a hand-off.
-// Nothing leaves over the size limit (cards/cardSize.ts).
+// Nothing leaves over the size limit (cards/cardSize.ts), and everything goes through the process's one
+// outbound queue (createOutboundQueue.ts), which keeps each conversation within Teams' rate limits.
 
 import { randomUUID } from "node:crypto";
 import type { TeamsAdapter } from "@microsoft/teams-ai";
@@ -10,6 +11,7 @@ import {
   CardFactory,
   type ConversationReference,
   InputHints,
+  type Middleware,
   TurnContext,
 } from "botbuilder";
 import { describeError } from "../domain/errors";
@@ -20,13 +22,25 @@ import { fitCard } from "./cards/cardSize";
 import type { Card } from "./cards/renderCard";
 import { createConnectorClients } from "./createConnectorClients";
 import { ConnectorPostError, createConnectorPost } from "./createConnectorPost";
+import { createOutboundQueue, type OutboundQueue } from "./createOutboundQueue";
 
 export type Messenger = ReturnType<typeof createMessenger>;
 
-export function createMessenger(deps: { adapter: TeamsAdapter; botAppId: string; spTenantId: string; log: Logger }) {
+export function createMessenger(deps: {
+  adapter: TeamsAdapter;
+  botAppId: string;
+  spTenantId: string;
+  log: Logger;
+  queue?: OutboundQueue;
+}) {
   const { adapter, botAppId, spTenantId, log } = deps;
   const connectors = createConnectorClients({ adapter, botAppId });
   const connector = createConnectorPost({ connectors });
+  const queue =
+    deps.queue ??
+    createOutboundQueue({
+      onRetry: (r) => log.info("outbound send retried", { status: r.status, waitMs: r.waitMs, attempt: r.attempt }),
+    });
 
   function cardActivity(card: Card) {
     const fitted = fitCard(card);
@@ -34,15 +48,42 @@ export function createMessenger(deps: { adapter: TeamsAdapter; botAppId: string;
     return { type: ActivityTypes.Message, attachments: [CardFactory.adaptiveCard(fitted.card)] };
   }
 
+  /**
+   * Adapter middleware: every activity a turn sends through the Bot Connector (replies, texts) waits for
+   * its conversation's turn in the queue. Invoke answers and expectReplies go back in the HTTP answer.
+   */
+  const queueTurnSends: Middleware = {
+    async onTurn(context, next) {
+      context.onSendActivities(async (ctx, activities, nextSend) => {
+        const viaConnector =
+          ctx.activity.deliveryMode !== "expectReplies" &&
+          activities.some((a) => a.type !== ActivityTypes.InvokeResponse && a.type !== ActivityTypes.Trace);
+        const conversationId = ctx.activity.conversation?.id;
+        if (!viaConnector || !conversationId) return nextSend();
+        return queue.send(conversationId, nextSend);
+      });
+      await next();
+    },
+  };
+
   /** A reply in the current conversation; resolves the new activity (its id is the card's id). */
   async function sendCard(context: TurnContext, card: Card) {
     return context.sendActivity(cardActivity(card));
   }
 
-  /** Replaces the card of a posted message for everyone in the conversation. */
+  /**
+   * Replaces the card of a posted message for everyone in the conversation: the PUT updateActivity sends,
+   * through the queue. A newer card for the same message replaces one still waiting there.
+   */
   async function updateCard(reference: ConversationRef, activityId: string, card: Card) {
-    await adapter.continueConversationAsync(botAppId, reference as Partial<ConversationReference>, async (ctx) => {
-      await ctx.updateActivity({ id: activityId, ...cardActivity(card) });
+    const ref = reference as Partial<ConversationReference>;
+    const activity = TurnContext.applyConversationReference(
+      { id: activityId, ...cardActivity(card) },
+      { ...ref, activityId: randomUUID() },
+    );
+    const conversationId = ref.conversation?.id ?? "";
+    await queue.send(conversationId, () => connector.updateActivity(ref.serviceUrl ?? "", activity), {
+      coalesce: `update:${activityId}`,
     });
   }
 
@@ -71,7 +112,7 @@ export function createMessenger(deps: { adapter: TeamsAdapter; botAppId: string;
         : cardActivity(card);
     const activity = TurnContext.applyConversationReference(content, { ...ref, activityId: randomUUID() });
     try {
-      return await connector.replyToActivity(serviceUrl, activity);
+      return await queue.send(ref.conversation?.id ?? "", () => connector.replyToActivity(serviceUrl, activity));
     } catch (e) {
       // The connector's status and error code only (its message may quote the activity).
       const error = e instanceof ConnectorPostError ? e.message : describeError(e).message;
@@ -86,23 +127,26 @@ export function createMessenger(deps: { adapter: TeamsAdapter; botAppId: string;
    */
   async function postPersonal(reference: ConversationRef, user: { aadObjectId: string }, card: Card): Promise<void> {
     const ref = reference as Partial<ConversationReference>;
-    await adapter.createConversationAsync(
-      botAppId,
-      ref.channelId ?? "msteams",
-      ref.serviceUrl ?? "",
-      "",
-      {
-        isGroup: false,
-        bot: ref.bot as never,
-        members: [{ id: user.aadObjectId, aadObjectId: user.aadObjectId, name: "" }],
-        tenantId: spTenantId,
-        channelData: { tenant: { id: spTenantId } },
-      } as never,
-      async (ctx) => {
-        await ctx.sendActivity(cardActivity(card));
-      },
+    // Teams budgets "create conversation" like a conversation of its own: the chat with that user.
+    await queue.send(`personal:${user.aadObjectId}`, () =>
+      adapter.createConversationAsync(
+        botAppId,
+        ref.channelId ?? "msteams",
+        ref.serviceUrl ?? "",
+        "",
+        {
+          isGroup: false,
+          bot: ref.bot as never,
+          members: [{ id: user.aadObjectId, aadObjectId: user.aadObjectId, name: "" }],
+          tenantId: spTenantId,
+          channelData: { tenant: { id: spTenantId } },
+        } as never,
+        async (ctx) => {
+          await ctx.sendActivity(cardActivity(card));
+        },
+      ),
     );
   }
 
-  return { sendCard, updateCard, updatePressedCard, post, postPersonal };
+  return { sendCard, updateCard, updatePressedCard, post, postPersonal, queueTurnSends, queue };
 }

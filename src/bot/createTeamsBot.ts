@@ -105,6 +105,7 @@ export function createTeamsBot(deps: TeamsBotDeps) {
   });
 
   const messenger = createMessenger({ adapter, botAppId, spTenantId: config.spTenantId, log });
+  adapter.use(messenger.queueTurnSends);
   const cardUpdates = createCardUpdates({ messenger, cardView: (r) => kit.cardView(r), log });
   const kit: BotKit = {
     config,

@@ -9,6 +9,7 @@
 
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { createRateLimiter, type RateKind, type ThrottleRecord, TRANSIENT_STATUSES } from "./connectorRateLimits";
 
 export type AnyActivity = any;
 
@@ -74,6 +75,14 @@ export interface UserView {
    * the user). The harness sends it and records the answer with trigger "automatic".
    */
   pendingRefresh?: AnyActivity;
+}
+
+/** A request answered 412/502/504 by the transient-fault mode (not applied). */
+export interface FaultRecord {
+  method: string;
+  conversationId: string;
+  status: number;
+  at: number;
 }
 
 export interface ConversationCreatedRecord {
@@ -150,6 +159,19 @@ export interface ConnectorEmulator {
   versionsSeenBy(userId: string, activityId: string): AnyActivity[];
   /** The largest activity the bot sent (accepted or refused) and the largest invoke answer. */
   largest(): { activityBytes: number; activityUtf16Bytes: number; invokeBytes: number };
+  /** Requests answered 429 by Teams' rate limits (connectorRateLimits.ts), in order. */
+  throttled: ThrottleRecord[];
+  /** 429s answered to requests sent after a 429 of the same scope had been answered ("after the first"). */
+  throttledAfterFirst(): number;
+  /** Teams' rate limits on (the default) or off (only for a test that measures something else). */
+  setRateLimits(on: boolean): void;
+  /**
+   * Transient-fault mode: every `every`-th post or update of an activity (typing excluded) is answered
+   * with the next of `statuses` (default 412, 502, 504 in turn) and not applied. `undefined` turns it off.
+   */
+  transientFaults(opts: { every: number; statuses?: readonly number[] } | undefined): void;
+  /** Requests the transient-fault mode refused. */
+  faulted: FaultRecord[];
   reset(): void;
 }
 
@@ -165,6 +187,30 @@ export const TEAMS_MESSAGE_LIMIT_UTF16_BYTES = 80 * 1024;
 export const MESSAGE_SIZE_TOO_BIG = { error: { code: "MessageSizeTooBig", message: "Message size too large." } };
 
 export const ADAPTIVE_CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive";
+
+/** Bot Connector's error body for a throttled request (the code is not documented; the shape is its errors'). */
+export const TOO_MANY_REQUESTS = { error: { code: "TooManyRequests", message: "Too many requests." } };
+
+/** Which of Teams' documented budgets a connector request counts against (README, "Rate limits"). */
+function rateKindOf(
+  method: string,
+  parts: string[],
+  body: AnyActivity,
+): { method: string; kind: RateKind; conversationId?: string } {
+  if (parts[0] !== "v3" || parts[1] !== "conversations") return { method, kind: "other" };
+  if (parts.length === 2) {
+    if (method === "POST") {
+      // A created conversation is the thread its budget belongs to: the chat with its first member.
+      const member = body?.members?.[0];
+      return { method, kind: "create", conversationId: String(member?.aadObjectId ?? member?.id ?? "(new)") };
+    }
+    return { method, kind: "read", conversationId: "(conversations)" };
+  }
+  const conversationId = parts[2];
+  if (parts[3] === "activities") return { method, kind: method === "GET" ? "read" : "send", conversationId };
+  if (parts[3] === "members" || parts[3] === "pagedmembers") return { method, kind: "read", conversationId };
+  return { method, kind: "other" };
+}
 
 function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -206,6 +252,10 @@ export interface ConnectorEmulatorOptions {
    * id (`aadObjectId`) and resolves it to the user's Teams id; without a roster a member is taken as given.
    */
   roster?: ReadonlyArray<{ id: string; aadObjectId: string; name?: string }>;
+  /** Teams' rate limits (default on: every e2e test runs under them). */
+  rateLimits?: boolean;
+  /** The clock the rate limits count with (tests of the 30 s and hour windows). */
+  now?: () => number;
 }
 
 export async function startConnectorEmulator(opts: ConnectorEmulatorOptions = {}): Promise<ConnectorEmulator> {
@@ -216,6 +266,15 @@ export async function startConnectorEmulator(opts: ConnectorEmulatorOptions = {}
   const refused: RefusedRecord[] = [];
   const failingPosts = { count: 0, status: 503 };
   const invokes: InvokeRecord[] = [];
+  const limiter = createRateLimiter(opts.now ?? Date.now);
+  let limitsOn = opts.rateLimits ?? true;
+  const faults: { every: number; statuses: readonly number[]; seen: number; sent: number } = {
+    every: 0,
+    statuses: TRANSIENT_STATUSES,
+    seen: 0,
+    sent: 0,
+  };
+  const faulted: FaultRecord[] = [];
   // Conversations only their members see: 1:1 chats the bot created, and chats marked "personal".
   const personal = new Set<string>();
   const listeners = new Set<() => void>();
@@ -337,6 +396,18 @@ export async function startConnectorEmulator(opts: ConnectorEmulatorOptions = {}
     if (parts[0] === "v3" && parts[1] === "teams" && parts.length === 3 && method === "GET") {
       return send(res, 200, { id: parts[2], name: "Test Team", aadGroupId: "00000000-0000-0000-0000-0000000000aa" });
     }
+    if (limitsOn) {
+      const throttle = limiter.admit(rateKindOf(method, parts, body));
+      if (!throttle.ok) {
+        res.writeHead(429, {
+          "content-type": "application/json",
+          "retry-after": String(throttle.record.retryAfterSeconds),
+        });
+        res.end(JSON.stringify(TOO_MANY_REQUESTS), () => limiter.answered(throttle.record));
+        notify();
+        return;
+      }
+    }
     if (parts[0] !== "v3" || parts[1] !== "conversations") {
       return send(res, 404, { error: { code: "NotFound", message: "No such route" } });
     }
@@ -391,6 +462,19 @@ export async function startConnectorEmulator(opts: ConnectorEmulatorOptions = {}
       const pathActivityId = parts[4];
       const size = sizes(raw);
       const isTyping = body?.type === "typing";
+      if (
+        (method === "POST" || method === "PUT") &&
+        !isTyping &&
+        faults.every > 0 &&
+        ++faults.seen % faults.every === 0
+      ) {
+        const status = faults.statuses[faults.sent++ % faults.statuses.length] ?? 502;
+        faulted.push({ method, conversationId, status, at });
+        notify();
+        return send(res, status, {
+          error: { code: "ServiceError", message: "The service is temporarily unavailable." },
+        });
+      }
       if (method === "POST" && !isTyping && failingPosts.count > 0) {
         failingPosts.count--;
         return send(res, failingPosts.status, {
@@ -577,7 +661,21 @@ export async function startConnectorEmulator(opts: ConnectorEmulatorOptions = {}
         invokeBytes: Math.max(0, ...invokes.map((i) => i.bytes)),
       };
     },
+    throttled: limiter.throttled,
+    throttledAfterFirst: () => limiter.throttled.filter((t) => t.afterFirst).length,
+    setRateLimits(on: boolean) {
+      limitsOn = on;
+    },
+    transientFaults(o) {
+      faults.every = o?.every ?? 0;
+      faults.statuses = o?.statuses ?? TRANSIENT_STATUSES;
+      faults.seen = 0;
+      faults.sent = 0;
+    },
+    faulted,
     reset: () => {
+      limiter.reset();
+      faulted.length = 0;
       activities.length = 0;
       typing.length = 0;
       conversationsCreated.length = 0;
