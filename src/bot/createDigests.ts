@@ -1,10 +1,10 @@
 // The chat side of reminder digests (issue 17): cuts a sweep's due reminders into pages by size, stores
 // the pages (Next page and Rotate all read them back; the card carries only the digest's id) and posts
-// the first page into the channel. Renders any page again with the snoozes recorded since.
+// the first page into the conversation. Renders any page again with the snoozes recorded since.
 
 import { randomUUID } from "node:crypto";
 import type { ReminderNotice } from "../domain/createSweeper";
-import { channelReference, createDigestStore, type DigestEntry } from "../domain/digests";
+import { createDigestStore, type DigestEntry } from "../domain/digests";
 import type { Clock } from "../domain/ports";
 import type { ConversationRef } from "../domain/records";
 import type { Repository } from "../domain/repository";
@@ -36,7 +36,9 @@ export function createDigests(deps: {
       ...(n.displayName ? { displayName: n.displayName } : {}),
     }));
     const pages = paginateDigest(id, entries, now);
-    const target = channelReference(conversation);
+    // Where the soonest due registration was provisioned (its reply chain of the channel), as its
+    // reminder card would have gone.
+    const target = conversation;
     await store.save(
       { id, conversation: target, createdAt: now.toISOString(), pages: pages.length, total: entries.length },
       pages,

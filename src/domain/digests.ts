@@ -43,13 +43,6 @@ export function conversationKey(ref: ConversationRef): string {
   return `${typeof ref.serviceUrl === "string" ? ref.serviceUrl : ""}|${id}`;
 }
 
-/** The channel itself rather than one reply chain of it: a digest starts its own thread. */
-export function channelReference(ref: ConversationRef): ConversationRef {
-  const conversation = (ref.conversation ?? {}) as Record<string, unknown>;
-  if (typeof conversation.id !== "string" || !conversation.id.includes(";messageid=")) return ref;
-  return { ...ref, conversation: { ...conversation, id: conversation.id.split(";messageid=")[0] } };
-}
-
 export function createDigestStore(store: DocumentStore) {
   const pageKey = (id: string, page: number) => `${id}|${String(page).padStart(5, "0")}`;
   return {
