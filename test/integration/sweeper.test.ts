@@ -588,3 +588,62 @@ describe("expiry sweep", () => {
     expect(ms).toBeLessThan(5000);
   });
 });
+
+describe("digests (issue 17)", () => {
+  /** Moves each customer's registration into `conversationId` (a reply chain of one channel). */
+  async function moveTo(repo: Repository, customers: string[], conversationId: (i: number) => string) {
+    for (const [i, c] of customers.entries())
+      await repo.saveRegistration(c, (r) => ({ ...r!, conversation: { conversation: { id: conversationId(i) } } }));
+  }
+
+  it("groups a channel's reply chains into one digest, soonest first; a dry run lists it and sends nothing; one per day", async () => {
+    const repo = openRepo();
+    const customers = ["c-a", "c-b", "c-c", "c-lone"];
+    await seedCustomers(
+      repo,
+      customers.map((customer, i) => ({ customer, daysLeft: 29 - i })),
+    );
+    await moveTo(repo, customers.slice(0, 3), (i) => `19:ops@thread.tacv2;messageid=${i}`);
+    const sent: Sent[] = [];
+    const digests: Array<{ conversation: ConversationRef; notices: ReminderNotice[] }> = [];
+    const sweeper = makeSweeper(repo, sent, {
+      sendDigest: async (conversation, notices) => {
+        digests.push({ conversation, notices });
+        return `digest-${digests.length}`;
+      },
+    });
+
+    const dry = await sweeper.sweep({ dryRun: true });
+    expect(dry.digests).toEqual([{ conversation: "19:ops@thread.tacv2", listed: 3, customers: ["c-c", "c-b", "c-a"] }]);
+    expect(digests).toHaveLength(0);
+    expect(sent).toHaveLength(0);
+
+    const real = await sweeper.sweep();
+    expect(real.sent).toBe(4);
+    expect(digests).toHaveLength(1);
+    expect(digests[0]!.notices.map((n) => n.customer)).toEqual(["c-c", "c-b", "c-a"]);
+    // The lone registration of its own conversation keeps its reminder card.
+    expect(sent.map((s) => s.notice.customer)).toEqual(["c-lone"]);
+    for (const n of digests[0]!.notices) {
+      const claims = await repo.listReminders(n.keyId);
+      expect(claims.map((c) => c.state)).toEqual(["sent"]);
+    }
+
+    // Two more come due later the same day in that channel: they wait for tomorrow's digest.
+    const more = ["c-d", "c-e"];
+    await seedCustomers(
+      repo,
+      more.map((customer) => ({ customer, daysLeft: 29.5 })),
+    );
+    await moveTo(repo, more, () => "19:ops@thread.tacv2;messageid=9");
+    const sameDay = await sweeper.sweep();
+    expect(sameDay.sent).toBe(0);
+    expect(sameDay.skipped.deferred).toBe(2);
+    expect(digests).toHaveLength(1);
+    clock.t += DAY;
+    const nextDay = await sweeper.sweep();
+    expect(nextDay.sent).toBe(2);
+    expect(digests).toHaveLength(2);
+    expect(digests[1]!.notices.map((n) => n.customer).sort()).toEqual(more);
+  });
+});
