@@ -130,6 +130,20 @@ async function rotateAllRun(count: number, throttled: boolean) {
       600_000,
     );
     const failures = Number(progress(finished)![3]);
+    if (process.env.BENCH_ROTATE_ALL_TRACE) {
+      // Graph requests per second since Approve (429s in brackets): where the time goes.
+      const start = performance.timeOrigin + t0;
+      const per = new Map<number, [number, number]>();
+      for (const r of stack.graph.requests) {
+        const sec = Math.floor((r.at - start) / 1000);
+        if (sec < 0) continue;
+        const v = per.get(sec) ?? [0, 0];
+        v[0]++;
+        if (r.status === 429) v[1]++;
+        per.set(sec, v);
+      }
+      note(`rotate-all trace: ${[...per].map(([k, [n, t]]) => `${k}s:${n}${t ? `[${t}]` : ""}`).join(" ")}`);
+    }
     note(
       `rotate-all ${throttled ? "throttled" : "unthrottled"}: ${count} rotations as one batch in ${s.toFixed(1)} s, ${failures} failures, ` +
         `${storm.graphRequests} Graph requests, ${storm.throttled} answered 429 in ${storm.windows} throttling windows ` +
