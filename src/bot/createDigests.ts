@@ -53,7 +53,8 @@ export function createDigests(deps: {
     });
     const activityId = await deps.post(target, card);
     if (!activityId) throw new Error("the Bot Connector did not take the digest");
-    await store.setActivity(id, activityId);
+    // Accepted is what counts (invariant 7): remembering the message id is a convenience, never a failure.
+    await store.setActivity(id, activityId).catch(() => undefined);
     return id;
   }
 

@@ -40,7 +40,7 @@ export async function deliverOutbox(deps: SweepDeps, run: SweepRun): Promise<voi
       for (const p of pending) await deliverOne(deps, run, box.conversation, p);
       continue;
     }
-    if (await digests.sentOn(kind, key, day)) {
+    if (await digests.sentOn(kind, key, day).catch(() => false)) {
       // Today's digest went out already: these came due since, and wait for tomorrow's.
       await giveBack(pending);
       result.skipped.deferred += pending.length;
@@ -57,8 +57,14 @@ export async function deliverOutbox(deps: SweepDeps, run: SweepRun): Promise<voi
       result.failures.push(`digest of ${pending.length} reminders: ${describeError(e).message}`);
       continue;
     }
-    await digests.markSentOn(kind, key, day, digestId);
-    for (const p of pending) await recordSent(deps, run, p, `in digest ${digestId.slice(0, 8)}`);
+    // Accepted: from here on nothing gives the claims back (that would list them twice); a store failure
+    // leaves them "sending", and a later sweep takes them over once stale (at least once).
+    try {
+      await digests.markSentOn(kind, key, day, digestId);
+      for (const p of pending) await recordSent(deps, run, p, `in digest ${digestId.slice(0, 8)}`);
+    } catch (e) {
+      result.failures.push(`recording digest ${digestId}: ${describeError(e).message}`);
+    }
     result.digests.push({ ...summary(key, pending), digestId });
   }
 
