@@ -260,6 +260,10 @@ export async function createBot(config: Readonly<Config>, overrides: BotOverride
       for (const t of timers) clearTimeout(t);
       timers = [];
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      // Card updates still queued (paced by Teams' limits) get a moment to reach the channel.
+      let wait: NodeJS.Timeout | undefined;
+      await Promise.race([bot?.outboundIdle(), new Promise((r) => (wait = setTimeout(r, 5_000)))]);
+      clearTimeout(wait);
       await store.close();
     },
   };

@@ -1,5 +1,8 @@
 // Keeps a request's shared card in step with its state: every persisted change of a request (the
 // domain's onChange) becomes an updateActivity of the card everyone in the conversation sees.
+// Teams allows a conversation 60 operations per 30 s (createOutboundQueue.ts), and a run changes its
+// request at every step: a card shows its step progress at most once per interval, newest state first,
+// while decisions, "waiting for Graph/UMP, retry n of m" notices and the final state go out at once.
 
 import { describeError } from "../domain/errors";
 import type { Logger } from "../domain/ports";
@@ -8,39 +11,68 @@ import type { ApprovalView } from "./cards/approvalCard";
 import { approvalCard } from "./cards/approvalCard";
 import type { Messenger } from "./createMessenger";
 
+/** Least time between two step-progress updates of one card. */
+export const CARD_PROGRESS_INTERVAL_MS = 1500;
+
+interface CardQueue {
+  states: RequestRecord[];
+  lastSent: number;
+  wake?: () => void;
+}
+
 export function createCardUpdates(deps: {
   messenger: Messenger;
   cardView: (request: RequestRecord) => ApprovalView;
   log: Logger;
+  progressIntervalMs?: number;
 }) {
   const { messenger, cardView, log } = deps;
+  const interval = deps.progressIntervalMs ?? CARD_PROGRESS_INTERVAL_MS;
   // Card updates for one request go out one at a time and in order, so a slow update never overwrites
-  // a newer state. States that arrive while an update is in flight are coalesced (only the newest is
-  // sent), except a "waiting for Graph/UMP, retry n of m" notice, which is always shown.
-  const queues = new Map<string, RequestRecord[]>();
+  // a newer state. States that arrive while one waits are coalesced (only the newest is sent), except
+  // a waiting notice, which is always shown.
+  const queues = new Map<string, CardQueue>();
 
   function onRequestChanged(request: RequestRecord) {
     if (!request.cardActivityId) return;
     const queue = queues.get(request.id);
     if (!queue) {
-      const fresh = [request];
+      const fresh: CardQueue = { states: [request], lastSent: 0 };
       queues.set(request.id, fresh);
       void drain(request.id, fresh);
       return;
     }
-    const last = queue[queue.length - 1];
-    if (queue.length > 1 && last && !last.run?.waiting) queue[queue.length - 1] = request;
-    else queue.push(request);
+    const last = queue.states[queue.states.length - 1];
+    if (last && !last.run?.waiting) queue.states[queue.states.length - 1] = request;
+    else queue.states.push(request);
+    queue.wake?.();
   }
 
-  async function drain(requestId: string, queue: RequestRecord[]) {
+  /** Step progress may wait for the interval; anything a person decides or waits for may not. */
+  const progressOnly = (r: RequestRecord) => r.state === "running" && !r.run?.waiting;
+
+  async function drain(requestId: string, queue: CardQueue) {
     try {
-      while (queue.length > 0) {
-        const next = queue[0]!;
+      while (queue.states.length > 0) {
+        const next = queue.states[0]!;
+        const hold = queue.lastSent + interval - Date.now();
+        if (hold > 0 && progressOnly(next)) {
+          // Woken early by a newer state, which may be one that goes at once.
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, hold);
+            queue.wake = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+          queue.wake = undefined;
+          continue;
+        }
+        queue.states.shift();
+        queue.lastSent = Date.now();
         await messenger
           .updateCard(next.conversation, next.cardActivityId!, approvalCard(cardView(next)))
           .catch((e) => log.warn("card update failed", { requestId, error: describeError(e).message }));
-        queue.shift();
       }
     } finally {
       queues.delete(requestId);

@@ -18,7 +18,7 @@ import { describeError } from "../domain/errors";
 import type { Logger } from "../domain/ports";
 import type { ConversationRef } from "../domain/records";
 import { referenceOf } from "./actorOf";
-import { fitCard } from "./cards/cardSize";
+import { activityFits, fitCard, jsonSize, tooBigCard } from "./cards/cardSize";
 import type { Card } from "./cards/renderCard";
 import { createConnectorClients } from "./createConnectorClients";
 import { ConnectorPostError, createConnectorPost } from "./createConnectorPost";
@@ -60,11 +60,25 @@ export function createMessenger(deps: {
           activities.some((a) => a.type !== ActivityTypes.InvokeResponse && a.type !== ActivityTypes.Trace);
         const conversationId = ctx.activity.conversation?.id;
         if (!viaConnector || !conversationId) return nextSend();
-        return queue.send(conversationId, nextSend);
+        activities.forEach((a, i) => {
+          activities[i] = fitActivity(a);
+        });
+        return queue.send(conversationId, nextSend, { interactive: true });
       });
       await next();
     },
   };
+
+  /**
+   * The whole activity as sent (ids, conversation, names around the card) within Teams' stricter size
+   * reading; otherwise its card gives way to a short one that says so.
+   */
+  function fitActivity<T extends Partial<Activity>>(activity: T): T {
+    if (!activity.attachments?.length || activityFits(activity)) return activity;
+    const { bytes } = jsonSize(JSON.stringify(activity));
+    log.error("activity over the size limit replaced", { bytes });
+    return { ...activity, attachments: [CardFactory.adaptiveCard(tooBigCard(bytes))] };
+  }
 
   /** A reply in the current conversation; resolves the new activity (its id is the card's id). */
   async function sendCard(context: TurnContext, card: Card) {
@@ -77,9 +91,11 @@ export function createMessenger(deps: {
    */
   async function updateCard(reference: ConversationRef, activityId: string, card: Card) {
     const ref = reference as Partial<ConversationReference>;
-    const activity = TurnContext.applyConversationReference(
-      { id: activityId, ...cardActivity(card) },
-      { ...ref, activityId: randomUUID() },
+    const activity = fitActivity(
+      TurnContext.applyConversationReference(
+        { id: activityId, ...cardActivity(card) },
+        { ...ref, activityId: randomUUID() },
+      ),
     );
     const conversationId = ref.conversation?.id ?? "";
     await queue.send(conversationId, () => connector.updateActivity(ref.serviceUrl ?? "", activity), {
@@ -110,7 +126,7 @@ export function createMessenger(deps: {
       typeof card === "string"
         ? { type: ActivityTypes.Message, text: card, inputHint: InputHints.AcceptingInput }
         : cardActivity(card);
-    const activity = TurnContext.applyConversationReference(content, { ...ref, activityId: randomUUID() });
+    const activity = fitActivity(TurnContext.applyConversationReference(content, { ...ref, activityId: randomUUID() }));
     try {
       return await queue.send(ref.conversation?.id ?? "", () => connector.replyToActivity(serviceUrl, activity));
     } catch (e) {

@@ -57,6 +57,7 @@ const defaultFailure = (e: unknown): AttemptFailure => {
 interface Job {
   attempt: () => Promise<unknown>;
   coalesce?: string;
+  interactive: boolean;
   started: boolean;
   waiters: Array<{ resolve: (v: unknown) => void; reject: (e: unknown) => void }>;
 }
@@ -182,9 +183,14 @@ export function createOutboundQueue(
    * Sends through `conversationId`'s queue: `attempt` makes one HTTP request (it may run several times)
    * and resolves its result, or throws something `failureOf` can read. `coalesce` names what the send
    * replaces (e.g. `update:<activity id>`): a waiting send with the same name takes the newer attempt,
-   * and both callers get its result.
+   * and both callers get its result. `interactive` (a reply a person is waiting for in a turn) goes
+   * ahead of background sends still waiting, behind other interactive ones.
    */
-  function send<T>(conversationId: string, attempt: () => Promise<T>, opts: { coalesce?: string } = {}): Promise<T> {
+  function send<T>(
+    conversationId: string,
+    attempt: () => Promise<T>,
+    opts: { coalesce?: string; interactive?: boolean } = {},
+  ): Promise<T> {
     const key = conversationScope(conversationId);
     let lane = lanes.get(key);
     if (!lane) {
@@ -199,7 +205,16 @@ export function createOutboundQueue(
         waiting.waiters.push(waiter);
         return;
       }
-      lane.jobs.push({ attempt, coalesce: opts.coalesce, started: false, waiters: [waiter] });
+      const job: Job = {
+        attempt,
+        coalesce: opts.coalesce,
+        interactive: opts.interactive === true,
+        started: false,
+        waiters: [waiter],
+      };
+      const ahead = job.interactive ? lane.jobs.findIndex((j) => !j.started && !j.interactive) : -1;
+      if (ahead >= 0) lane.jobs.splice(ahead, 0, job);
+      else lane.jobs.push(job);
       if (!lane.running) void drain(key, lane);
     });
   }

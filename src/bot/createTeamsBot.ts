@@ -174,6 +174,8 @@ export function createTeamsBot(deps: TeamsBotDeps) {
     onBatchChanged: (batchId: string) => batchCards?.changed(batchId),
     post: messenger.post,
     postPersonal: messenger.postPersonal,
+    /** Resolves when every queued post and update has been answered (a clean shutdown waits, bounded). */
+    outboundIdle: messenger.queue.idle,
     /** Processes one HTTP request, then runs the work that must start only after the answer is sent. */
     async process(req: Request, res: Response): Promise<void> {
       const queue: AfterResponseQueue = { jobs: [], flushed: false };

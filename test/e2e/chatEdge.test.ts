@@ -219,7 +219,7 @@ describe("size", () => {
     expect(text).toMatch(/Expiring: [A-Z][a-z]{2} \d{2} \d+/);
     expect(allActionTitles(card)).toContain("Next page");
     await stack.press(activityId, "Next page", { user: USERS.bystander, card });
-    const page2 = await waitShared(activityId, (c) => /Page 2 of 30/.test(cardText(c)));
+    const page2 = await waitShared(activityId, (c) => /Page 2 of 38/.test(cardText(c)));
     expect(cardText(page2)).not.toContain(`${soonest.customer} — EXPIRED`);
     expect(largestActivity()).toBeLessThan(MAX_ACTIVITY_BYTES);
     await stack.say("status cust-042");

@@ -367,6 +367,23 @@ describe("proactive posts", () => {
     expect(errors).toEqual([]);
   });
 
+  it("an activity over 40 KB counted as UTF-16 (its card fits, the names around it do not) goes out as a short notice", async () => {
+    const messenger = createMessenger({
+      adapter: adapterWith(new RecordingCredentialFactory(false), false),
+      botAppId: "",
+      spTenantId: TENANT,
+      log,
+    });
+    const ref = reference() as unknown as Partial<ConversationReference>;
+    const crowded = { ...ref, user: { ...ref.user!, name: "東".repeat(3000) } } as unknown as ConversationRef;
+    const big: Card = { type: "AdaptiveCard", version: "1.5", body: [{ type: "TextBlock", text: "a".repeat(17_000) }] };
+    expect(await messenger.post(crowded, big)).toBeTruthy();
+    const [sent] = connector.activities;
+    expect(sent!.utf16Bytes).toBeLessThanOrEqual(40 * 1024);
+    expect(JSON.stringify(sent!.activity.attachments)).toContain("more than Teams shows");
+    expect(errors).toEqual([expect.stringMatching(/^activity over the size limit replaced/)]);
+  });
+
   it("retries are bounded: five 503s, a Retry-After over a minute, or a 400 fail the post (logged, undefined)", async () => {
     const credentials = new RecordingCredentialFactory(false);
     const messenger = createMessenger({

@@ -182,6 +182,25 @@ describe("outbound queue", () => {
     expect(clock.now()).toBe(start);
   });
 
+  it("puts a reply a person waits for ahead of background sends still waiting, behind the one on the wire", async () => {
+    const clock = fakeClock();
+    const queue = createOutboundQueue({ now: clock.now, sleep: clock.sleep });
+    const wire: string[] = [];
+    const op = (label: string) => async () => {
+      await clock.sleep(100);
+      wire.push(label);
+    };
+    const all = Promise.all([
+      queue.send("19:c", op("reminder 1")),
+      queue.send("19:c", op("reminder 2")),
+      queue.send("19:c", op("reminder 3")),
+      queue.send("19:c", op("reply A"), { interactive: true }),
+      queue.send("19:c", op("reply B"), { interactive: true }),
+    ]);
+    await clock.run(all);
+    expect(wire).toEqual(["reminder 1", "reply A", "reply B", "reminder 2", "reminder 3"]);
+  });
+
   it("coalesces waiting updates of one message: the newest state is sent, every caller resolves", async () => {
     const clock = fakeClock();
     const queue = createOutboundQueue({ now: clock.now, sleep: clock.sleep });

@@ -4,7 +4,7 @@
 
 import type { RegistrationRecord, SecretRecord } from "../../domain/records";
 import { truncate } from "../truncate";
-import { CARD_BUDGET_BYTES, cardBytes } from "./cardSize";
+import { cardFits } from "./cardSize";
 import { markdownText as md } from "./markdownText";
 import { type Card, daysLeft, fact, renderCard, utc } from "./renderCard";
 import { createStatusFigures, stateSummary, statusChartElements } from "./statusCharts";
@@ -20,7 +20,8 @@ export interface StatusEntry {
   soonest?: SecretRecord;
 }
 
-export const PAGE_SIZE = 10;
+// Eight entries with long values and page 1's charts stay under 40 KB counted as UTF-16 (cardSize.ts).
+export const PAGE_SIZE = 8;
 const EXPIRING_DAYS = 30;
 const SECRETS_SHOWN = 8;
 const SOONEST_LISTED = 5;
@@ -115,7 +116,7 @@ export function statusCard(view: StatusView): Card {
       ...base,
       registrations: slice.slice(0, shown).map((e) => entryView(e, now, view.single ? 50 : SECRETS_SHOWN)),
     });
-    if (shown <= 1 || cardBytes(card) <= CARD_BUDGET_BYTES) return card;
+    if (shown <= 1 || cardFits(card)) return card;
     shown--;
   }
 }
