@@ -7,14 +7,12 @@
 import type { DigestEntry } from "../../domain/digests";
 import { daysUntil } from "../../domain/reminders";
 import { truncate } from "../truncate";
-import { CARD_BUDGET_BYTES } from "./cardSize";
+import { CARD_BUDGET_BYTES, CARD_BUDGET_UTF16_BYTES, jsonSize } from "./cardSize";
 import { markdownText as md } from "./markdownText";
 import { type Card, neutralise } from "./renderCard";
 
 /** At most this many lines on one page: a page is read, not scrolled through. */
 export const DIGEST_LINES_PER_PAGE = 20;
-/** The card's share of the 40 KB UTF-16 rule (2 bytes per code unit); the activity takes the rest. */
-export const CARD_BUDGET_UTF16_BYTES = 36 * 1024;
 
 export interface DigestPageView {
   digestId: string;
@@ -112,9 +110,9 @@ function digestLine(v: DigestPageView, e: DigestEntry) {
 }
 
 /** UTF-8 bytes and UTF-16 bytes of a value's JSON. */
-export function jsonSizes(value: unknown): { utf8: number; utf16: number } {
-  const json = JSON.stringify(value);
-  return { utf8: Buffer.byteLength(json, "utf8"), utf16: json.length * 2 };
+function jsonSizes(value: unknown): { utf8: number; utf16: number } {
+  const size = jsonSize(JSON.stringify(value));
+  return { utf8: size.bytes, utf16: size.utf16Bytes };
 }
 
 /**
