@@ -1,4 +1,4 @@
-// npm run bench: the six benchmarks of CONTRACT section 8, measured side by side in one run against the
+// npm run bench: the eight benchmarks of CONTRACT section 8, measured side by side in one run against the
 // HTTP emulators (loopback only). stdout carries exactly one line per benchmark in the contract's form;
 // everything else (progress, breakdowns) goes to stderr.
 
@@ -16,6 +16,7 @@ import { cardText, startStack, TENANT, UMP_TOKEN, USERS } from "../test/support/
 import { activityBase, messageActivity } from "../test/support/teamsActivity";
 import { startThrottleStorm } from "../test/support/throttleStorm";
 import { startEchoBot } from "./echoBot";
+import { benchReminderStorm, benchRotateAll } from "./fleetBenches";
 import { type SeedApp, seedRegistrations } from "./sweepSeed";
 import type { FromWorker, ToWorker } from "./sweepWorker";
 import { seededParams } from "../test/support/fixtures";
@@ -604,6 +605,8 @@ const BENCHES: Array<[string, () => Promise<string>]> = [
   ["expiry-sweep", benchExpirySweep],
   ["bulk", benchBulk],
   ["status", benchStatus],
+  ["reminder-storm", benchReminderStorm],
+  ["rotate-all", benchRotateAll],
 ];
 
 async function main() {

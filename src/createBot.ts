@@ -4,6 +4,7 @@
 import type { AddressInfo } from "node:net";
 import { handoffCard } from "./bot/cards/handoffCard";
 import { reminderCard } from "./bot/cards/reminderCard";
+import { createDigests } from "./bot/createDigests";
 import { createTeamsBot } from "./bot/createTeamsBot";
 import type { Config } from "./config";
 import { checkEligibility } from "./domain/approval";
@@ -194,6 +195,9 @@ export async function createBot(config: Readonly<Config>, overrides: BotOverride
       });
       if (!id) throw new Error("the Bot Connector did not take the reminder");
     },
+    // Several due in one conversation: one digest (issue 17), stored and paged by the chat side.
+    sendDigest: (conversation, notices) =>
+      createDigests({ repo, clock, post: (c, card) => bot!.post(c, card) }).send(conversation, notices),
     sendNotice: async (conversation, text) => {
       await bot!.post(conversation, text);
     },

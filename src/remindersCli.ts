@@ -55,6 +55,13 @@ export function formatSummary(result: SweepResult): string[] {
       `${result.dryRun ? "would send" : "due"}: customer ${n.customer}, service ${n.service}, keyId ${n.keyId}, hint ${n.hint || "—"}, ` +
         `threshold ${n.threshold === "expired" ? "expired" : `${n.threshold} days`}, ${n.daysLeft} day(s) left (expires ${n.endDateTime})`,
     );
+  for (const d of result.digests)
+    lines.push(
+      `${result.dryRun ? "would send one digest" : `sent digest ${d.digestId}`} to ${d.conversation}: ${d.listed} reminder(s), soonest first: ` +
+        `${d.customers.join(", ")}${d.listed > d.customers.length ? ", …" : ""}`,
+    );
+  if (result.skipped.deferred > 0)
+    lines.push(`${result.skipped.deferred} reminder(s) wait for tomorrow: their conversation had today's digest`);
   const removals = result.dryRun ? result.wouldRemoveSuperseded : result.removedSuperseded;
   for (const k of removals)
     lines.push(`${result.dryRun ? "would remove" : "removed"} superseded secret ${k} (grace period over)`);

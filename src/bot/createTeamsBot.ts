@@ -16,6 +16,7 @@ import type { ConversationRef, RequestRecord } from "../domain/records";
 import type { Repository } from "../domain/repository";
 import { approvalActions } from "./actions/approvalActions";
 import { batchActions } from "./actions/batchActions";
+import { digestActions } from "./actions/digestActions";
 import { handoffActions } from "./actions/handoffActions";
 import { historyActions } from "./actions/historyActions";
 import { provisionActions } from "./actions/provisionActions";
@@ -57,6 +58,7 @@ const CARD_ACTIONS: CardAction[] = [
   ...historyActions,
   ...handoffActions,
   ...batchActions,
+  ...digestActions,
 ];
 
 export interface TeamsBotDeps {

@@ -1,6 +1,6 @@
 // One secret-expiry sweep: reads every managed application from Graph page by page (Entra is the
 // source of truth, so secrets rotated or deleted by hand are seen), sends each due reminder at most once
-// (sweepReminders), removes superseded secrets whose grace period is over (sweepSuperseded) and orphan
+// (sweepReminders, then sweepDigests: alone or in one digest per conversation), removes superseded secrets whose grace period is over (sweepSuperseded) and orphan
 // secrets no run or registration claims (sweepOrphans). Memory is bounded by a page, not by the fleet.
 
 import { describeError } from "./errors";
@@ -11,7 +11,8 @@ import { daysUntil, EXPIRED } from "./reminders";
 import type { Repository } from "./repository";
 import { customerTag, MANAGED_TAG, uniqueNameFor } from "./spec";
 import { createOrphanSweep } from "./sweepOrphans";
-import { createReminderSender, createSnoozer, serviceOf } from "./sweepReminders";
+import { type DigestSummary, deliverOutbox } from "./sweepDigests";
+import { createReminderSender, createSnoozer, type PendingReminder, serviceOf } from "./sweepReminders";
 import { removeSupersededSecrets } from "./sweepSuperseded";
 
 export interface ReminderNotice {
@@ -23,6 +24,8 @@ export interface ReminderNotice {
   endDateTime: string;
   daysLeft: number;
   threshold: string;
+  /** The registration's display name, when syncbot has a record of it (digest lines show it). */
+  displayName?: string;
 }
 
 export interface SweepDeps {
@@ -34,6 +37,11 @@ export interface SweepDeps {
   instanceId: string;
   /** Posts the reminder card into the conversation; resolves when the connector accepted it. */
   sendReminder: (conversation: ConversationRef, notice: ReminderNotice) => Promise<void>;
+  /**
+   * Posts one digest listing several due reminders of one conversation (soonest first); resolves the
+   * digest's id once the connector accepted it, throws when it did not. Without it, one card each.
+   */
+  sendDigest?: (conversation: ConversationRef, notices: ReminderNotice[]) => Promise<string>;
   /** Posts a plain notice (old secret removed after rotation). */
   sendNotice?: (conversation: ConversationRef, text: string) => Promise<void>;
   /**
@@ -72,9 +80,13 @@ export interface SweepResult {
     alreadySent: number;
     inFlight: number;
     noConversation: number;
+    /** Due in a conversation that already had today's digest: listed by tomorrow's. */
+    deferred: number;
     /** Orphans kept because the sweep cannot tell whether UMP holds one of them. */
     orphanUmpUnclear: number;
   };
+  /** The digests sent (or, in a dry run, that would be sent), one per conversation. */
+  digests: DigestSummary[];
   removedSuperseded: string[];
   /** Dry run only: superseded secrets whose grace period is over and that a real sweep would remove. */
   wouldRemoveSuperseded: string[];
@@ -94,6 +106,8 @@ export interface SweepRun {
   simulated: boolean;
   dryRun: boolean;
   result: SweepResult;
+  /** Claimed reminders by conversation (conversationKey), delivered once the scan is done. */
+  outbox: Map<string, { conversation: ConversationRef; reminders: PendingReminder[] }>;
 }
 
 const CUSTOMER_TAG_PREFIX = customerTag("");
@@ -127,7 +141,8 @@ export function createSweeper(deps: SweepDeps) {
       secrets: 0,
       due: [],
       sent: 0,
-      skipped: { snoozed: 0, alreadySent: 0, inFlight: 0, noConversation: 0, orphanUmpUnclear: 0 },
+      skipped: { snoozed: 0, alreadySent: 0, inFlight: 0, noConversation: 0, deferred: 0, orphanUmpUnclear: 0 },
+      digests: [],
       removedSuperseded: [],
       wouldRemoveSuperseded: [],
       removedOrphans: [],
@@ -135,7 +150,7 @@ export function createSweeper(deps: SweepDeps) {
       failures: [],
       dryRun,
     };
-    const run: SweepRun = { at, simulated, dryRun, result };
+    const run: SweepRun = { at, simulated, dryRun, result, outbox: new Map() };
 
     // Old secrets first: one removed now is not listed (nor reminded about) below.
     await removeSupersededSecrets(deps, run);
@@ -165,6 +180,7 @@ export function createSweeper(deps: SweepDeps) {
       for (let w = 0; w < Math.min(APP_CONCURRENCY, slots.length); w++) workers.push(worker());
       await Promise.all(workers);
     }
+    await deliverOutbox(deps, run);
     await orphans.settle(run);
     if (!dryRun && !simulated && deps.settleParked)
       result.settledParked = await deps.settleParked().catch((e) => {
@@ -234,6 +250,7 @@ export function createSweeper(deps: SweepDeps) {
         endDateTime,
         daysLeft: daysUntil(endDateTime, run.at),
         threshold,
+        displayName: registration?.params.displayName,
       };
       try {
         await remind(notice, registration, run);

@@ -1,13 +1,38 @@
-// Sends one due reminder at most once: a claim in the store before sending (a claim left "sending" by a
-// crashed sweep is taken over once it is stale, so each reminder also arrives at least once). A sweep
-// evaluated at a simulated instant keeps its claims apart, so it never suppresses a real reminder. Snoozes.
+// Claims one due reminder at most once: a claim in the store before it is listed (a claim left "sending"
+// by a crashed sweep is taken over once it is stale, so each reminder also arrives at least once). The
+// claimed reminder waits in the sweep's outbox for its conversation (sweepDigests delivers it, alone or
+// in a digest). A sweep evaluated at a simulated instant keeps its claims apart, so it never suppresses
+// a real reminder. Snoozes.
 
 import type { ReminderNotice, SweepDeps, SweepRun } from "./createSweeper";
-import { describeError } from "./errors";
+import { conversationKey } from "./digests";
+import type { StoredDoc } from "./documentStore";
 import type { Actor, RegistrationRecord, ReminderClaim } from "./records";
 import { daysUntil } from "./reminders";
 
 export const DEFAULT_STALE_CLAIM_MS = 10 * 60_000;
+
+/** A claimed reminder waiting for the end of the fleet scan (no claim in a dry run). */
+export interface PendingReminder {
+  notice: ReminderNotice;
+  doc?: StoredDoc<ReminderClaim>;
+}
+
+/** Only the notice and the claim are kept per due reminder; the conversation once per conversation. */
+function collect(
+  run: SweepRun,
+  registration: RegistrationRecord,
+  notice: ReminderNotice,
+  doc: StoredDoc<ReminderClaim> | undefined,
+) {
+  const key = conversationKey(registration.conversation);
+  let box = run.outbox.get(key);
+  if (!box) {
+    box = { conversation: registration.conversation, reminders: [] };
+    run.outbox.set(key, box);
+  }
+  box.reminders.push({ notice, doc });
+}
 
 export function createReminderSender(deps: SweepDeps) {
   const { repo } = deps;
@@ -40,6 +65,7 @@ export function createReminderSender(deps: SweepDeps) {
     }
     if (run.dryRun) {
       result.due.push(notice);
+      collect(run, registration, notice, undefined);
       return;
     }
 
@@ -57,28 +83,8 @@ export function createReminderSender(deps: SweepDeps) {
       return;
     }
     result.due.push(notice);
-    try {
-      await deps.sendReminder(registration.conversation, notice);
-    } catch (e) {
-      // Not delivered: give the claim back so the next sweep tries again (at least once).
-      await claims.release(doc).catch(() => undefined);
-      result.failures.push(`${notice.customer}/${notice.keyId}: ${describeError(e).message}`);
-      return;
-    }
-    await claims.markSent(doc, deps.clock.now().toISOString());
-    result.sent++;
-    await repo.audit({
-      at: deps.clock.now().toISOString(),
-      customer: notice.customer,
-      actor: "syncbot",
-      // A reminder posted for a simulated instant (`--at`) is on record, but never as the real one.
-      action: run.simulated ? "reminder.simulated" : "reminder.sent",
-      outcome: "ok",
-      correlationId: `sweep-${result.at}`,
-      detail:
-        `${notice.keyId} threshold ${notice.threshold} (${notice.daysLeft} days left)` +
-        (run.simulated ? ` at the simulated instant ${result.at}` : ""),
-    });
+    // Delivered once the whole fleet is read: together with the others due in the same conversation.
+    collect(run, registration, notice, doc);
   };
 }
 

@@ -160,4 +160,22 @@ describe("npm run reminders", () => {
     expect(dry.stdout).not.toMatch(/would remove superseded secret/);
     expect((await stack.bot.repo.getRegistration("contoso"))!.secrets.map((s) => s.keyId)).toContain(old.keyId);
   });
+
+  it("--dry-run lists the digest a channel would get when several registrations are due there together", async () => {
+    const base = Date.now() + 200 * DAY;
+    const seeded = await stack.seedRegistrations(3, {
+      customer: (i) => `digest-${i}`,
+      endDateTime: (i) => new Date(base - i * 60_000).toISOString(),
+    });
+    const at = new Date(base - 20 * DAY).toISOString();
+    const before = stack.connector.activities.length;
+    const dry = await runReminders(["--at", at, "--dry-run"]);
+    expect(dry.code).toBe(0);
+    // contoso, provisioned in the same channel earlier in this file, may be due then too (soonest: first).
+    expect(dry.stdout).toMatch(
+      /would send one digest to 19:ops-channel@thread\.tacv2: [34] reminder\(s\), soonest first: (contoso, )?digest-2, digest-1, digest-0\n/,
+    );
+    expect(stack.connector.activities.length).toBe(before);
+    for (const s of seeded) expect(await stack.bot.repo.listReminders(s.keyId)).toHaveLength(0);
+  });
 });

@@ -180,7 +180,9 @@ function title(batch: BatchRecord, n: number): string {
     rejected: "rejected",
     expired: "expired",
   };
-  return `Batch of ${n} customers: ${phase[batch.state]}`;
+  return batch.kind === "rotate"
+    ? `Rotate all: ${n} secrets: ${phase[batch.state]}`
+    : `Batch of ${n} customers: ${phase[batch.state]}`;
 }
 
 function stateLine(b: BatchRecord): string {

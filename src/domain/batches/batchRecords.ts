@@ -24,11 +24,15 @@ export interface BatchMember {
   approvalNote?: string;
   /** Live state already matches the spec: nothing to do. */
   upToDate?: boolean;
+  /** Rotation batches only: the service whose secret is rotated (default: ump). */
+  service?: string;
   retries: number;
 }
 
 export interface BatchRecord {
   id: string;
+  /** What each member's request does: onboard (the pasted list) or rotate a secret (Rotate all). Default provision. */
+  kind?: "provision" | "rotate";
   state: BatchState;
   requester: Actor;
   tenantId: string;
@@ -60,6 +64,7 @@ export interface ParsedLine {
   customer: string;
   params?: ProvisionParameters;
   error?: string;
+  service?: string;
 }
 
 /**

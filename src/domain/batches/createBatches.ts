@@ -26,7 +26,8 @@ export interface BatchesDeps {
   /** Review plan for one customer (the same as the single-customer card's). */
   review(input: {
     params: ProvisionParameters;
-    kind: "provision";
+    kind: "provision" | "rotate";
+    service?: string;
     requester: Actor;
     tenantId: string;
     conversation: ConversationRef;
@@ -102,6 +103,7 @@ export function createBatches(deps: BatchesDeps) {
 
   /** Stores the batch (state planning) with one member per parsed line; plan() fills in the plans. */
   async function create(input: {
+    kind?: "provision" | "rotate";
     lines: ParsedLine[];
     requester: Actor;
     tenantId: string;
@@ -110,6 +112,7 @@ export function createBatches(deps: BatchesDeps) {
     const now = clock.now();
     const batch: BatchRecord = {
       id: randomUUID(),
+      ...(input.kind === "rotate" ? { kind: "rotate" as const } : {}),
       state: "planning",
       requester: input.requester,
       tenantId: input.tenantId,
@@ -119,6 +122,7 @@ export function createBatches(deps: BatchesDeps) {
         customer: l.customer,
         params: l.params,
         error: l.error,
+        ...(l.service ? { service: l.service } : {}),
         retries: 0,
       })),
       hash: "",
@@ -158,9 +162,11 @@ export function createBatches(deps: BatchesDeps) {
 
   async function reviewMember(batch: BatchRecord, params: ProvisionParameters, requester: Actor) {
     try {
+      // A rotation batch (Rotate all) plans each member as the Rotate secret button does.
       const outcome = await deps.review({
         params,
-        kind: "provision",
+        kind: batch.kind ?? "provision",
+        service: batch.members.find((m) => m.customer === params.customer)?.service,
         requester,
         tenantId: batch.tenantId,
         conversation: batch.conversation,
