@@ -197,7 +197,7 @@ export async function createBot(config: Readonly<Config>, overrides: BotOverride
     },
     // Several due in one conversation: one digest (issue 17), stored and paged by the chat side.
     sendDigest: (conversation, notices) =>
-      createDigests({ repo, clock, post: (c, card) => bot!.post(c, card) }).send(conversation, notices),
+      createDigests({ repo, clock, post: (c, card, as) => bot!.post(c, card, as) }).send(conversation, notices),
     sendNotice: async (conversation, text) => {
       await bot!.post(conversation, text);
     },

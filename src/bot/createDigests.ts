@@ -5,6 +5,7 @@
 import { randomUUID } from "node:crypto";
 import type { ReminderNotice } from "../domain/createSweeper";
 import { createDigestStore, type DigestEntry } from "../domain/digests";
+import type { CardSubject } from "../domain/messageBindings";
 import type { Clock } from "../domain/ports";
 import type { ConversationRef } from "../domain/records";
 import type { Repository } from "../domain/repository";
@@ -16,7 +17,8 @@ export type Digests = ReturnType<typeof createDigests>;
 export function createDigests(deps: {
   repo: Repository;
   clock: Clock;
-  post: (conversation: ConversationRef, card: Card) => Promise<string | undefined>;
+  /** Posts a card that records what it shows (messageBindings): its buttons update only this digest's message. */
+  post: (conversation: ConversationRef, card: Card, as: CardSubject) => Promise<string | undefined>;
 }) {
   const { repo, clock } = deps;
   const store = createDigestStore(repo.store);
@@ -51,7 +53,7 @@ export function createDigests(deps: {
       entries: pages[0]!,
       now,
     });
-    const activityId = await deps.post(target, card);
+    const activityId = await deps.post(target, card, { kind: "digest", subject: id });
     if (!activityId) throw new Error("the Bot Connector did not take the digest");
     // Accepted is what counts (invariant 7): remembering the message id is a convenience, never a failure.
     await store.setActivity(id, activityId).catch(() => undefined);

@@ -24,6 +24,7 @@ export type CardKind =
   | "status"
   | "history"
   | "reminder"
+  | "digest"
   | "handoff";
 
 export interface CardSubject {

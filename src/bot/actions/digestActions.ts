@@ -18,15 +18,20 @@ import { echo } from "../cards/markdownText";
 const str = (v: unknown) => (typeof v === "string" ? v : "");
 const digestsOf = (kit: BotKit) => createDigests({ repo: kit.repo, clock: kit.clock, post: kit.messenger.post });
 const UNKNOWN = "This digest is unknown to syncbot.";
+const OTHER_DIGEST = "This message shows another digest; nothing was changed.";
+const asDigest = (digestId: string) => ({ kind: "digest", subject: digestId }) as const;
 
 const nextPage: CardAction = {
   verb: "digest.page",
-  async run(context, data, kit) {
+  on: ["digest"],
+  async run(context, data, kit, pressed) {
+    if (!actorOf(context)) return UNIDENTIFIED;
+    if (pressed.subject !== str(data.digestId)) return OTHER_DIGEST;
     const page = Number(data.page);
     const work = (async (): Promise<InvokeAnswer> => {
       const card = await digestsOf(kit).render(str(data.digestId), Number.isInteger(page) && page > 0 ? page : 1);
       if (!card) return UNKNOWN;
-      await kit.messenger.updatePressedCard(context, card);
+      await kit.messenger.updatePressedCard(context, card, asDigest(str(data.digestId)));
       return card;
     })();
     return answerInTime(kit.log, work, "Reading the next page…");
@@ -35,9 +40,11 @@ const nextPage: CardAction = {
 
 const snooze: CardAction = {
   verb: "digest.snooze",
-  async run(context, data, kit) {
+  on: ["digest"],
+  async run(context, data, kit, pressed) {
     const actor = actorOf(context);
     if (!actor) return UNIDENTIFIED;
+    if (pressed.subject !== str(data.digestId)) return OTHER_DIGEST;
     const sweeper = kit.sweeper();
     if (!sweeper) return "Reminders are not configured.";
     const digestId = str(data.digestId);
@@ -59,7 +66,7 @@ const snooze: CardAction = {
         `${actor.name} snoozed ${customer} until ${result.until.slice(0, 10)}.`,
       );
       if (!card) return UNKNOWN;
-      await kit.messenger.updatePressedCard(context, card);
+      await kit.messenger.updatePressedCard(context, card, asDigest(str(data.digestId)));
       return card;
     })();
     return answerInTime(kit.log, work, "Snoozing; the digest updates for everyone when it is recorded.");
@@ -68,11 +75,13 @@ const snooze: CardAction = {
 
 const rotateAll: CardAction = {
   verb: "digest.rotateAll",
-  async run(context, data, kit) {
+  on: ["digest"],
+  async run(context, data, kit, pressed) {
     const actor = actorOf(context);
     if (!actor) return UNIDENTIFIED;
     if (!kit.batches) return "Batches are not configured.";
     const digestId = str(data.digestId);
+    if (pressed.subject !== digestId) return OTHER_DIGEST;
     const digest = await digestsOf(kit).store.get(digestId);
     if (!digest) return UNKNOWN;
     const reference = referenceOf(context);
@@ -115,7 +124,10 @@ async function rotateAllInBackground(
     tenantId: kit.config.spTenantId,
     conversation: reference,
   });
-  const cardId = await kit.messenger.post(reference, await cards.render(batch.id));
+  const cardId = await kit.messenger.post(reference, await cards.render(batch.id), {
+    kind: "batch",
+    subject: batch.id,
+  });
   if (cardId) await service.attachCard(batch.id, cardId);
   await service.plan(batch.id);
   cards.changed(batch.id, { immediate: true });

@@ -17,7 +17,7 @@ import { echo } from "../cards/markdownText";
 
 const rotate: CardAction = {
   verb: "secret.rotate",
-  on: ["status", "reminder"],
+  on: ["status", "reminder", "digest"],
   async run(context, data, kit) {
     const actor = actorOf(context);
     if (!actor) return UNIDENTIFIED;
