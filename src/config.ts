@@ -6,9 +6,9 @@ import { SyncbotError } from "./domain/errors";
 import type { LogLevel } from "./domain/ports";
 import type { StoreConfig } from "./store/createStore";
 import { isConnectionString } from "./telemetry";
-import { createEnvReaders } from "./envReaders";
-import { readStepUpConfig, type StepUpConfig } from "./stepUpConfig";
-import { weakKeyReason } from "./weakKeyReason";
+import { createEnvReaders } from "./settings/envReaders";
+import { readStepUpConfig, type StepUpConfig } from "./settings/stepUpConfig";
+import { weakKeyReason } from "./settings/weakKeyReason";
 
 export type MicrosoftAppType = "SingleTenant" | "MultiTenant" | "UserAssignedMSI";
 export type GraphCredentialKind = "managed-identity" | "client-secret" | "client-certificate" | "default" | "none";

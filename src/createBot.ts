@@ -10,7 +10,7 @@ import type { Config } from "./config";
 import { checkEligibility } from "./domain/approval";
 import { createBatches } from "./domain/batches/createBatches";
 import { createProvisioning } from "./domain/createProvisioning";
-import { createSweeper } from "./domain/createSweeper";
+import { createSweeper } from "./domain/sweep/createSweeper";
 import { runDoctor } from "./domain/doctor/runDoctor";
 import type { Clock, FullDirectory, Logger, TokenProver, UmpSettingsApi } from "./domain/ports";
 import type { DocumentStore } from "./domain/documentStore";
@@ -22,7 +22,7 @@ import { createApproverTokenVerifier } from "./identity/createApproverTokenVerif
 import { createGraphDirectory } from "./graph/createGraphDirectory";
 import { createTokenProver } from "./graph/createTokenProver";
 import { createLogger } from "./logger";
-import { createServer } from "./server";
+import { createServer } from "./server/server";
 import { createStore } from "./store/createStore";
 import { createHandoff } from "./ump/createHandoff";
 import { createUmpApiClient } from "./ump/createUmpApiClient";

@@ -6,7 +6,7 @@
 // The secret value is never in reach here: a sweep knows secrets by keyId, hint and expiry only.
 
 import { loadCliProcess, runJob } from "./loadProcessConfig";
-import type { SweepResult } from "./domain/createSweeper";
+import type { SweepResult } from "./domain/sweep/sweepTypes";
 import { describeError } from "./domain/errors";
 
 const USAGE = "usage: npm run reminders -- [--at ISO-DATE] [--dry-run]";

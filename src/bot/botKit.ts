@@ -5,7 +5,7 @@ import type { TurnContext } from "botbuilder";
 import type { Config } from "../config";
 import type { Batches } from "../domain/batches/createBatches";
 import type { Provisioning } from "../domain/createProvisioning";
-import type { Sweeper } from "../domain/createSweeper";
+import type { Sweeper } from "../domain/sweep/createSweeper";
 import type { DoctorLine } from "../domain/doctor/runDoctor";
 import type { CardKind, MessageBinding } from "../domain/messageBindings";
 import type { Clock, Logger } from "../domain/ports";

@@ -3,8 +3,8 @@
 // the first page into the conversation. Renders any page again with the snoozes recorded since.
 
 import { randomUUID } from "node:crypto";
-import type { ReminderNotice } from "../domain/createSweeper";
-import { createDigestStore, type DigestEntry } from "../domain/digests";
+import type { ReminderNotice } from "../domain/sweep/sweepTypes";
+import { createDigestStore, type DigestEntry } from "../domain/sweep/digests";
 import type { CardSubject } from "../domain/messageBindings";
 import type { Clock } from "../domain/ports";
 import type { ConversationRef } from "../domain/records";

@@ -7,7 +7,7 @@ import { ActivityTypes, MemoryStorage, type Request, type Response } from "botbu
 import type { Config } from "../config";
 import type { Batches } from "../domain/batches/createBatches";
 import type { Provisioning } from "../domain/createProvisioning";
-import type { Sweeper } from "../domain/createSweeper";
+import type { Sweeper } from "../domain/sweep/createSweeper";
 import type { DoctorLine } from "../domain/doctor/runDoctor";
 import { describeError } from "../domain/errors";
 import { createMessageBindings } from "../domain/messageBindings";

@@ -3,7 +3,7 @@
 
 import { createHash } from "node:crypto";
 import type { ApplicationFields, LiveApplication, ServicePrincipalInfo, UmpSettings } from "./ports";
-import type { SecretRecord } from "./records";
+import type { SecretRecord } from "./secretRecord";
 import { DEFAULT_SERVICE, GRAPH_RESOURCE_APP_ID, type Spec } from "./spec";
 
 export type AppField =

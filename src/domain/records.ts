@@ -1,6 +1,7 @@
 // The records syncbot keeps. None of them ever holds a secret value: a secret is known by keyId, hint,
 // expiry and the fingerprint UMP reports (a truncated hash, which UMP itself publishes).
 
+import type { SecretRecord } from "./secretRecord";
 import type { Plan } from "./plan";
 import type { ProvisionParameters } from "./spec";
 
@@ -125,22 +126,6 @@ export interface RequestRecord {
   registeredFqdn?: string;
   /** A requester's re-plan on the card of their earlier plan: what that plan was (the card shows what changed). */
   replaces?: { requestId: string; params: ProvisionParameters; planHash: string; changes: string[] };
-}
-
-export type SecretStatus = "active" | "superseded";
-
-export interface SecretRecord {
-  keyId: string;
-  service: string;
-  runId: string;
-  displayName: string;
-  hint: string;
-  endDateTime: string;
-  fingerprint: string;
-  createdAt: string;
-  status: SecretStatus;
-  /** For a superseded secret: when it may be removed (end of the rotation grace period). */
-  removeAfter?: string;
 }
 
 export interface RegistrationRecord {

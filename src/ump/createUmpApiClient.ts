@@ -6,7 +6,7 @@
 // A 429 pauses every call of this client until its Retry-After has passed (one throttling state per service).
 
 import { SyncbotError } from "../domain/errors";
-import { ThrottleGate } from "../throttleGate";
+import { ThrottleGate } from "../http/throttleGate";
 import type { CallContext, Logger, UmpOperation, UmpSettings, UmpSettingsApi, UmpSyncAppPatch } from "../domain/ports";
 import { describeNetworkError, neverSent, retryAfterMs } from "./describeNetworkError";
 import { translateUmpError } from "./translateUmpError";

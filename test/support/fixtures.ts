@@ -2,7 +2,8 @@
 // the plan a fresh customer gets.
 
 import { planProvisioning } from "../../src/domain/plan";
-import type { ConversationRef, RegistrationRecord, SecretRecord } from "../../src/domain/records";
+import type { ConversationRef, RegistrationRecord } from "../../src/domain/records";
+import type { SecretRecord } from "../../src/domain/secretRecord";
 import { buildSpec, type ProvisionParameters } from "../../src/domain/spec";
 
 export const NOW = new Date("2025-03-01T12:00:00.000Z");

@@ -67,6 +67,48 @@ describe("architecture", () => {
     expect(offenders).toEqual([]);
   });
 
+  /** Relative imports of one src file, resolved to files ("" when it names no file under src/). */
+  function localImports(file: string): string[] {
+    return importsOf(readFileSync(file, "utf8"))
+      .filter((i) => i.startsWith("."))
+      .map((i) => join(dirname(file), i))
+      .map((p) => [p, `${p}.ts`, join(p, "index.ts")].find((c) => allFiles.has(c)) ?? "")
+      .filter(Boolean);
+  }
+  const allFiles = new Set(sourceFiles(SRC));
+
+  it("no module of src/ imports itself back through its imports (no import circles)", () => {
+    const graph = new Map([...allFiles].map((f) => [f, localImports(f)]));
+    const circles: string[] = [];
+    const state = new Map<string, "open" | "done">();
+    const walk = (f: string, path: string[]) => {
+      if (state.get(f) === "done") return;
+      if (state.get(f) === "open") {
+        circles.push(
+          path
+            .slice(path.indexOf(f))
+            .concat(f)
+            .map((x) => relative(SRC, x))
+            .join(" -> "),
+        );
+        return;
+      }
+      state.set(f, "open");
+      for (const next of graph.get(f) ?? []) walk(next, [...path, f]);
+      state.set(f, "done");
+    };
+    for (const f of graph.keys()) walk(f, []);
+    expect(circles).toEqual([]);
+  });
+
+  it("cards name steps through the domain's titles, not the steps module", () => {
+    const offenders = sourceFiles(join(SRC, "bot"))
+      .flatMap((f) => localImports(f).map((i) => [relative(SRC, f), relative(SRC, i)]))
+      .filter(([, i]) => i!.startsWith(`domain${sep}steps${sep}`) || i!.startsWith(`domain${sep}runs${sep}`))
+      .map(([f, i]) => `${f}: ${i}`);
+    expect(offenders).toEqual([]);
+  });
+
   it("the import reader sees the forms it must", () => {
     expect(
       importsOf(

@@ -14,7 +14,7 @@ import {
   planProvisioning,
 } from "../../src/domain/plan";
 import type { LiveApplication, UmpSettings } from "../../src/domain/ports";
-import type { SecretRecord } from "../../src/domain/records";
+import type { SecretRecord } from "../../src/domain/secretRecord";
 import { buildSpec, GRAPH_RESOURCE_APP_ID, type Spec } from "../../src/domain/spec";
 
 const FAR = "2027-03-01T12:00:00.000Z";

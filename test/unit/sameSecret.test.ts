@@ -2,7 +2,7 @@
 // compared as a fixed-size digest (no early exit on a length mismatch, no exception).
 
 import { describe, expect, it } from "vitest";
-import { sameSecret } from "../../src/sameSecret";
+import { sameSecret } from "../../src/server/sameSecret";
 
 describe("sameSecret", () => {
   const key = "q8Vt3xJw0bL2mZr9Kd4s";

@@ -5,7 +5,8 @@ import { describe, expect, it } from "vitest";
 import { cardBytes, MAX_ACTIVITY_BYTES } from "../../src/bot/cards/cardSize";
 import type { Card } from "../../src/bot/cards/renderCard";
 import { assessRegistrations, PAGE_SIZE, statusCard } from "../../src/bot/cards/statusCard";
-import type { RegistrationRecord, SecretRecord } from "../../src/domain/records";
+import type { RegistrationRecord } from "../../src/domain/records";
+import type { SecretRecord } from "../../src/domain/secretRecord";
 import { NOW, PARAMS } from "../support/fixtures";
 
 const DAY = 86_400_000;

@@ -1,7 +1,7 @@
 // The approval card: one request's plan, its state, the run's progress and, after a success, every
 // identifier the operator needs (never the secret). The shared message of a request always shows it.
 
-import { STEP_TITLES } from "../../domain/steps/stepLists";
+import { STEP_TITLES } from "../../domain/stepTitles";
 import { describeChange } from "../../domain/plan";
 import type { RequestRecord } from "../../domain/records";
 import { adminConsentUrl, portalUrlFor, redirectUrlFor } from "../../domain/spec";

@@ -4,7 +4,7 @@
 // non-ASCII names, stays under Teams' stricter size reading (28 KB of JSON, 40 KB counted as UTF-16).
 // Built directly, not from a template: paging measures each line as it adds it.
 
-import type { DigestEntry } from "../../domain/digests";
+import type { DigestEntry } from "../../domain/sweep/digests";
 import { daysUntil } from "../../domain/reminders";
 import { truncate } from "../truncate";
 import { CARD_BUDGET_BYTES, CARD_BUDGET_UTF16_BYTES, jsonSize } from "./cardSize";

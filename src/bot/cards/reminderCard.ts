@@ -2,7 +2,7 @@
 // from a template: a sweep posts thousands of them, and the template engine costs milliseconds and a
 // heap's worth of garbage per card. The card is the one adaptiveCards/ templates would give.
 
-import type { ReminderNotice } from "../../domain/createSweeper";
+import type { ReminderNotice } from "../../domain/sweep/sweepTypes";
 import { truncate } from "../truncate";
 import { markdownText as md } from "./markdownText";
 import { type Card, fact, neutralise, utc } from "./renderCard";

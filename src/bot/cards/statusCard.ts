@@ -2,23 +2,13 @@
 // size limit), so it opens with a summary (counts by health, the soonest expiries, charts of both) and
 // lists one page, problems and soonest expiries first, with Next page; `status <customer>` shows one in full.
 
-import type { RegistrationRecord, SecretRecord } from "../../domain/records";
+import type { RegistrationRecord } from "../../domain/records";
 import { truncate } from "../truncate";
 import { cardFits } from "./cardSize";
 import { markdownText as md } from "./markdownText";
 import { type Card, daysLeft, fact, renderCard, utc } from "./renderCard";
+import type { StatusEntry } from "./statusEntry";
 import { createStatusFigures, stateSummary, statusChartElements } from "./statusCharts";
-
-export type Health = "attention" | "failed" | "expired" | "drifted" | "expiring" | "healthy";
-
-export interface StatusEntry {
-  registration: RegistrationRecord;
-  health: Health;
-  /** Why it is not healthy, in operator words. */
-  problem?: string;
-  /** The active secret that expires first. */
-  soonest?: SecretRecord;
-}
 
 // Eight entries with long values and page 1's charts stay under 40 KB counted as UTF-16 (cardSize.ts).
 export const PAGE_SIZE = 8;

@@ -3,7 +3,7 @@
 // `fallback` Table for clients without charts, and the same numbers as text (stateSummary, the month
 // line). The status card's first page includes them, folded from the same assessment its summary counts.
 
-import type { Health, StatusEntry } from "./statusCard";
+import type { Health, StatusEntry } from "./statusEntry";
 
 export interface StatusFigures {
   /** 24 entries, this month first: `YYYY-MM` and the number of active secrets ending in it. */

@@ -9,7 +9,7 @@ import { describeError } from "../errors";
 import type { Actor } from "../records";
 import type { ProvisionParameters } from "../spec";
 import { type BatchMember, type BatchRecord, memberStatus } from "./batchRecords";
-import type { BatchesDeps, BatchOutcome } from "./createBatches";
+import type { BatchesDeps, BatchOutcome } from "./batchTypes";
 
 const BATCHES = "batches";
 

@@ -4,7 +4,7 @@
 
 import { describeError, SyncbotError } from "../errors";
 import type { UmpSettings } from "../ports";
-import type { SecretRecord } from "../records";
+import type { SecretRecord } from "../secretRecord";
 import { addMonths } from "../spec";
 import { forgetSecret, recordSecret } from "./registrationWrites";
 import {
@@ -15,10 +15,11 @@ import {
   secretDisplayName,
   viaUmpApi,
 } from "./stepContext";
+import { STEP_TITLES } from "../stepTitles";
 
 export const addSecret: ProvisioningStep = {
   name: "addSecret",
-  title: "Client secret",
+  title: STEP_TITLES.addSecret,
   async run(ctx) {
     const { services: s, request, run, call } = ctx;
     if (!request.plan.changes.some((c) => c.kind === "secret.add"))

@@ -3,10 +3,11 @@
 
 import { SyncbotError } from "../errors";
 import type { ProvisioningStep } from "./stepContext";
+import { STEP_TITLES } from "../stepTitles";
 
 export const handoff: ProvisioningStep = {
   name: "handoff",
-  title: "Hand-off to operator",
+  title: STEP_TITLES.handoff,
   awaiting: (request) => !!request.run?.handoff,
   async run(ctx) {
     const { services: s, request, run, spec } = ctx;

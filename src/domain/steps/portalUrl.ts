@@ -3,10 +3,11 @@
 
 import { describeError, isSyncbotError, SyncbotError } from "../errors";
 import { type ProvisioningStep, umpSettingsFor } from "./stepContext";
+import { STEP_TITLES } from "../stepTitles";
 
 export const portalUrl: ProvisioningStep = {
   name: "portalUrl",
-  title: "UMP Authentication Portal URL",
+  title: STEP_TITLES.portalUrl,
   async run(ctx) {
     const { services: s, request, run, spec, call } = ctx;
     if (!s.ump) throw new SyncbotError("config_invalid", "UMP_TARGET=api needs UMP_BASE_URL.");

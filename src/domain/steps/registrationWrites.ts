@@ -1,6 +1,7 @@
 // The registration record's secret list, kept in step with what runs add to and remove from Entra.
 
-import type { RegistrationRecord, RequestRecord, RunRecord, SecretRecord } from "../records";
+import type { RegistrationRecord, RequestRecord, RunRecord } from "../records";
+import type { SecretRecord } from "../secretRecord";
 import type { Repository } from "../repository";
 
 export function newRegistration(request: RequestRecord, run: RunRecord, at: string): RegistrationRecord {

@@ -7,10 +7,11 @@ import { SyncbotError } from "../errors";
 import type { ServicePrincipalInfo } from "../ports";
 import { type Attempt, waitForReplication } from "./replicationWait";
 import type { ProvisioningStep, StepContext } from "./stepContext";
+import { STEP_TITLES } from "../stepTitles";
 
 export const servicePrincipal: ProvisioningStep = {
   name: "servicePrincipal",
-  title: "Service principal",
+  title: STEP_TITLES.servicePrincipal,
   async run(ctx) {
     const { services: s, request, run, call } = ctx;
     // The first step re-planned from live state (the SP included), so a plan without this change

@@ -2,13 +2,11 @@
 // The service principal and the new secret both need only the upserted application (its appId and
 // object id), so they run side by side: the chain of round trips stays that of the secret alone.
 
-import type { StepName } from "../records";
 import { addSecret } from "./addSecret";
 import { handoff } from "./handoff";
 import { portalUrl } from "./portalUrl";
 import { servicePrincipal } from "./servicePrincipal";
 import type { StepStages } from "../runs/step";
-import { flatSteps } from "../runs/step";
 import type { ProvisioningStep } from "./stepContext";
 import { tidy } from "./tidy";
 import { upsertApplication } from "./upsertApplication";
@@ -19,8 +17,3 @@ export const STEP_LISTS: Record<"api" | "handoff", StepStages<ProvisioningStep>>
   api: [upsertApplication, [servicePrincipal, addSecret], writeUmp, portalUrl, verify, tidy],
   handoff: [upsertApplication, [servicePrincipal, addSecret], verify, handoff, tidy],
 };
-
-/** What the card calls each step. */
-export const STEP_TITLES = Object.fromEntries(
-  [...flatSteps(STEP_LISTS.api), ...flatSteps(STEP_LISTS.handoff)].map((s) => [s.name, s.title]),
-) as Record<StepName, string>;

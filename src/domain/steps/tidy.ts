@@ -3,10 +3,11 @@
 
 import { newRegistration } from "./registrationWrites";
 import { nowIso, type ProvisioningStep, secretDisplayName } from "./stepContext";
+import { STEP_TITLES } from "../stepTitles";
 
 export const tidy: ProvisioningStep = {
   name: "tidy",
-  title: "Tidy old secrets",
+  title: STEP_TITLES.tidy,
   async run(ctx) {
     const { services: s, request, run, call } = ctx;
     const objectId = run.objectId!;

@@ -7,10 +7,11 @@ import { readLiveState } from "../liveState";
 import { applicationDiff, desiredApplicationFields, type LiveState, planCovers, planProvisioning } from "../plan";
 import type { StepOutcome } from "../runs/step";
 import type { ProvisioningStep, StepContext } from "./stepContext";
+import { STEP_TITLES } from "../stepTitles";
 
 export const upsertApplication: ProvisioningStep = {
   name: "upsertApplication",
-  title: "Entra app registration",
+  title: STEP_TITLES.upsertApplication,
   async run(ctx) {
     // Review plan saw no application and nothing of this run has been written yet: POST /applications
     // either creates it or is refused because the name is taken, so the run does not read it first.

@@ -7,10 +7,11 @@ import type { RunRecord } from "../records";
 import { newRegistration } from "./registrationWrites";
 import { type Attempt, waitForReplication } from "./replicationWait";
 import { nowIso, type ProvisioningStep, type StepServices, viaUmpApi } from "./stepContext";
+import { STEP_TITLES } from "../stepTitles";
 
 export const verify: ProvisioningStep = {
   name: "verify",
-  title: "Verification",
+  title: STEP_TITLES.verify,
   async run(ctx) {
     const { services: s, request, run, spec, call } = ctx;
     const differences: string[] = [];

@@ -8,10 +8,11 @@ import { createHash } from "node:crypto";
 import { describeError, isSyncbotError, SyncbotError } from "../errors";
 import type { UmpSettings, UmpSyncAppPatch } from "../ports";
 import { type ProvisioningStep, type StepContext, umpSettingsFor } from "./stepContext";
+import { STEP_TITLES } from "../stepTitles";
 
 export const writeUmp: ProvisioningStep = {
   name: "writeUmp",
-  title: "UMP sync-app settings",
+  title: STEP_TITLES.writeUmp,
   async run(ctx) {
     const { services: s, request, run, spec, call } = ctx;
     if (!s.ump) throw new SyncbotError("config_invalid", "UMP_TARGET=api needs UMP_BASE_URL.");

@@ -5,7 +5,7 @@
 
 import type { Context, Middleware } from "@microsoft/microsoft-graph-client";
 import type { Logger } from "../../domain/ports";
-import { ThrottleGate } from "../../throttleGate";
+import { ThrottleGate } from "../../http/throttleGate";
 import { callOptionsOf } from "./callOptions";
 
 export const THROTTLE_STATUSES: ReadonlySet<number> = new Set([429, 503, 504]);

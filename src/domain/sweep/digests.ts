@@ -4,8 +4,8 @@
 // conversation key that groups registrations (a channel's reply chains share the channel's budget),
 // and the "one digest per conversation per day" marker.
 
-import type { DocumentStore } from "./documentStore";
-import type { ConversationRef } from "./records";
+import type { DocumentStore } from "../documentStore";
+import type { ConversationRef } from "../records";
 
 /** One line of a digest: one due secret of one registration. */
 export interface DigestEntry {

@@ -3,10 +3,10 @@
 // store write that failed, right after addPassword). Invariant 9 rules: a secret UMP may hold stays, so
 // one is removed only when UMP provably holds another, recorded secret (or none at all).
 
-import type { SweepDeps, SweepRun } from "./createSweeper";
-import { describeError } from "./errors";
-import type { PasswordCredentialInfo } from "./ports";
-import type { RegistrationRecord, RequestState } from "./records";
+import type { SweepDeps, SweepRun } from "./sweepTypes";
+import { describeError } from "../errors";
+import type { PasswordCredentialInfo } from "../ports";
+import type { RegistrationRecord, RequestState } from "../records";
 
 /** An unrecorded syncbot secret younger than this may belong to a run that is about to record it. */
 export const ORPHAN_MIN_AGE_MS = 3_600_000;

@@ -2,13 +2,13 @@
 // index.ts, so tests boot the whole bot in-process on port 0.
 
 import restify from "restify";
-import type { TeamsBot } from "./bot/createTeamsBot";
+import type { TeamsBot } from "../bot/createTeamsBot";
 import { AUTH_FAILURE_ANSWER, classifyAuthFailure } from "./classifyAuthFailure";
-import { describeError } from "./domain/errors";
-import type { Logger } from "./domain/ports";
-import type { Sweeper } from "./domain/createSweeper";
+import { describeError } from "../domain/errors";
+import type { Logger } from "../domain/ports";
+import type { Sweeper } from "../domain/sweep/createSweeper";
 import { sameSecret } from "./sameSecret";
-import type { HandoffPages } from "./ump/createHandoff";
+import type { HandoffPages } from "../ump/createHandoff";
 
 export interface ServerDeps {
   bot: TeamsBot;

@@ -5,21 +5,12 @@
 // and a claim is listed by one message only, so nothing is listed twice. A conversation gets at most one
 // digest per (UTC) day: reminders that come due after that day's digest wait for the next day's sweep.
 
-import type { SweepDeps, SweepRun } from "./createSweeper";
+import type { DigestSummary, PendingReminder, SweepDeps, SweepRun } from "./sweepTypes";
 import { createDigestStore } from "./digests";
-import { describeError } from "./errors";
-import type { ConversationRef } from "./records";
-import type { PendingReminder } from "./sweepReminders";
+import { describeError } from "../errors";
+import type { ConversationRef } from "../records";
 
 /** What the digests of one sweep did, per conversation (the dry run lists what it would send). */
-export interface DigestSummary {
-  conversation: string;
-  listed: number;
-  digestId?: string;
-  /** The soonest few customers, for the CLI's summary. */
-  customers: string[];
-}
-
 export async function deliverOutbox(deps: SweepDeps, run: SweepRun): Promise<void> {
   const { repo } = deps;
   const { result } = run;

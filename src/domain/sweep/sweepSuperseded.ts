@@ -2,9 +2,10 @@
 // registrations page by page (memory bounded by the page, not the fleet). Always judged by the real
 // clock, whatever instant the sweep evaluates reminders at, and never a secret whose fingerprint UMP holds.
 
-import type { SweepDeps, SweepRun } from "./createSweeper";
-import { describeError } from "./errors";
-import type { RegistrationRecord, SecretRecord } from "./records";
+import type { SweepDeps, SweepRun } from "./sweepTypes";
+import { describeError } from "../errors";
+import type { RegistrationRecord } from "../records";
+import type { SecretRecord } from "../secretRecord";
 import { umpFingerprintOf } from "./sweepOrphans";
 
 export async function removeSupersededSecrets(deps: SweepDeps, run: SweepRun): Promise<void> {

@@ -4,20 +4,15 @@
 // in a digest). A sweep evaluated at a simulated instant keeps its claims apart, so it never suppresses
 // a real reminder. Snoozes.
 
-import type { ReminderNotice, SweepDeps, SweepRun } from "./createSweeper";
+import type { ReminderNotice, SweepDeps, SweepRun } from "./sweepTypes";
 import { conversationKey } from "./digests";
-import type { StoredDoc } from "./documentStore";
-import type { Actor, RegistrationRecord, ReminderClaim } from "./records";
-import { daysUntil } from "./reminders";
+import type { StoredDoc } from "../documentStore";
+import type { Actor, RegistrationRecord, ReminderClaim } from "../records";
+import { daysUntil } from "../reminders";
 
 export const DEFAULT_STALE_CLAIM_MS = 10 * 60_000;
 
 /** A claimed reminder waiting for the end of the fleet scan (no claim in a dry run). */
-export interface PendingReminder {
-  notice: ReminderNotice;
-  doc?: StoredDoc<ReminderClaim>;
-}
-
 /** Only the notice and the claim are kept per due reminder; the conversation once per conversation. */
 function collect(
   run: SweepRun,
