@@ -134,6 +134,8 @@ describe("npm run package", () => {
       `${ph("TEAMS_APP_ID")} (manifest.json) is empty in env/.env.dev: the teamsApp/create step of m365agents.yml writes it; run atk provision --env dev first`,
       `${ph("BOT_ID")} (manifest.json) is empty in env/.env.dev: an output of infra/azure.bicep (arm/deploy in m365agents.yml) writes it; run atk provision --env dev first`,
       `${ph("BOT_DOMAIN")} (manifest.json) is empty in env/.env.dev: an output of infra/azure.bicep (arm/deploy in m365agents.yml) writes it; run atk provision --env dev first`,
+      // webApplicationInfo.id (verified approvals): the SSO app registration's client id.
+      `${ph("AAD_APP_CLIENT_ID")} (manifest.json) is empty in env/.env.dev: the aadApp/create step of m365agents.yml writes it; run atk provision --env dev first`,
     ]);
     // Not the schema's pattern errors about the empty ids.
     expect(problems.join("\n")).not.toMatch(/schema|pattern/);

@@ -20,6 +20,9 @@ const BASE = {
   UMP_BASE_URL: "https://ump.example.com/api/ump-adapter/v1",
   UMP_TOKEN: "ump-token",
   STORE: "azure-tables",
+  // BOT_AUTH=enabled verifies approvals by default: the settings infra/azure.bicep gives App Service.
+  SSO_RESOURCE: `api://syncbot-abc.azurewebsites.net/botid-${MI}`,
+  SSO_CONNECTION_NAME: "syncbot-sso",
 };
 const problemsOf = (env: Record<string, string>) => {
   try {

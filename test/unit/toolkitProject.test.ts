@@ -303,6 +303,13 @@ function readmeValues(): { mode: string; dotEnv: Env; dotEnvUser: Env }[] {
   });
 }
 
+/** A value as the step that writes `name` makes it: ids are GUIDs, SECRET_ values are client secrets. */
+function provisionOutput(name: string): string {
+  if (name.startsWith("SECRET_")) return "Xq8Q~simulated.client-secret.of.40.chars~";
+  const n = [...name].reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7);
+  return `3b1c2d4e-0000-4000-8000-${n.toString(16).padStart(12, "0")}`;
+}
+
 interface ArmStep {
   subscriptionId: string;
   resourceGroupName: string;
@@ -324,8 +331,11 @@ function provisionArmDeploy(env: Env, root = ROOT): { unresolved: string[]; para
         parameters: arm.templates.map((t) => getDeployParameters(root, t.parameters, known).parameters),
       };
     }
-    // Earlier steps' results, as the toolkit writes them (teamsApp/create: a new app id).
-    for (const name of written(step)) known[name] ??= "3b1c2d4e-0000-4000-8000-00000000a11d";
+    // Earlier steps' results: fx-core's Lifecycle.executeImpl (configManager/lifecycle.js) sets each
+    // output into process.env, over the env file's empty `NAME=`, so later steps expand it. A step finds
+    // what an earlier provision wrote and returns it again (aadApp/create reuses AAD_APP_CLIENT_ID and its
+    // secret, the scope script keeps its id); on the first provision the value is new.
+    for (const name of written(step)) if (!known[name]) known[name] = provisionOutput(name);
   }
   throw new Error("m365agents.yml has no arm/deploy step");
 }
@@ -361,6 +371,10 @@ describe("the toolkit's own rules on the committed project", () => {
       expect(params.approverIds?.value).toBe("none");
       if (mode === "api") expect(params.umpToken?.value).toBe(values.dotEnvUser.SECRET_UMP_TOKEN);
       else expect(params.umpToken).toBeUndefined();
+      // The SSO app registration aadApp/create made earlier in the same provision (issue 16B).
+      expect(params.ssoAppClientId?.value).toBe(provisionOutput("AAD_APP_CLIENT_ID"));
+      expect(params.ssoAppClientSecret?.value).toBe(provisionOutput("SECRET_AAD_APP_CLIENT_SECRET"));
+      expect(params.approvalAuthContext?.value).toBe(values.dotEnv.APPROVAL_AUTH_CONTEXT);
     });
 
   it("a parameters file that leaves a placeholder unexpanded fails, as the toolkit fails (MissingEnvironmentVariablesError)", () => {
