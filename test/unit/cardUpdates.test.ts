@@ -42,6 +42,16 @@ function harness() {
   const sent: string[] = [];
   let release: (() => void) | undefined;
   const messenger = {
+    // The card's message shows this request (messageBindings): updates go out.
+    bindings: {
+      get: async (conversationId: string, activityId: string) => ({
+        conversationId,
+        activityId,
+        kind: "approval",
+        subject: "req-1",
+        at: "2025-03-01T11:00:00.000Z",
+      }),
+    },
     updateCard: async (_ref: unknown, _id: string, card: unknown) => {
       sent.push(JSON.stringify(card));
       // The first update stays on the wire until released, so later states queue behind it.
