@@ -3,6 +3,8 @@
 // endpoint, and a new secret is refused. Microsoft's guidance ("Designing for eventual consistency for
 // Microsoft Entra") is to retry with exponential backoff within a bound; the card says what is awaited.
 
+import type { CallContext, Clock } from "../ports";
+
 /** The bound and the shape of the backoff (from configuration). */
 export interface ReplicationWait {
   /** The longest one wait (the service principal, or the token proof) may last. */
@@ -49,4 +51,33 @@ export async function waitForReplication<T>(
     await deps.onWait?.({ attempt: n, waitMs, elapsedMs, reason: r.reason });
     await deps.sleep(waitMs);
   }
+}
+
+/**
+ * The wait of a run's step: the run's clock and sleep, and each pause told to the card as a
+ * "waiting for Entra to replicate" retry (with what is awaited: the attempt's reason, or `awaiting`).
+ */
+export function stepWaitDeps(
+  ctx: {
+    services: { sleep(ms: number): Promise<void>; clock: Clock; options: { replication: ReplicationWait } };
+    call: CallContext;
+  },
+  awaiting?: string,
+): WaitDeps {
+  const { services: s, call } = ctx;
+  return {
+    sleep: s.sleep,
+    now: () => s.clock.now().getTime(),
+    onWait: (n) =>
+      call.onRetry?.({
+        service: "entra",
+        attempt: n.attempt,
+        maxAttempts: 0,
+        waitMs: n.waitMs,
+        status: 0,
+        awaiting: awaiting ?? n.reason,
+        elapsedMs: n.elapsedMs,
+        budgetMs: s.options.replication.budgetMs,
+      }),
+  };
 }

@@ -5,7 +5,7 @@
 
 import { SyncbotError } from "../errors";
 import type { ServicePrincipalInfo } from "../ports";
-import { type Attempt, waitForReplication } from "./replicationWait";
+import { type Attempt, stepWaitDeps, waitForReplication } from "./replicationWait";
 import type { ProvisioningStep, StepContext } from "./stepContext";
 import { STEP_TITLES } from "../stepTitles";
 
@@ -45,21 +45,7 @@ async function create(ctx: StepContext, appId: string, justCreated: boolean): Pr
   const { services: s, spec, call } = ctx;
   const result = await waitForReplication(
     s.options.replication,
-    {
-      sleep: s.sleep,
-      now: () => s.clock.now().getTime(),
-      onWait: (n) =>
-        call.onRetry?.({
-          service: "entra",
-          attempt: n.attempt,
-          maxAttempts: 0,
-          waitMs: n.waitMs,
-          status: 0,
-          awaiting: n.reason,
-          elapsedMs: n.elapsedMs,
-          budgetMs: s.options.replication.budgetMs,
-        }),
-    },
+    stepWaitDeps(ctx),
     async (): Promise<Attempt<ServicePrincipalInfo>> => {
       try {
         await ctx.fence();

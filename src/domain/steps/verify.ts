@@ -5,7 +5,7 @@ import { applicationDiff } from "../plan";
 import type { CallContext, TokenProver } from "../ports";
 import type { RunRecord } from "../records";
 import { newRegistration } from "./registrationWrites";
-import { type Attempt, waitForReplication } from "./replicationWait";
+import { type Attempt, stepWaitDeps, waitForReplication } from "./replicationWait";
 import { nowIso, type ProvisioningStep, type StepServices, viaUmpApi } from "./stepContext";
 import { STEP_TITLES } from "../stepTitles";
 
@@ -88,21 +88,7 @@ async function proveNewSecret(
   const w = s.options.replication;
   const waited = await waitForReplication(
     w,
-    {
-      sleep: s.sleep,
-      now: () => s.clock.now().getTime(),
-      onWait: (n) =>
-        call.onRetry?.({
-          service: "entra",
-          attempt: n.attempt,
-          maxAttempts: 0,
-          waitMs: n.waitMs,
-          status: 0,
-          awaiting: "the token endpoint does not accept the new secret yet",
-          elapsedMs: n.elapsedMs,
-          budgetMs: w.budgetMs,
-        }),
-    },
+    stepWaitDeps({ services: s, call }, "the token endpoint does not accept the new secret yet"),
     async (): Promise<Attempt<true>> => {
       const proof = await tokenProver.proveClientSecret(run.appId!, value, call);
       if (proof.ok) return { done: true, value: true };

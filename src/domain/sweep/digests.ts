@@ -6,18 +6,10 @@
 
 import type { DocumentStore } from "../documentStore";
 import type { ConversationRef } from "../records";
+import type { ReminderNotice } from "./sweepTypes";
 
-/** One line of a digest: one due secret of one registration. */
-export interface DigestEntry {
-  customer: string;
-  service: string;
-  clientId: string;
-  keyId: string;
-  hint: string;
-  endDateTime: string;
-  threshold: string;
-  displayName?: string;
-}
+/** One line of a digest: one due secret of one registration (its notice, less the day count, which a page works out when shown). */
+export type DigestEntry = Omit<ReminderNotice, "daysLeft">;
 
 export interface DigestRecord {
   id: string;
