@@ -1,4 +1,4 @@
-// startBotProcess: the real bot (`tsx src/index.ts`) as a child process against the emulators, so a
+// startBotProcess: the real bot (`node --import tsx src/index.ts`) as a child process against the emulators, so a
 // crash test can SIGKILL it at a chosen point (no exception, no finally, no clean shutdown) and start
 // it again on the same SQLite file. A small Teams driver sends activities over HTTP as Teams does;
 // the bot's replies and card updates land in the connector emulator.
@@ -42,9 +42,14 @@ export interface BotProcess {
 /** Only loopback is a test target: every process a test spawns preloads a guard that fails any other connection. */
 export const LOOPBACK_ONLY = { NODE_OPTIONS: `--require ${join(ROOT, "test/support/loopbackOnly.cjs")}` };
 
-/** Spawns the bot in its own process group and waits for GET /healthz. */
+/**
+ * Spawns the bot in its own process group and waits for GET /healthz. One node process with tsx's
+ * loader (`node --import tsx`), not the tsx CLI: the CLI is a second process that relays SIGTERM and,
+ * when the bot has not acknowledged it within 30 ms (a busy machine), signals it again and then
+ * SIGKILLs it (exit 143): the bot's clean shutdown, and the telemetry flush it does, never ran.
+ */
 export async function spawnBot(env: Record<string, string>, port: number): Promise<BotProcess> {
-  const child: ChildProcess = spawn(join(ROOT, "node_modules/.bin/tsx"), ["src/index.ts"], {
+  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "src/index.ts"], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH ?? "",
@@ -55,7 +60,7 @@ export async function spawnBot(env: Record<string, string>, port: number): Promi
       PORT: String(port),
     },
     stdio: ["ignore", "pipe", "pipe"],
-    // Its own process group: tsx may run the script in a grandchild, and SIGKILL must reach it too.
+    // Its own process group: SIGKILL and SIGTERM reach whatever it started too.
     detached: true,
   });
   const logs: string[] = [];
