@@ -5,9 +5,11 @@
 import { describe, expect, it } from "vitest";
 import { createCardUpdates } from "../../src/bot/createCardUpdates";
 import type { Messenger } from "../../src/bot/createMessenger";
+import { createMessageBindings } from "../../src/domain/messageBindings";
 import type { Logger } from "../../src/domain/ports";
 import type { RequestRecord } from "../../src/domain/records";
 import { freshPlan, PARAMS } from "../support/fixtures";
+import { memoryStore } from "../support/memoryStore";
 
 const log = { debug() {}, info() {}, warn() {}, error() {}, child: () => log } as unknown as Logger;
 
@@ -41,7 +43,11 @@ function request(state: RequestRecord["state"], step: string, waiting?: string):
 function harness() {
   const sent: string[] = [];
   let release: (() => void) | undefined;
+  // The card's message shows this request (its binding), as after a real post: updates are allowed.
+  const bindings = createMessageBindings(memoryStore(), () => new Date());
+  void bindings.bind("19:ops@thread.tacv2", "card-1", { kind: "approval", subject: "req-1" });
   const messenger = {
+    bindings,
     updateCard: async (_ref: unknown, _id: string, card: unknown) => {
       sent.push(JSON.stringify(card));
       // The first update stays on the wire until released, so later states queue behind it.
