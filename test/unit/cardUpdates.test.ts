@@ -98,4 +98,19 @@ describe("card updates of a request", () => {
     expect(h.sent[1]).toContain("retry 2 of 5");
     expect(h.sent[2]).toContain("failed");
   });
+
+  it("a newer waiting notice replaces one still queued: a burst of retries does not hold the final state back", async () => {
+    const h = harness();
+    h.updates.onRequestChanged(request("running", "verify"));
+    await h.until(() => h.sent.length === 1);
+    for (let n = 1; n <= 30; n++)
+      h.updates.onRequestChanged(request("running", "verify", `waiting for Entra, retry ${n} of 30`));
+    h.updates.onRequestChanged(request("succeeded", "verify"));
+    h.release();
+    await h.until(() => h.sent.length === 3);
+    expect(h.sent[1]).toContain("retry 30 of 30");
+    expect(h.sent[2]).toContain("succeeded");
+    await new Promise((r) => setTimeout(r, 100));
+    expect(h.sent).toHaveLength(3);
+  });
 });
