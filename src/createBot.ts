@@ -272,9 +272,8 @@ export async function createBot(config: Readonly<Config>, overrides: BotOverride
       await provisioning.resumeStale();
       await batches.resumeAll();
       // A run whose lease is still held by a process that just died becomes resumable after the lease.
-      timers.push(
-        setTimeout(() => void provisioning.resumeStale().catch(() => undefined), config.runLeaseSeconds * 1000 + 250),
-      );
+      const resumeLeft = () => void provisioning.resumeStale({ parked: false }).catch(() => undefined);
+      timers.push(setTimeout(resumeLeft, config.runLeaseSeconds * 1000 + 250));
       if (config.sweepIntervalHours > 0) {
         const every = config.sweepIntervalHours * 3_600_000;
         const scheduled = () =>

@@ -33,7 +33,8 @@ export function createCardUpdates(deps: {
   const interval = deps.progressIntervalMs ?? CARD_PROGRESS_INTERVAL_MS;
   // Card updates for one request go out one at a time and in order, so a slow update never overwrites
   // a newer state. States that arrive while one waits are coalesced (only the newest is sent), except
-  // a waiting notice, which is always shown.
+  // a waiting notice, which is always shown before what follows it; a newer notice replaces one still
+  // queued (its wait is over), so a burst of retries (the token proof's) never piles up behind the card.
   const queues = new Map<string, CardQueue>();
 
   function onRequestChanged(request: RequestRecord) {
@@ -47,7 +48,7 @@ export function createCardUpdates(deps: {
       return;
     }
     const last = queue.states[queue.states.length - 1];
-    if (last && !last.run?.waiting) queue.states[queue.states.length - 1] = request;
+    if (last && (!last.run?.waiting || request.run?.waiting)) queue.states[queue.states.length - 1] = request;
     else queue.states.push(request);
     queue.wake?.();
   }

@@ -119,7 +119,8 @@ export function createOutboundQueue(
 
   const backoff = (n: number) => SEND_BACKOFF_MS * 2 ** (n - 1) * (0.8 + 0.4 * random());
 
-  async function runJob(key: string, lane: Lane, job: Job): Promise<void> {
+  /** Sends `job` (retries included); false when, before its first attempt, a reply went ahead of it. */
+  async function runJob(key: string, lane: Lane, job: Job): Promise<boolean> {
     for (let n = 1; ; n++) {
       for (;;) {
         const t = now();
@@ -131,6 +132,8 @@ export function createOutboundQueue(
         if (wait <= 0) break;
         await sleep(wait);
       }
+      // An interactive send queued while this one waited for room is now first: it goes first.
+      if (!job.started && lane.jobs[0] !== job) return false;
       job.started = true;
       const stamp: Stamp = { at: now(), done: false };
       lane.sent.push(stamp);
@@ -140,7 +143,7 @@ export function createOutboundQueue(
         stamp.at = now();
         stamp.done = true;
         for (const w of job.waiters) w.resolve(value);
-        return;
+        return true;
       } catch (e) {
         stamp.at = now();
         stamp.done = true;
@@ -153,7 +156,7 @@ export function createOutboundQueue(
               : undefined;
         if (wait === undefined || n >= attempts || wait > SEND_MAX_RETRY_AFTER_MS) {
           for (const w of job.waiters) w.reject(e);
-          return;
+          return true;
         }
         // A 429 holds the whole conversation (every send there would be refused); other failures
         // hold this send only, and later ones wait behind it to keep their order.
@@ -169,8 +172,8 @@ export function createOutboundQueue(
     try {
       while (lane.jobs.length > 0) {
         const job = lane.jobs[0]!;
-        await runJob(key, lane, job);
-        lane.jobs.shift();
+        // By identity: while the job waited for room, a reply may have been put ahead of it (send()).
+        if (await runJob(key, lane, job)) lane.jobs.splice(lane.jobs.indexOf(job), 1);
       }
     } finally {
       lane.running = false;

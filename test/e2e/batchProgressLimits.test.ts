@@ -37,6 +37,9 @@ describe("batch progress within Teams' rate limits", () => {
   it("a 30-customer batch: no 429, transient answers retried, the final state of the card arrives", async () => {
     expect(stack.connector.throttled).toEqual([]);
     stack.connector.transientFaults({ every: 7 });
+    // Graph answers as slowly as a real tenant's: the batch lasts seconds on any machine, so the card
+    // has to move on across several 2 s windows (on a fast machine it finished within one or two).
+    stack.graph.setLatency(150);
 
     await stack.say(`provision ${CUSTOMERS.join(" ")}`);
     const { activityId } = stack.lastCardMessage();

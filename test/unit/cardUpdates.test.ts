@@ -5,9 +5,11 @@
 import { describe, expect, it } from "vitest";
 import { createCardUpdates } from "../../src/bot/createCardUpdates";
 import type { Messenger } from "../../src/bot/createMessenger";
+import { createMessageBindings } from "../../src/domain/messageBindings";
 import type { Logger } from "../../src/domain/ports";
 import type { RequestRecord } from "../../src/domain/records";
 import { freshPlan, PARAMS } from "../support/fixtures";
+import { memoryStore } from "../support/memoryStore";
 
 const log = { debug() {}, info() {}, warn() {}, error() {}, child: () => log } as unknown as Logger;
 
@@ -41,17 +43,11 @@ function request(state: RequestRecord["state"], step: string, waiting?: string):
 function harness() {
   const sent: string[] = [];
   let release: (() => void) | undefined;
+  // The card's message shows this request (its binding), as after a real post: updates are allowed.
+  const bindings = createMessageBindings(memoryStore(), () => new Date());
+  void bindings.bind("19:ops@thread.tacv2", "card-1", { kind: "approval", subject: "req-1" });
   const messenger = {
-    // The card's message shows this request (messageBindings): updates go out.
-    bindings: {
-      get: async (conversationId: string, activityId: string) => ({
-        conversationId,
-        activityId,
-        kind: "approval",
-        subject: "req-1",
-        at: "2025-03-01T11:00:00.000Z",
-      }),
-    },
+    bindings,
     updateCard: async (_ref: unknown, _id: string, card: unknown) => {
       sent.push(JSON.stringify(card));
       // The first update stays on the wire until released, so later states queue behind it.
@@ -101,5 +97,20 @@ describe("card updates of a request", () => {
     await h.until(() => h.sent.length === 3);
     expect(h.sent[1]).toContain("retry 2 of 5");
     expect(h.sent[2]).toContain("failed");
+  });
+
+  it("a newer waiting notice replaces one still queued: a burst of retries does not hold the final state back", async () => {
+    const h = harness();
+    h.updates.onRequestChanged(request("running", "verify"));
+    await h.until(() => h.sent.length === 1);
+    for (let n = 1; n <= 30; n++)
+      h.updates.onRequestChanged(request("running", "verify", `waiting for Entra, retry ${n} of 30`));
+    h.updates.onRequestChanged(request("succeeded", "verify"));
+    h.release();
+    await h.until(() => h.sent.length === 3);
+    expect(h.sent[1]).toContain("retry 30 of 30");
+    expect(h.sent[2]).toContain("succeeded");
+    await new Promise((r) => setTimeout(r, 100));
+    expect(h.sent).toHaveLength(3);
   });
 });

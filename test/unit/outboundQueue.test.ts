@@ -201,6 +201,26 @@ describe("outbound queue", () => {
     expect(wire).toEqual(["reminder 1", "reply A", "reply B", "reminder 2", "reminder 3"]);
   });
 
+  it("a reply arriving while the head send waits for room in a window is sent, and the head send once", async () => {
+    const clock = fakeClock();
+    const queue = createOutboundQueue({ now: clock.now, sleep: clock.sleep });
+    const wire: string[] = [];
+    const op = (label: string) => async () => {
+      wire.push(label);
+      return label;
+    };
+    // Fill the 1 s window, so the next background update waits for room (not yet on the wire).
+    await clock.run(Promise.all(Array.from({ length: 7 }, (_, i) => queue.send("19:c", op(`update ${i}`)))));
+    const waiting = queue.send("19:c", op("update 7"));
+    for (let i = 0; i < 20; i++) await Promise.resolve();
+    const reply = queue.send("19:c", op("reply"), { interactive: true });
+    await clock.run(Promise.all([waiting, reply]));
+    expect(wire.filter((w) => w === "update 7")).toHaveLength(1);
+    expect(wire).toContain("reply");
+    expect(wire.indexOf("reply")).toBeLessThan(wire.indexOf("update 7"));
+    expect(queue.pending()).toBe(0);
+  });
+
   it("coalesces waiting updates of one message: the newest state is sent, every caller resolves", async () => {
     const clock = fakeClock();
     const queue = createOutboundQueue({ now: clock.now, sleep: clock.sleep });

@@ -492,6 +492,12 @@ describe("a write whose outcome nobody could settle (invariant 9)", () => {
     expect(journal.filter((j) => j.includes("compensate"))).toEqual([]);
     expect(await repo.store.get("locks", "contoso")).toBeNull();
 
+    // The pass for a dead process's expired leases leaves a parked run alone (only check, the sweep or a
+    // restart settle it); the start-up pass takes it.
+    umpReadable = true;
+    expect(await engine("A").resumeStale({ parked: false })).toEqual([]);
+    expect((await repo.getRequest("req-1"))!.state).toBe("attention");
+    umpReadable = false;
     // Still unreadable: stays in attention. Readable again: the step re-runs (interrupted) and the run ends.
     expect((await engine("B").settle("contoso"))[0]!.state).toBe("attention");
     umpReadable = true;

@@ -247,10 +247,16 @@ export function createRunEngine<Ctx extends RunContext>(deps: RunEngineDeps<Ctx>
     if ((r.state === "running" || r.state === "attention") && isStale(r) && !activeRuns.has(r.id)) void resume(r);
   }
 
-  /** Runs that a crashed process left (approved, or running with an expired lease) and runs needing attention. */
-  async function resumeStale(): Promise<string[]> {
+  /**
+   * Runs that a crashed process left (approved, or running with an expired lease) and runs needing
+   * attention. `parked: false` leaves the latter alone: a later pass for a dead process's leases must not
+   * settle a run this process parked meanwhile (only `check`, the sweep or a restart do).
+   */
+  async function resumeStale(opts: { parked?: boolean } = {}): Promise<string[]> {
     const now = clock.now().getTime();
-    const stale = (await repo.listRequests()).filter((r) => isStale(r, now));
+    const stale = (await repo.listRequests()).filter(
+      (r) => isStale(r, now) && (opts.parked !== false || r.state !== "attention"),
+    );
     for (const r of stale) void resume(r);
     return stale.map((r) => r.id);
   }
