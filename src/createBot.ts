@@ -42,7 +42,6 @@ export interface BotOverrides {
   /** A PEM to trust for AUTHORITY_HOST in-process (the offline demo's Entra stand-in; see createGraphCredential). */
   authorityCa?: string;
 }
-
 export type Syncbot = Awaited<ReturnType<typeof createBot>>;
 
 export async function createBot(config: Readonly<Config>, overrides: BotOverrides = {}) {

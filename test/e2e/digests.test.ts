@@ -160,22 +160,26 @@ describe("reminder digests", () => {
     await sweepNow();
     const [digest] = digestCards();
     const soonest = [...seeded].sort((a, b) => a.endDateTime.localeCompare(b.endDateTime))[0]!;
-    const answer = await stack.press(digest!.activityId, "Snooze", { user: USERS.bystander });
+    // A bystander (neither an approver nor the registration's requester) may not snooze (issue 20).
+    const refused = await stack.press(digest!.activityId, "Snooze", { user: USERS.bystander });
+    expect(refused.text ?? cardText(refused.card)).toMatch(/approver|requester/i);
+    expect(await stack.bot.repo.getSnooze(soonest.keyId)).toBeNull();
+    const answer = await stack.press(digest!.activityId, "Snooze", { user: USERS.approver });
     expect(answer.status).toBe(200);
     const until = new Date(clock.t + 7 * DAY).toISOString().slice(0, 10);
-    expect(cardText(answer.card)).toContain(`${USERS.bystander.name} snoozed ${soonest.customer} until ${until}.`);
+    expect(cardText(answer.card)).toContain(`${USERS.approver.name} snoozed ${soonest.customer} until ${until}.`);
     expect(cardText(answer.card)).toMatch(
-      new RegExp(`${soonest.customer}.* snoozed until ${until} by ${USERS.bystander.name}`),
+      new RegExp(`${soonest.customer}.* snoozed until ${until} by ${USERS.approver.name}`),
     );
     // Everyone: the shared card was updated.
     const shared = await stack.waitForCard(digest!.activityId, (c) => /snoozed until/.test(cardText(c)));
     expect(listed(shared)).toHaveLength(3);
     const record = await stack.bot.repo.getSnooze(soonest.keyId);
-    expect(record?.by).toMatchObject({ id: USERS.bystander.aadObjectId });
+    expect(record?.by).toMatchObject({ id: USERS.approver.aadObjectId });
     const others = seeded.filter((s) => s.keyId !== soonest.keyId);
     for (const o of others) expect(await stack.bot.repo.getSnooze(o.keyId)).toBeNull();
     const audit = await stack.bot.repo.listAudit(soonest.customer, { limit: 20 });
-    expect(audit.events.some((e) => e.action === "reminder.snoozed" && e.actor === USERS.bystander.name)).toBe(true);
+    expect(audit.events.some((e) => e.action === "reminder.snoozed" && e.actor === USERS.approver.name)).toBe(true);
 
     // A forged line (a keyId of another customer) is refused, and nothing is written.
     const forged = await stack.press(digest!.activityId, "Snooze", {

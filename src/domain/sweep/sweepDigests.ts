@@ -1,5 +1,5 @@
 // Delivers what a sweep claimed, conversation by conversation (issue 17): one due registration keeps
-// its own reminder card; several due together in one conversation get one digest listing them all,
+// its own reminder card (one per due secret, each with its service's Rotate secret); several due together in one conversation get one digest listing them all,
 // soonest first. Invariant 7 with digests: a reminder counts as sent once the message listing it was
 // accepted by the Bot Connector; a refused one gives every claim back, so the next sweep lists them again,
 // and a claim is listed by one message only, so nothing is listed twice. A conversation gets at most one
@@ -22,7 +22,10 @@ export async function deliverOutbox(deps: SweepDeps, run: SweepRun): Promise<voi
   for (const [key, box] of run.outbox) {
     run.outbox.delete(key); // delivered conversations are let go of as the loop goes
     const pending = box.reminders.sort(soonestFirst);
-    const together = pending.length > 1 && deps.sendDigest !== undefined;
+    // Several registrations due together make a digest; one registration (even with a secret of each of
+    // its services due) keeps its cards, as CONTRACT section 4 says of a single due registration.
+    const registrations = new Set(pending.map((p) => p.notice.customer)).size;
+    const together = registrations > 1 && deps.sendDigest !== undefined;
     if (run.dryRun) {
       if (together) result.digests.push(summary(key, pending));
       continue;
