@@ -5,6 +5,7 @@
 // member planned as Rotate secret plans it.
 
 import type { ParsedLine } from "../../domain/batches/batchRecords";
+import type { TurnContext } from "botbuilder";
 import { describeError } from "../../domain/errors";
 import type { Actor, ConversationRef } from "../../domain/records";
 import { isCustomerSlug } from "../../domain/spec";
@@ -19,7 +20,14 @@ const str = (v: unknown) => (typeof v === "string" ? v : "");
 const digestsOf = (kit: BotKit) => createDigests({ repo: kit.repo, clock: kit.clock, post: kit.messenger.post });
 const UNKNOWN = "This digest is unknown to syncbot.";
 const OTHER_DIGEST = "This message shows another digest; nothing was changed.";
-const asDigest = (digestId: string) => ({ kind: "digest", subject: digestId }) as const;
+
+/** One page of the digest as it stands now, shown on the pressed message for everyone and as the answer. */
+async function showPage(context: TurnContext, kit: BotKit, digestId: string, page: number, notice?: string) {
+  const card = await digestsOf(kit).render(digestId, page, notice);
+  if (!card) return UNKNOWN;
+  await kit.messenger.updatePressedCard(context, card, { kind: "digest", subject: digestId });
+  return card;
+}
 
 const nextPage: CardAction = {
   verb: "digest.page",
@@ -28,12 +36,7 @@ const nextPage: CardAction = {
     if (!actorOf(context)) return UNIDENTIFIED;
     if (pressed.subject !== str(data.digestId)) return OTHER_DIGEST;
     const page = Number(data.page);
-    const work = (async (): Promise<InvokeAnswer> => {
-      const card = await digestsOf(kit).render(str(data.digestId), Number.isInteger(page) && page > 0 ? page : 1);
-      if (!card) return UNKNOWN;
-      await kit.messenger.updatePressedCard(context, card, asDigest(str(data.digestId)));
-      return card;
-    })();
+    const work = showPage(context, kit, str(data.digestId), Number.isInteger(page) && page > 0 ? page : 1);
     return answerInTime(kit.log, work, "Reading the next page…");
   },
 };
@@ -60,14 +63,13 @@ const snooze: CardAction = {
         return `This digest page lists no such secret of "${echo(customer)}"; nothing was changed.`;
       const result = await sweeper.snooze(customer, keyId, actor);
       if (!result.ok) return result.reason;
-      const card = await digests.render(
+      return showPage(
+        context,
+        kit,
         digestId,
         page,
         `${actor.name} snoozed ${customer} until ${result.until.slice(0, 10)}.`,
       );
-      if (!card) return UNKNOWN;
-      await kit.messenger.updatePressedCard(context, card, asDigest(str(data.digestId)));
-      return card;
     })();
     return answerInTime(kit.log, work, "Snoozing; the digest updates for everyone when it is recorded.");
   },
